@@ -9,5 +9,7 @@ import (
 // print-config, featuregate, --version) with obsd's own subcommands added.
 func newRootCommand() *cobra.Command {
 	cmd := otelcol.NewCommand(collectorSettings())
+	// main prints the error once; cobra would print it a second time.
+	cmd.SilenceErrors = true
 	return cmd
 }

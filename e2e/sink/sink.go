@@ -56,9 +56,9 @@ func NewOTLP(t testing.TB) *OTLP {
 	s.HTTPURL = "http://" + hl.Addr().String()
 
 	s.grpcServer = grpc.NewServer()
-	ptraceotlp.RegisterGRPCServer(s.grpcServer, traceServer{s})
-	plogotlp.RegisterGRPCServer(s.grpcServer, logServer{s})
-	pmetricotlp.RegisterGRPCServer(s.grpcServer, metricServer{s})
+	ptraceotlp.RegisterGRPCServer(s.grpcServer, &traceServer{s: s})
+	plogotlp.RegisterGRPCServer(s.grpcServer, &logServer{s: s})
+	pmetricotlp.RegisterGRPCServer(s.grpcServer, &metricServer{s: s})
 	go func() { _ = s.grpcServer.Serve(gl) }()
 
 	mux := http.NewServeMux()
@@ -240,7 +240,7 @@ type traceServer struct {
 	s *OTLP
 }
 
-func (t traceServer) Export(ctx context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
+func (t *traceServer) Export(ctx context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
 	if err := t.s.admit(ctx); err != nil {
 		return ptraceotlp.NewExportResponse(), err
 	}
@@ -253,7 +253,7 @@ type logServer struct {
 	s *OTLP
 }
 
-func (l logServer) Export(ctx context.Context, req plogotlp.ExportRequest) (plogotlp.ExportResponse, error) {
+func (l *logServer) Export(ctx context.Context, req plogotlp.ExportRequest) (plogotlp.ExportResponse, error) {
 	if err := l.s.admit(ctx); err != nil {
 		return plogotlp.NewExportResponse(), err
 	}
@@ -266,7 +266,7 @@ type metricServer struct {
 	s *OTLP
 }
 
-func (m metricServer) Export(ctx context.Context, req pmetricotlp.ExportRequest) (pmetricotlp.ExportResponse, error) {
+func (m *metricServer) Export(ctx context.Context, req pmetricotlp.ExportRequest) (pmetricotlp.ExportResponse, error) {
 	if err := m.s.admit(ctx); err != nil {
 		return pmetricotlp.NewExportResponse(), err
 	}
