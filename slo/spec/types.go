@@ -1,0 +1,160 @@
+// Package spec reads SLO declarations: obsd's own YAML format
+// ("version: obsd/v1") and Sloth's "prometheus/v1" format, and validates
+// them into one normalised model that the SLO engine (package slo) runs.
+//
+// Every validation problem is reported, each with its file, SLO name and
+// YAML field, joined with errors.Join.
+package spec
+
+import (
+	"regexp"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+)
+
+// SLO is one validated service level objective, whatever file format it
+// came from. The engine treats it as read-only.
+type SLO struct {
+	// Name is unique across all loaded files.
+	Name string
+	// Service is the service the SLO belongs to.
+	Service string
+	// Description is free text.
+	Description string
+	// Objective is the target good-event ratio in (0, 1), e.g. 0.999.
+	Objective float64
+	// Period is the rolling compliance period (e.g. 30d).
+	Period time.Duration
+	// Labels are the SLO's own labels (e.g. team), copied onto every
+	// metric and alert of the SLO.
+	Labels map[string]string
+	// SLI says which events are counted and which of them are bad.
+	SLI SLI
+	// Alerting configures the multi-window multi-burn-rate alerts.
+	Alerting Alerting
+	// Source is the file the SLO was read from.
+	Source string
+}
+
+// SLI is exactly one of Metric, Latency or Spans.
+type SLI struct {
+	Metric  *MetricRatio
+	Latency *MetricLatency
+	Spans   *SpanSLI
+}
+
+// MetricRatio counts events from monotonic sums (delta or cumulative):
+// every increase of a series matching Total is an event, every increase
+// of a series matching Bad is a bad event. A series may match both.
+type MetricRatio struct {
+	Bad   Selector
+	Total Selector
+	// GroupBy splits the SLO into one instance per distinct value set of
+	// these attributes (Sloth's "sum by (...)"); empty means one instance.
+	GroupBy []string
+}
+
+// MetricLatency counts events from a histogram: every observation is an
+// event, an observation above Threshold is bad. For explicit-bucket
+// histograms Threshold must be one of the bucket boundaries. Prometheus
+// style series (Histogram.Name + "_bucket" with "le", "_count") are also
+// accepted.
+type MetricLatency struct {
+	Histogram Selector
+	Threshold float64
+	GroupBy   []string
+}
+
+// SpanSLI counts server/consumer spans of a service; a span is bad when
+// any of the enabled Bad conditions holds.
+type SpanSLI struct {
+	// Service is the span's service.name; defaults to the SLO's service.
+	Service string
+	// Name, when set, is a fully anchored regular expression on the span name.
+	Name *regexp.Regexp
+	// Route, when set, is a fully anchored regular expression on the
+	// http.route attribute.
+	Route *regexp.Regexp
+	// StatusError counts spans with status code Error as bad.
+	StatusError bool
+	// HTTP5xx counts spans whose HTTP response status code is 500-599 as bad.
+	HTTP5xx bool
+	// DurationOver counts spans longer than this as bad; 0 disables.
+	DurationOver time.Duration
+}
+
+// Selector selects series by metric name and Prometheus-style matchers
+// (=, !=, =~, !~ with fully anchored regular expressions).
+type Selector struct {
+	// Text is the selector as written, e.g. `http_requests_total{code=~"5.."}`.
+	Text string
+	// MetricName is the value of the __name__ equality matcher.
+	MetricName string
+	// Matchers are the attribute matchers, without the name matcher.
+	Matchers []*labels.Matcher
+}
+
+// Matches reports whether an attribute set, read through get (which
+// returns "" for an absent attribute, as in Prometheus), satisfies every
+// matcher. The metric name is not checked here.
+func (s Selector) Matches(get func(name string) string) bool {
+	for _, m := range s.Matchers {
+		if !m.Matches(get(m.Name)) {
+			return false
+		}
+	}
+	return true
+}
+
+// Alerting configures the alerts of one SLO.
+type Alerting struct {
+	// Name is the alert name; defaults to the SLO name.
+	Name string
+	// Page and Ticket are the two severities.
+	Page, Ticket Severity
+	// RunbookURL is copied into the "runbook_url" annotation.
+	RunbookURL string
+	// Labels are added to the alerts (on top of the SLO labels).
+	Labels map[string]string
+	// Annotations are passed to the alerting package as template sources.
+	Annotations map[string]string
+	// MinEvents is the minimum number of events a window needs before
+	// its burn rate may trigger an alert (default 10).
+	MinEvents float64
+}
+
+// Severity is one alert severity with its window pairs.
+type Severity struct {
+	Enabled bool
+	// Windows are the (long, short, burn-rate factor) pairs; the alert
+	// condition holds when any pair holds.
+	Windows []WindowPair
+	// For is how long the condition must hold before pending becomes firing.
+	For         time.Duration
+	Labels      map[string]string
+	Annotations map[string]string
+}
+
+// WindowPair is one multi-window condition: both windows' burn rates must
+// reach Factor.
+type WindowPair struct {
+	Long, Short time.Duration
+	Factor      float64
+}
+
+// DefaultWindowPairs returns the SRE Workbook defaults for a 30 day period
+// (page 2% of budget in 1h and 5% in 6h; ticket 10% in 1d and 10% in 3d)
+// with their factors scaled to period: factor = budget% × period / long
+// window. Pairs whose long window exceeds the period are dropped.
+func DefaultWindowPairs(period time.Duration) (page, ticket []WindowPair) {
+	mk := func(pct float64, long, short time.Duration) []WindowPair {
+		if long > period {
+			return nil
+		}
+		return []WindowPair{{Long: long, Short: short, Factor: pct * float64(period) / float64(long)}}
+	}
+	page = append(mk(0.02, time.Hour, 5*time.Minute), mk(0.05, 6*time.Hour, 30*time.Minute)...)
+	ticket = append(mk(0.10, 24*time.Hour, 2*time.Hour), mk(0.10, 72*time.Hour, 6*time.Hour)...)
+	return page, ticket
+}
