@@ -1,0 +1,58 @@
+package lokipush
+
+import (
+	"context"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// Reasons a whole request is refused; values of the `reason` label of
+// obsd_lokipush_rejected_requests_total.
+const (
+	requestMalformed        = "malformed"
+	requestTooLarge         = "too_large"
+	requestUnsupportedMedia = "unsupported_media_type"
+	requestPipelineRefused  = "pipeline_refused"
+)
+
+// telemetry holds the receiver's own instruments, with the attribute sets
+// precomputed so that recording allocates nothing.
+type telemetry struct {
+	rejectedStreams  metric.Int64Counter
+	rejectedEntries  metric.Int64Counter
+	rejectedRequests metric.Int64Counter
+	reasonAttrs      map[string]metric.MeasurementOption
+}
+
+func newTelemetry(set component.TelemetrySettings) (*telemetry, error) {
+	meter := set.MeterProvider.Meter(scopeName)
+	t := &telemetry{reasonAttrs: map[string]metric.MeasurementOption{}}
+	var err error
+	if t.rejectedStreams, err = meter.Int64Counter("obsd_lokipush_rejected_streams_total",
+		metric.WithDescription("Streams dropped from a push request that was otherwise accepted, by reason.")); err != nil {
+		return nil, err
+	}
+	if t.rejectedEntries, err = meter.Int64Counter("obsd_lokipush_rejected_entries_total",
+		metric.WithDescription("Log entries lost with rejected streams, by reason.")); err != nil {
+		return nil, err
+	}
+	if t.rejectedRequests, err = meter.Int64Counter("obsd_lokipush_rejected_requests_total",
+		metric.WithDescription("Push requests refused as a whole, by reason.")); err != nil {
+		return nil, err
+	}
+	for _, r := range []string{reasonInvalidLabels, reasonInvalidEntry, requestMalformed, requestTooLarge, requestUnsupportedMedia, requestPipelineRefused} {
+		t.reasonAttrs[r] = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", r)))
+	}
+	return t, nil
+}
+
+func (t *telemetry) streamRejected(ctx context.Context, r rejection) {
+	t.rejectedStreams.Add(ctx, 1, t.reasonAttrs[r.reason])
+	t.rejectedEntries.Add(ctx, int64(r.entries), t.reasonAttrs[r.reason])
+}
+
+func (t *telemetry) requestRejected(ctx context.Context, reason string) {
+	t.rejectedRequests.Add(ctx, 1, t.reasonAttrs[reason])
+}
