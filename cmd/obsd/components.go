@@ -26,6 +26,8 @@ import (
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
+
+	"github.com/obsd-dev/obsd/processors/correlation"
 )
 
 // components is obsd's table of contents: every component a config may name.
@@ -48,6 +50,7 @@ func components() (otelcol.Factories, error) {
 		batchprocessor.NewFactory(),
 		memorylimiterprocessor.NewFactory(),
 		resourceprocessor.NewFactory(),
+		correlation.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
