@@ -44,10 +44,10 @@ func spanID(s string) pcommon.SpanID {
 
 // record describes one input log record compactly.
 type record struct {
-	body     any               // string or map[string]any
-	attrs    map[string]any    // record attributes
-	trace    string            // hex trace id already on the record
-	span     string            // hex span id already on the record
+	body     any            // string or map[string]any
+	attrs    map[string]any // record attributes
+	trace    string         // hex trace id already on the record
+	span     string         // hex span id already on the record
 	severity plog.SeverityNumber
 }
 

@@ -135,11 +135,11 @@ func TestLogsCorrelationKeysAreNormalised(t *testing.T) {
 		rec  record
 		want string
 	}{
-		"request_id in a JSON body is copied":            {record{body: `{"request_id":" r-1 "}`}, "r-1"},
-		"X-Request-Id attributes match in any case":      {record{attrs: map[string]any{"X-Request-Id": "r-2"}}, "r-2"},
-		"a record with ids still gets its request id":    {record{trace: w3cTrace, body: `request_id=r-3 msg=x`}, "r-3"},
-		"an existing correlation attribute is kept":      {record{attrs: map[string]any{"correlation.id": "keep", "request_id": "r-4"}}, "keep"},
-		"no key leaves the attribute unset":              {record{body: "plain"}, ""},
+		"request_id in a JSON body is copied":           {record{body: `{"request_id":" r-1 "}`}, "r-1"},
+		"X-Request-Id attributes match in any case":     {record{attrs: map[string]any{"X-Request-Id": "r-2"}}, "r-2"},
+		"a record with ids still gets its request id":   {record{trace: w3cTrace, body: `request_id=r-3 msg=x`}, "r-3"},
+		"an existing correlation attribute is kept":     {record{attrs: map[string]any{"correlation.id": "keep", "request_id": "r-4"}}, "keep"},
+		"no key leaves the attribute unset":             {record{body: "plain"}, ""},
 		"the first configured key wins over later ones": {record{attrs: map[string]any{"correlation_id": "c", "request_id": "r"}}, "r"},
 	}
 	for name, tt := range tests {
