@@ -156,6 +156,20 @@ func StartInDir(t testing.TB, dir string, cfg Config) *Obsd {
 	return o
 }
 
+// StartDefault runs obsd with no flags at all, on its embedded default
+// config (fixed loopback ports 4317, 4318, 13133 and 8888).
+func StartDefault(t testing.TB) *Obsd {
+	t.Helper()
+	o := &Obsd{t: t, Dir: t.TempDir(), HealthPort: 13133, MetricsPort: 8888}
+	o.start()
+	t.Cleanup(func() {
+		if o.Running() {
+			o.Stop()
+		}
+	})
+	return o
+}
+
 func (o *Obsd) start() {
 	o.t.Helper()
 	o.output = &syncBuffer{}
