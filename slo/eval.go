@@ -1,0 +1,256 @@
+package slo
+
+import (
+	"maps"
+	"math"
+	"time"
+
+	"github.com/obsd-dev/obsd/slo/spec"
+)
+
+// ReportWindows are the windows every Status reports, in order; the last
+// one, WindowPeriod, is the SLO's period.
+var ReportWindows = [...]string{"5m", "30m", "1h", "2h", "6h", "1d", "3d", "period"}
+
+var reportDurations = [len(ReportWindows) - 1]time.Duration{5 * time.Minute, 30 * time.Minute, time.Hour,
+	2 * time.Hour, 6 * time.Hour, 24 * time.Hour, 72 * time.Hour}
+
+// WindowPeriod is the index of the period window in Status.Windows.
+const WindowPeriod = len(ReportWindows) - 1
+
+// WindowResult is one window's numbers. With no events, ErrorRatio and
+// BurnRate are 0 and NoData is true: never NaN or Inf.
+type WindowResult struct {
+	Name                 string
+	Window               time.Duration
+	Total, Bad           float64
+	ErrorRatio, BurnRate float64
+	NoData               bool
+}
+
+// Status is everything the engine knows about one instance at one
+// evaluation; the connector turns it into obsd_slo_* metrics.
+type Status struct {
+	SLO, Service string
+	// Group holds the group-by attribute values (nil without group_by).
+	Group  map[string]string
+	Labels map[string]string
+	// Objective is the target ratio, e.g. 0.999.
+	Objective float64
+	At        time.Time
+	// Events and BadEvents count every accepted event since the
+	// instance was created (restored across restarts): counters.
+	Events, BadEvents float64
+	Windows           [len(ReportWindows)]WindowResult
+	// BudgetRemaining is 1 - period error ratio / (1 - objective): 1 with
+	// no errors, 0 when spent, negative when overspent.
+	BudgetRemaining float64
+	// TimeToExhaustion at the period's burn rate; <0 when not exhausting.
+	TimeToExhaustion time.Duration
+	// NoData is true when the 5m window saw no event.
+	NoData bool
+	Alerts [2]AlertStatus
+}
+
+// sloDef is an SLO with its precomputed layout.
+type sloDef struct {
+	index  int
+	spec   *spec.SLO
+	layout *layout
+	report [len(ReportWindows)]int
+	sev    [2]sevDef
+}
+
+type sevDef struct {
+	enabled     bool
+	forDur      int64
+	pairs       []pairDef
+	annotations map[string]string
+}
+
+type pairDef struct {
+	long, short int // window indices
+	p           spec.WindowPair
+}
+
+func newSLODef(i int, s *spec.SLO) *sloDef {
+	durs := append(reportDurations[:0:0], reportDurations[:]...)
+	durs = append(durs, s.Period)
+	sevs := [2]spec.Severity{s.Alerting.Page, s.Alerting.Ticket}
+	for _, sv := range sevs {
+		for _, p := range sv.Windows {
+			durs = append(durs, p.Long, p.Short)
+		}
+	}
+	d := &sloDef{index: i, spec: s, layout: newLayout(durs, s.Period)}
+	for w := range d.report {
+		d.report[w] = d.layout.byDur[durs[w]]
+	}
+	for k, sv := range sevs {
+		sd := sevDef{enabled: sv.Enabled && len(sv.Windows) > 0, forDur: int64(sv.For), annotations: map[string]string{}}
+		maps.Copy(sd.annotations, s.Alerting.Annotations)
+		maps.Copy(sd.annotations, sv.Annotations)
+		if s.Alerting.RunbookURL != "" {
+			sd.annotations["runbook_url"] = s.Alerting.RunbookURL
+		}
+		for _, p := range sv.Windows {
+			sd.pairs = append(sd.pairs, pairDef{long: d.layout.byDur[p.Long], short: d.layout.byDur[p.Short], p: p})
+		}
+		d.sev[k] = sd
+	}
+	return d
+}
+
+func (d *sloDef) alertLabels(sev int, group map[string]string) map[string]string {
+	s := d.spec
+	m := map[string]string{}
+	maps.Copy(m, s.Labels)
+	maps.Copy(m, group)
+	maps.Copy(m, s.Alerting.Labels)
+	if sev == Page {
+		maps.Copy(m, s.Alerting.Page.Labels)
+	} else {
+		maps.Copy(m, s.Alerting.Ticket.Labels)
+	}
+	return m
+}
+
+// windowResult computes one window's numbers without NaN or Inf.
+func windowResult(total, bad, objective float64) (ratio, burn float64, noData bool) {
+	if !(total > 0) {
+		return 0, 0, true
+	}
+	ratio = bad / total
+	switch {
+	case !(ratio > 0): // also NaN
+		ratio = 0
+	case ratio > 1:
+		ratio = 1
+	}
+	return ratio, ratio / (1 - objective), false
+}
+
+// evaluate fills e.status for instance in and steps its alerts.
+func (e *Engine) evaluate(in *Instance, t int64, now time.Time) {
+	d := in.slo
+	s := d.spec
+	in.acc.advance(t)
+	st := &e.status
+	*st = Status{SLO: s.Name, Service: s.Service, Group: in.group, Labels: s.Labels, Objective: s.Objective, At: now,
+		Events: in.acc.events, BadEvents: in.acc.badEvents}
+	for i, w := range d.report {
+		sum := in.acc.sums[w]
+		r := WindowResult{Name: ReportWindows[i], Window: time.Duration(d.layout.windows[w].d), Total: sum.total, Bad: sum.bad}
+		r.ErrorRatio, r.BurnRate, r.NoData = windowResult(sum.total, sum.bad, s.Objective)
+		st.Windows[i] = r
+	}
+	period := st.Windows[WindowPeriod]
+	st.BudgetRemaining = 1 - period.BurnRate
+	st.TimeToExhaustion = exhaustion(st.BudgetRemaining, period.BurnRate, s.Period)
+	st.NoData = st.Windows[0].NoData
+	for sev := range in.alerts {
+		e.stepAlert(in, sev, t, now)
+	}
+}
+
+// exhaustion is how long the remaining budget lasts at burn rate burn.
+func exhaustion(remaining, burn float64, period time.Duration) time.Duration {
+	if remaining <= 0 {
+		return 0
+	}
+	if burn <= 1 {
+		return -1
+	}
+	return time.Duration(remaining * float64(period) / burn)
+}
+
+// holds checks the pairs; when firing, the hysteresis ratio lowers the bar.
+func (e *Engine) holds(in *Instance, sd *sevDef, firing bool) (int, bool) {
+	ratio := 1.0
+	if firing {
+		ratio = e.resolve
+	}
+	minEv := in.slo.spec.Alerting.MinEvents
+	obj := in.slo.spec.Objective
+	for i, p := range sd.pairs {
+		l, sh := in.acc.sums[p.long], in.acc.sums[p.short]
+		if l.total < minEv || sh.total < minEv || l.total <= 0 || sh.total <= 0 {
+			continue
+		}
+		_, bl, _ := windowResult(l.total, l.bad, obj)
+		_, bs, _ := windowResult(sh.total, sh.bad, obj)
+		if bl >= ratio*p.p.Factor && bs >= ratio*p.p.Factor {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// stepAlert runs one severity's state machine and records a transition.
+func (e *Engine) stepAlert(in *Instance, sev int, t int64, now time.Time) {
+	sd := &in.slo.sev[sev]
+	a := &in.alerts[sev]
+	st := &e.status
+	st.Alerts[sev] = AlertStatus{Severity: severityNames[sev], Enabled: sd.enabled}
+	if !sd.enabled {
+		a.state = Inactive
+		st.Alerts[sev].State = Inactive
+		return
+	}
+	pair, ok := e.holds(in, sd, a.state == Firing)
+	inhibited := sev == Ticket && (in.alerts[Page].state == Pending || in.alerts[Page].state == Firing)
+	prev := a.state
+	switch a.state {
+	case Inactive, Resolved:
+		a.state = Inactive
+		if ok && !inhibited {
+			a.pendingSince = t
+			if sd.forDur > 0 {
+				a.state = Pending
+			} else {
+				a.state, a.activeSince = Firing, t
+			}
+		}
+	case Pending:
+		switch {
+		case !ok:
+			a.state = Inactive
+		case t-a.pendingSince >= sd.forDur:
+			a.state, a.activeSince = Firing, t
+		}
+	case Firing:
+		if !ok {
+			a.state = Resolved
+		}
+	}
+	st.Alerts[sev].State, st.Alerts[sev].Pair, st.Alerts[sev].Holds = a.state, pair, ok
+	switch a.state {
+	case Pending:
+		st.Alerts[sev].Since = time.Unix(0, a.pendingSince)
+	case Firing, Resolved:
+		st.Alerts[sev].Since = time.Unix(0, a.activeSince)
+	}
+	if a.state != prev && (a.state == Pending || a.state == Firing || a.state == Resolved) {
+		e.trans = append(e.trans, e.transition(in, sev, pair, now))
+	}
+}
+
+func (e *Engine) transition(in *Instance, sev, pair int, now time.Time) AlertTransition {
+	sd := &in.slo.sev[sev]
+	s := in.slo.spec
+	a := in.alerts[sev]
+	p := sd.pairs[pair]
+	l, sh := in.acc.sums[p.long], in.acc.sums[p.short]
+	_, bl, _ := windowResult(l.total, l.bad, s.Objective)
+	_, bs, _ := windowResult(sh.total, sh.bad, s.Objective)
+	since := a.activeSince
+	if a.state == Pending {
+		since = a.pendingSince
+	}
+	tte := exhaustion(e.status.BudgetRemaining, bl, s.Period)
+	return AlertTransition{SLO: s.Name, Service: s.Service, Labels: in.labels[sev], Annotations: sd.annotations,
+		Severity: severityNames[sev], State: a.state.String(), LongWindow: p.p.Long, ShortWindow: p.p.Short,
+		BurnRateLong: bl, BurnRateShort: bs, Threshold: p.p.Factor, Objective: s.Objective,
+		BudgetRemaining: e.status.BudgetRemaining, TimeToExhaustion: tte,
+		Events: l.total, BadEvents: math.Max(l.bad, 0), ActiveSince: time.Unix(0, since).UTC(), At: now}
+}
