@@ -60,12 +60,21 @@ type serviceState struct {
 	total   atomic.Int64
 	covered atomic.Int64
 
-	svc     metric.MeasurementOption
-	outcome [numOutcomes]metric.MeasurementOption // source="none"
-	lifted  []metric.MeasurementOption            // per key entry
-	reasons [ids.NumReasons]metric.MeasurementOption
-	policy  []metric.MeasurementOption
-	spanOut [3]metric.MeasurementOption
+	// Options are kept as ready-made slices: passing a slice to a
+	// variadic Add does not allocate, building one per call would.
+	svcObs  []metric.ObserveOption
+	svc     addOpts
+	outcome [numOutcomes]addOpts // source="none"
+	lifted  []addOpts            // per key entry
+	reasons [ids.NumReasons]addOpts
+	policy  []addOpts
+	spanOut [3]addOpts
+}
+
+type addOpts []metric.AddOption
+
+func withSet(kvs ...attribute.KeyValue) addOpts {
+	return addOpts{metric.WithAttributeSet(attribute.NewSet(kvs...))}
 }
 
 var spanOutcomeNames = [3]string{"present", "normalized", "missing"}
@@ -106,7 +115,7 @@ func (t *telemetry) observeCoverage(_ context.Context, o metric.Observer) error 
 	defer t.mu.RUnlock()
 	for _, s := range t.order {
 		if total := s.total.Load(); total > 0 {
-			o.ObserveFloat64(t.coverage, float64(s.covered.Load())/float64(total), s.svc)
+			o.ObserveFloat64(t.coverage, float64(s.covered.Load())/float64(total), s.svcObs...)
 		}
 	}
 	return nil
@@ -149,23 +158,23 @@ func (t *telemetry) service(name string) *serviceState {
 
 func (t *telemetry) newServiceState(name string) *serviceState {
 	svc := attribute.String("service", name)
-	s := &serviceState{name: name, svc: metric.WithAttributeSet(attribute.NewSet(svc))}
+	s := &serviceState{name: name, svc: withSet(svc), svcObs: []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(svc))}}
 	for o := range numOutcomes {
-		s.outcome[o] = metric.WithAttributeSet(attribute.NewSet(svc, attribute.String("outcome", outcomeNames[o]), attribute.String("source", noSource)))
+		s.outcome[o] = withSet(svc, attribute.String("outcome", outcomeNames[o]), attribute.String("source", noSource))
 	}
-	s.lifted = make([]metric.MeasurementOption, len(t.sources))
+	s.lifted = make([]addOpts, len(t.sources))
 	for i, src := range t.sources {
-		s.lifted[i] = metric.WithAttributeSet(attribute.NewSet(svc, attribute.String("outcome", outcomeNames[outcomeLifted]), attribute.String("source", src)))
+		s.lifted[i] = withSet(svc, attribute.String("outcome", outcomeNames[outcomeLifted]), attribute.String("source", src))
 	}
 	for r := range ids.NumReasons {
-		s.reasons[r] = metric.WithAttributeSet(attribute.NewSet(svc, attribute.String("reason", ids.Reason(r).String())))
+		s.reasons[r] = withSet(svc, attribute.String("reason", ids.Reason(r).String()))
 	}
-	s.policy = make([]metric.MeasurementOption, len(t.policies))
+	s.policy = make([]addOpts, len(t.policies))
 	for i, p := range t.policies {
-		s.policy[i] = metric.WithAttributeSet(attribute.NewSet(svc, attribute.String("policy", p)))
+		s.policy[i] = withSet(svc, attribute.String("policy", p))
 	}
 	for i, o := range spanOutcomeNames {
-		s.spanOut[i] = metric.WithAttributeSet(attribute.NewSet(svc, attribute.String("outcome", o)))
+		s.spanOut[i] = withSet(svc, attribute.String("outcome", o))
 	}
 	return s
 }
@@ -189,19 +198,19 @@ func (t *telemetry) flush(ctx context.Context, s *serviceState, policy int, c *c
 	for o := range numOutcomes {
 		total += c.outcome[o]
 		if o != outcomeLifted && c.outcome[o] > 0 {
-			t.records.Add(ctx, c.outcome[o], s.outcome[o])
+			t.records.Add(ctx, c.outcome[o], s.outcome[o]...)
 		}
 	}
 	if c.outcome[outcomeLifted] > 0 {
 		for i := range s.lifted {
 			if c.lifted[i] > 0 {
-				t.records.Add(ctx, c.lifted[i], s.lifted[i])
+				t.records.Add(ctx, c.lifted[i], s.lifted[i]...)
 			}
 		}
 	}
 	for r := 1; r < ids.NumReasons; r++ {
 		if c.reasons[r] > 0 {
-			t.invalid.Add(ctx, c.reasons[r], s.reasons[r])
+			t.invalid.Add(ctx, c.reasons[r], s.reasons[r]...)
 		}
 	}
 	addIf(ctx, t.dropped, c.dropped, s.policy[policy])
@@ -218,8 +227,8 @@ func (t *telemetry) flush(ctx context.Context, s *serviceState, policy int, c *c
 	}
 }
 
-func addIf(ctx context.Context, c metric.Int64Counter, n int64, opt metric.MeasurementOption) {
+func addIf(ctx context.Context, c metric.Int64Counter, n int64, opts addOpts) {
 	if n > 0 {
-		c.Add(ctx, n, opt)
+		c.Add(ctx, n, opts...)
 	}
 }
