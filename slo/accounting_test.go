@@ -117,7 +117,7 @@ func TestWindowsAreRatiosOfSums(t *testing.T) {
 func TestWindowsForget(t *testing.T) {
 	e, _ := newTestEngine(t, testSLO("a", 0.99))
 	in := e.Instance(0, HashSeed, nil, minute(0))
-	e.AddEvents(in, minute(1), 10, 1)     // leaves 5m at minute 6, 30m at 31, 6h at 361
+	e.AddEvents(in, minute(1), 10, 1) // leaves 5m at minute 6, 30m at 31, 6h at 361
 	status(e, minute(60*30))
 	e.AddEvents(in, minute(60*30), 20, 2) // at 30h: in 1d, 3d, period
 	st := status(e, minute(60*30))

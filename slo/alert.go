@@ -10,12 +10,12 @@ import (
 // and the severity's labels; Annotations the spec's annotations (the
 // severity's win) plus "runbook_url" when set.
 type AlertTransition struct {
-	SLO, Service            string
-	Labels                  map[string]string // the SLO's own labels (e.g. team)
-	Annotations             map[string]string // from the spec (runbook_url template source etc.)
-	Severity                string            // "page" | "ticket"
-	State                   string            // "pending" | "firing" | "resolved"
-	LongWindow, ShortWindow time.Duration
+	SLO, Service                           string
+	Labels                                 map[string]string // the SLO's own labels (e.g. team)
+	Annotations                            map[string]string // from the spec (runbook_url template source etc.)
+	Severity                               string            // "page" | "ticket"
+	State                                  string            // "pending" | "firing" | "resolved"
+	LongWindow, ShortWindow                time.Duration
 	BurnRateLong, BurnRateShort, Threshold float64
 	Objective, BudgetRemaining             float64
 	TimeToExhaustion                       time.Duration // <0 when the budget is not being exhausted

@@ -166,9 +166,11 @@ func exhaustion(remaining, burn float64, period time.Duration) time.Duration {
 
 // holds checks the pairs; when firing, the hysteresis ratio lowers the bar.
 func (e *Engine) holds(in *Instance, sd *sevDef, firing bool) (int, bool) {
-	ratio := 1.0
+	// A relative epsilon so that sums landing a hair under an exact
+	// factor (14.4 summed in float64) still count as reaching it.
+	ratio := 1 - 1e-9
 	if firing {
-		ratio = e.resolve
+		ratio = e.resolve * (1 - 1e-9)
 	}
 	minEv := in.slo.spec.Alerting.MinEvents
 	obj := in.slo.spec.Objective

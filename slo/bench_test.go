@@ -1,0 +1,72 @@
+package slo
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"testing"
+	"time"
+)
+
+func BenchmarkRecordEvent(b *testing.B) {
+	e, _ := newTestEngine(b, testSLO("a", 0.999))
+	in := e.Instance(0, HashSeed, nil, t0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		e.AddEvents(in, t0.Add(time.Duration(i%60000)*time.Millisecond), 1, float64(i&1))
+	}
+}
+
+func BenchmarkRecordCumulative(b *testing.B) {
+	e, _ := newTestEngine(b, testSLO("a", 0.999))
+	in := e.Instance(0, HashSeed, nil, t0)
+	const nSeries = 1000
+	hashes := make([]uint64, nSeries)
+	for i := range hashes {
+		hashes[i] = HashString(HashSeed, fmt.Sprintf("series-%d", i))
+		e.AddCumulative(in, hashes[i], t0, t0, 0, 0)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		n := i/nSeries + 1
+		e.AddCumulative(in, hashes[i%nSeries], t0, t0.Add(time.Duration(n)*time.Millisecond), float64(n*10), float64(n))
+	}
+}
+
+func BenchmarkHashString(b *testing.B) {
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		HashString(HashString(HashSeed, "service.name=checkout"), "http.route=/api/v1/pay")
+	}
+}
+
+// BenchmarkEvaluate10k evaluates 10,000 instances that each receive
+// events every minute; it reports the heap held per instance.
+func BenchmarkEvaluate10k(b *testing.B) {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	e, _ := newTestEngine(b, testSLO("a", 0.999))
+	const n = 10000
+	ins := make([]*Instance, n)
+	for i := range ins {
+		ins[i] = e.Instance(0, uint64(i), nil, t0)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	now := t0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		now = now.Add(30 * time.Second)
+		for _, in := range ins {
+			e.AddEvents(in, now, 100, 1)
+		}
+		b.StartTimer()
+		e.Evaluate(context.Background(), now, func(*Status) {})
+	}
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "heapB/instance")
+}
