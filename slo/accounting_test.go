@@ -98,7 +98,7 @@ func TestDeltaPoints(t *testing.T) {
 	assert.Equal(t, 10.0, st.Windows[0].Total, "5m window holds only the point at minute 20")
 	assert.Equal(t, 15.0, st.Windows[1].Total, "30m window holds both")
 	assert.Equal(t, 6.0, st.Windows[1].Bad)
-	assert.Equal(t, map[string]uint64{"counted": 1, "duplicate": 1, "late": 1, "baselined": 0, "reset": 0,
+	assert.Equal(t, map[string]uint64{"counted": 1, "duplicate": 1, "late": 1, "invalid": 0, "baselined": 0, "reset": 0,
 		"out_of_order": 0, "too_old": 0}, e.Stats())
 }
 

@@ -150,7 +150,10 @@ func (e *Engine) instanceLocked(slo int, groupHash uint64, group func() map[stri
 // when it needs no duplicate detection. It never allocates.
 func (e *Engine) AddEvents(in *Instance, ts time.Time, total, bad float64) Outcome {
 	e.mu.Lock()
-	o := fromAdd(in.acc.add(ts.UnixNano(), total, bad), Counted)
+	o := Invalid
+	if valid(total, bad) {
+		o = fromAdd(in.acc.add(ts.UnixNano(), total, bad), Counted)
+	}
 	e.stats[o]++
 	e.mu.Unlock()
 	return o

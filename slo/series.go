@@ -1,5 +1,7 @@
 package slo
 
+import "math"
+
 // seriesKey identifies one input series of one instance: the connector
 // hashes resource, scope, metric name and attributes once per point
 // without building strings (see HashString).
@@ -37,12 +39,15 @@ const (
 	// Late: a delta point older than the series' last one; counted in the
 	// slice of its own timestamp.
 	Late
+	// Invalid: a NaN or infinite value (e.g. a Prometheus staleness
+	// marker); dropped without touching the series' state.
+	Invalid
 	// TooOld: the point is older than every window; dropped.
 	TooOld
 	numOutcomes
 )
 
-var outcomeNames = [numOutcomes]string{"counted", "baselined", "reset", "duplicate", "out_of_order", "late", "too_old"}
+var outcomeNames = [numOutcomes]string{"counted", "baselined", "reset", "duplicate", "out_of_order", "late", "invalid", "too_old"}
 
 // String returns the outcome's metric label value.
 func (o Outcome) String() string {
@@ -78,6 +83,9 @@ const HashSeed uint64 = 14695981039346656037
 // cumulative turns one cumulative point (start and ts in ns, start 0 when
 // unknown) into a delta per the OTel data model and adds it.
 func (e *Engine) cumulative(in *Instance, hash uint64, start, ts int64, total, bad float64) Outcome {
+	if !valid(total, bad) {
+		return Invalid
+	}
 	k := seriesKey{inst: in.id, hash: hash}
 	s, ok := e.series[k]
 	if !ok {
@@ -108,6 +116,9 @@ func (e *Engine) cumulative(in *Instance, hash uint64, start, ts int64, total, b
 // delta adds one delta point; a point repeating the previous timestamp
 // and start of its series is a duplicate.
 func (e *Engine) delta(in *Instance, hash uint64, start, ts int64, total, bad float64) Outcome {
+	if !valid(total, bad) {
+		return Invalid
+	}
 	k := seriesKey{inst: in.id, hash: hash}
 	s, ok := e.series[k]
 	if ok && s.start == start && s.last == ts {
@@ -127,4 +138,9 @@ func abs(f float64) float64 {
 		return -f
 	}
 	return f
+}
+
+// valid is false for NaN and infinite values.
+func valid(total, bad float64) bool {
+	return abs(total) <= math.MaxFloat64 && abs(bad) <= math.MaxFloat64
 }

@@ -1,0 +1,257 @@
+package slo
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// SnapshotVersion is the version of the snapshot format written.
+const SnapshotVersion = 1
+
+// maxSnapshotSize bounds what RestoreSnapshot reads.
+const maxSnapshotSize = 1 << 30
+
+// snapshot is the on-disk format (JSON): the slices, counters and alert
+// states of every instance, and the last point of every input series.
+type snapshot struct {
+	Version   int            `json:"version"`
+	Written   time.Time      `json:"written"`
+	Instances []snapInstance `json:"instances"`
+	Series    []snapSeries   `json:"series,omitempty"`
+}
+
+type snapInstance struct {
+	SLO       string            `json:"slo"`
+	Group     map[string]string `json:"group,omitempty"`
+	Hash      uint64            `json:"hash"`
+	Now       int64             `json:"now"`
+	Events    float64           `json:"events"`
+	BadEvents float64           `json:"bad_events"`
+	Tiers     []snapTier        `json:"tiers"`
+	Alerts    [2]snapAlert      `json:"alerts"`
+}
+
+type snapTier struct {
+	Res   int64      `json:"res"`
+	Slots []snapSlot `json:"slots"`
+}
+
+type snapSlot struct {
+	K int64   `json:"k"`
+	T float64 `json:"t"`
+	B float64 `json:"b"`
+}
+
+type snapAlert struct {
+	State        AlertState `json:"state"`
+	PendingSince int64      `json:"pending_since,omitempty"`
+	ActiveSince  int64      `json:"active_since,omitempty"`
+}
+
+type snapSeries struct {
+	Inst  int     `json:"inst"`
+	Hash  uint64  `json:"hash"`
+	Start int64   `json:"start"`
+	Last  int64   `json:"last"`
+	Total float64 `json:"total"`
+	Bad   float64 `json:"bad"`
+}
+
+// WriteSnapshot writes the engine's state to path atomically (temporary
+// file in the same directory, fsync, rename, fsync of the directory).
+func (e *Engine) WriteSnapshot(path string, now time.Time) error {
+	data, err := e.encodeSnapshot(now)
+	if err != nil {
+		return fmt.Errorf("could not encode slo snapshot: %w", err)
+	}
+	if err := writeAtomic(path, data); err != nil {
+		return fmt.Errorf("could not write slo snapshot %s: %w", path, err)
+	}
+	return nil
+}
+
+func (e *Engine) encodeSnapshot(now time.Time) ([]byte, error) {
+	e.mu.Lock()
+	s := snapshot{Version: SnapshotVersion, Written: now.UTC(), Instances: make([]snapInstance, 0, len(e.instances))}
+	for _, in := range e.instances {
+		si := snapInstance{SLO: in.slo.spec.Name, Group: in.group, Hash: in.hash, Now: in.acc.now,
+			Events: in.acc.events, BadEvents: in.acc.badEvents}
+		for t := range in.acc.rings {
+			r := &in.acc.rings[t]
+			st := snapTier{Res: r.res}
+			for j, k := range r.epoch {
+				if k >= in.acc.minLo[t] && (r.total[j] != 0 || r.bad[j] != 0) {
+					st.Slots = append(st.Slots, snapSlot{K: k, T: r.total[j], B: r.bad[j]})
+				}
+			}
+			si.Tiers = append(si.Tiers, st)
+		}
+		for i, a := range in.alerts {
+			si.Alerts[i] = snapAlert{State: a.state, PendingSince: a.pendingSince, ActiveSince: a.activeSince}
+		}
+		s.Instances = append(s.Instances, si)
+	}
+	for k, v := range e.series {
+		s.Series = append(s.Series, snapSeries{Inst: int(k.inst), Hash: k.hash, Start: v.start, Last: v.last, Total: v.total, Bad: v.bad})
+	}
+	e.mu.Unlock()
+	return json.Marshal(&s)
+}
+
+func writeAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	if d, derr := os.Open(dir); derr == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+	return nil
+}
+
+// RestoreSnapshot loads the state written by WriteSnapshot; call it
+// before feeding data. A missing file is not an error (fresh start). A
+// corrupt or unreadable file is renamed to "<path>.corrupt-<time>" and
+// the error returned for logging; the engine then starts fresh. Instances
+// of SLOs no longer declared are skipped; slices are kept for tiers whose
+// resolution is unchanged.
+func (e *Engine) RestoreSnapshot(path string, now time.Time) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("could not open slo snapshot: %w", err)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxSnapshotSize+1))
+	_ = f.Close()
+	var s *snapshot
+	if err == nil {
+		s, err = decodeSnapshot(data)
+	}
+	if err != nil {
+		aside := path + ".corrupt-" + now.UTC().Format("20060102T150405Z")
+		if rerr := os.Rename(path, aside); rerr != nil {
+			return fmt.Errorf("slo snapshot %s is unreadable (%w) and could not be moved aside: %w", path, err, rerr)
+		}
+		return fmt.Errorf("slo snapshot %s is unreadable, moved to %s, starting fresh: %w", path, aside, err)
+	}
+	e.mu.Lock()
+	e.restore(s)
+	e.mu.Unlock()
+	return nil
+}
+
+// decodeSnapshot parses and checks a snapshot; it never panics.
+func decodeSnapshot(data []byte) (*snapshot, error) {
+	if len(data) > maxSnapshotSize {
+		return nil, fmt.Errorf("snapshot larger than %d bytes", maxSnapshotSize)
+	}
+	var s snapshot
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("invalid snapshot: %w", err)
+	}
+	if s.Version != SnapshotVersion {
+		return nil, fmt.Errorf("snapshot version %d, want %d", s.Version, SnapshotVersion)
+	}
+	finite := func(fs ...float64) bool {
+		for _, f := range fs {
+			if math.IsNaN(f) || math.IsInf(f, 0) {
+				return false
+			}
+		}
+		return true
+	}
+	for i, in := range s.Instances {
+		if !finite(in.Events, in.BadEvents) {
+			return nil, fmt.Errorf("instance %d: counters not finite", i)
+		}
+		for _, t := range in.Tiers {
+			if t.Res <= 0 {
+				return nil, fmt.Errorf("instance %d: tier resolution %d", i, t.Res)
+			}
+			for _, sl := range t.Slots {
+				if !finite(sl.T, sl.B) {
+					return nil, fmt.Errorf("instance %d: slot %d not finite", i, sl.K)
+				}
+			}
+		}
+		for _, a := range in.Alerts {
+			if a.State > Resolved {
+				return nil, fmt.Errorf("instance %d: alert state %d", i, a.State)
+			}
+		}
+	}
+	for i, se := range s.Series {
+		if se.Inst < 0 || se.Inst >= len(s.Instances) || !finite(se.Total, se.Bad) {
+			return nil, fmt.Errorf("series %d: bad instance index or value", i)
+		}
+	}
+	return &s, nil
+}
+
+// restore applies a decoded snapshot; e.mu is held.
+func (e *Engine) restore(s *snapshot) {
+	ids := make([]*Instance, len(s.Instances))
+	for i, si := range s.Instances {
+		slo, ok := e.byName[si.SLO]
+		if !ok {
+			continue
+		}
+		group := si.Group
+		in := e.instanceLocked(slo, si.Hash, func() map[string]string { return group }, si.Now)
+		in.acc = newAccounts(in.slo.layout, si.Now)
+		in.acc.events, in.acc.badEvents = si.Events, si.BadEvents
+		for t := range in.acc.rings {
+			r := &in.acc.rings[t]
+			for _, st := range si.Tiers {
+				if st.Res != r.res {
+					continue
+				}
+				for _, sl := range st.Slots {
+					if j := r.index(sl.K); r.epoch[j] <= sl.K {
+						r.epoch[j], r.total[j], r.bad[j] = sl.K, sl.T, sl.B
+					}
+				}
+			}
+		}
+		for w := range in.acc.sums {
+			in.acc.recompute(w)
+		}
+		for k, a := range si.Alerts {
+			in.alerts[k] = alertState{state: a.State, pendingSince: a.PendingSince, activeSince: a.ActiveSince}
+		}
+		ids[i] = in
+	}
+	for _, se := range s.Series {
+		if in := ids[se.Inst]; in != nil {
+			e.series[seriesKey{inst: in.id, hash: se.Hash}] = seriesState{start: se.Start, last: se.Last, total: se.Total, bad: se.Bad}
+		}
+	}
+}

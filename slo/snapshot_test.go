@@ -1,0 +1,121 @@
+package slo
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestSnapshotRoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "slo.snapshot")
+	s := testSLO("a", 0.99)
+	e, _ := newTestEngine(t, s)
+	in := e.Instance(0, 7, func() map[string]string { return map[string]string{"route": "/pay"} }, t0)
+	for m := 1; m <= 90; m++ {
+		e.AddCumulative(in, 1, t0, minute(m), float64(100*m), 0)
+		bad := 0.0
+		if m > 60 {
+			bad = float64(30 * (m - 60))
+		}
+		e.AddCumulative(in, 2, t0, minute(m), 0, bad)
+		status(e, minute(m))
+	}
+	before := status(e, minute(90))
+	require.Equal(t, Firing, before.Alerts[Page].State)
+	require.NoError(t, e.WriteSnapshot(path, minute(90)))
+
+	// A restart: a new engine restores, and the next cumulative point of a
+	// known series counts only its increase.
+	e2, rec := newTestEngine(t, s)
+	require.NoError(t, e2.RestoreSnapshot(path, minute(90)))
+	after := status(e2, minute(90))
+	assert.Equal(t, before.Windows, after.Windows)
+	assert.Equal(t, before.Events, after.Events)
+	assert.Equal(t, map[string]string{"route": "/pay"}, after.Group)
+	assert.Equal(t, Firing, after.Alerts[Page].State, "alert states are part of the snapshot")
+	assert.Empty(t, rec.got, "no transition is repeated after a restore")
+	in2 := e2.Instance(0, 7, nil, minute(90))
+	assert.Equal(t, Counted, e2.AddCumulative(in2, 1, t0, minute(91), 100*90+50, 0))
+	st := status(e2, minute(91))
+	assert.Equal(t, 4*100+50.0, st.Windows[0].Total, "minutes 87-90 restored, 91 counted as its increase")
+}
+
+func TestRestoreMissingFileStartsFresh(t *testing.T) {
+	e, _ := newTestEngine(t, testSLO("a", 0.99))
+	assert.NoError(t, e.RestoreSnapshot(filepath.Join(t.TempDir(), "none"), t0))
+}
+
+func TestCorruptSnapshotIsMovedAside(t *testing.T) {
+	tests := []struct {
+		name, content, wantErr string
+	}{
+		{"a truncated file", `{"version":1,"instances":[{"slo":"a"`, "unexpected EOF"},
+		{"an unknown version", `{"version":99,"instances":[]}`, "snapshot version 99"},
+		{"a zero tier resolution", `{"version":1,"instances":[{"slo":"a","tiers":[{"res":0}]}]}`, "tier resolution 0"},
+		{"a series pointing at no instance", `{"version":1,"instances":[],"series":[{"inst":3}]}`, "series 0"},
+		{"garbage", "\x00\x01binary", "invalid snapshot"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "slo.snapshot")
+			require.NoError(t, os.WriteFile(path, []byte(tt.content), 0o600))
+			e, _ := newTestEngine(t, testSLO("a", 0.99))
+			err := e.RestoreSnapshot(path, t0)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.wantErr)
+			_, statErr := os.Stat(path)
+			assert.True(t, os.IsNotExist(statErr), "the corrupt file is gone from its path")
+			entries, _ := os.ReadDir(dir)
+			require.Len(t, entries, 1)
+			assert.True(t, strings.HasPrefix(entries[0].Name(), "slo.snapshot.corrupt-20260101T000000Z"))
+			e.Evaluate(context.Background(), t0, nil) // the engine runs on, fresh
+		})
+	}
+}
+
+func TestWriteSnapshotLeavesNoTempFile(t *testing.T) {
+	dir := t.TempDir()
+	e, _ := newTestEngine(t, testSLO("a", 0.99))
+	e.Instance(0, HashSeed, nil, t0)
+	require.NoError(t, e.WriteSnapshot(filepath.Join(dir, "s"), t0))
+	require.NoError(t, e.WriteSnapshot(filepath.Join(dir, "s"), t0.Add(time.Minute)))
+	entries, _ := os.ReadDir(dir)
+	assert.Len(t, entries, 1)
+	assert.Error(t, e.WriteSnapshot(filepath.Join(dir, "missing", "s"), t0))
+}
+
+func FuzzDecodeSnapshot(f *testing.F) {
+	e, _ := newTestEngine(f, testSLO("a", 0.99))
+	in := e.Instance(0, HashSeed, nil, t0)
+	e.AddCumulative(in, 1, t0, minute(1), 10, 1)
+	data, err := e.encodeSnapshot(t0)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(data)
+	f.Add([]byte(`{"version":1}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := decodeSnapshot(data)
+		if err != nil {
+			return
+		}
+		e, _ := newTestEngine(t, testSLO("a", 0.99))
+		e.mu.Lock()
+		e.restore(s)
+		e.mu.Unlock()
+		e.Evaluate(context.Background(), t0, func(st *Status) {
+			for _, w := range st.Windows {
+				if w.ErrorRatio != w.ErrorRatio || w.BurnRate != w.BurnRate {
+					t.Fatal("NaN after restore")
+				}
+			}
+		})
+	})
+}
