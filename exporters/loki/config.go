@@ -1,0 +1,86 @@
+package loki
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+)
+
+// Config is the loki exporter configuration. HTTP client settings
+// (endpoint, timeout, TLS, headers, auth, ...) are confighttp.ClientConfig,
+// squashed into the top level; `timeout` bounds each push attempt.
+type Config struct {
+	ClientConfig confighttp.ClientConfig `mapstructure:",squash"`
+
+	// QueueConfig is the exporterhelper sending queue; set
+	// `storage: file_storage` for a persistent, at-least-once queue.
+	QueueConfig configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
+
+	// RetryConfig is the backoff for retryable failures (429, 5xx, network).
+	RetryConfig configretry.BackOffConfig `mapstructure:"retry_on_failure"`
+
+	// TenantID, when set, is sent as X-Scope-OrgID on every push and
+	// overrides the `loki.tenant` resource attribute.
+	TenantID string `mapstructure:"tenant_id"`
+
+	// Labels are the attribute keys that become stream labels (looked up on
+	// the log record, then on its resource; dots become underscores). The
+	// key `level` falls back to the record severity. Everything else goes to
+	// structured metadata.
+	Labels []string `mapstructure:"labels"`
+}
+
+var _ component.Config = (*Config)(nil)
+
+// maxLabels bounds the configured label set: stream labels are an index in
+// Loki and must stay few and low-cardinality.
+const maxLabels = 15
+
+// Validate reports every configuration problem at once.
+func (cfg *Config) Validate() error {
+	var errs []error
+	if cfg.ClientConfig.Endpoint == "" {
+		errs = append(errs, errors.New("'endpoint' must be set to Loki's push URL, e.g. http://localhost:3100/loki/api/v1/push"))
+	} else if u, err := url.Parse(cfg.ClientConfig.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("'endpoint' %q must be an http or https URL", cfg.ClientConfig.Endpoint))
+	}
+	if len(cfg.Labels) > maxLabels {
+		errs = append(errs, fmt.Errorf("'labels' has %d entries, at most %d are allowed (labels are Loki's index)", len(cfg.Labels), maxLabels))
+	}
+	seen := map[string]string{}
+	for _, k := range cfg.Labels {
+		if strings.TrimSpace(k) == "" {
+			errs = append(errs, errors.New("'labels' must not contain an empty key"))
+			continue
+		}
+		if k == TenantAttribute {
+			errs = append(errs, fmt.Errorf("'labels' must not contain %q: it is the tenant, sent as X-Scope-OrgID", k))
+		}
+		name := labelName(k)
+		if prev, ok := seen[name]; ok {
+			errs = append(errs, fmt.Errorf("'labels' keys %q and %q both become the label %q", prev, k, name))
+		}
+		seen[name] = k
+	}
+	if strings.ContainsAny(cfg.TenantID, "|\r\n") {
+		errs = append(errs, errors.New("'tenant_id' must be a single tenant without '|' or line breaks"))
+	}
+	return errors.Join(errs...)
+}
+
+// pushURL is the endpoint, with Loki's push path added when it has no path.
+func (cfg *Config) pushURL() string {
+	u, err := url.Parse(cfg.ClientConfig.Endpoint)
+	if err != nil || (u.Path != "" && u.Path != "/") {
+		return cfg.ClientConfig.Endpoint
+	}
+	u.Path = PushPath
+	return u.String()
+}

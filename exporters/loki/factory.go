@@ -1,0 +1,69 @@
+package loki
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+)
+
+const (
+	// typeStr is the name used in configs: `exporters: loki:`.
+	typeStr = "loki"
+	// stability of the logs signal.
+	stability = component.StabilityLevelAlpha
+
+	// PushPath is Loki's push endpoint path.
+	PushPath = "/loki/api/v1/push"
+
+	defaultTimeout = 30 * time.Second
+)
+
+// componentType is the loki exporter's component.Type.
+var componentType = component.MustNewType(typeStr)
+
+// DefaultLabels are the attribute keys promoted to stream labels by default.
+var DefaultLabels = []string{"service.name", "service.namespace", "k8s.namespace.name", "level"}
+
+// NewFactory returns the factory of the loki exporter, which pushes logs to
+// Loki's push API as snappy-compressed protobuf.
+func NewFactory() exporter.Factory {
+	return exporter.NewFactory(
+		componentType,
+		createDefaultConfig,
+		exporter.WithLogs(createLogs, stability),
+	)
+}
+
+func createDefaultConfig() component.Config {
+	client := confighttp.NewDefaultClientConfig()
+	client.Timeout = defaultTimeout
+	return &Config{
+		ClientConfig: client,
+		QueueConfig:  configoptional.Some(exporterhelper.NewDefaultQueueConfig()),
+		RetryConfig:  configretry.NewDefaultBackOffConfig(),
+		Labels:       append([]string(nil), DefaultLabels...),
+	}
+}
+
+func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
+	c := cfg.(*Config)
+	e, err := newExporter(c, set)
+	if err != nil {
+		return nil, err
+	}
+	return exporterhelper.NewLogs(ctx, set, cfg, e.pushLogs,
+		exporterhelper.WithStart(e.start),
+		exporterhelper.WithShutdown(e.shutdown),
+		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
+		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{Timeout: c.ClientConfig.Timeout}),
+		exporterhelper.WithRetry(c.RetryConfig),
+		exporterhelper.WithQueue(c.QueueConfig),
+	)
+}
