@@ -3,6 +3,7 @@ package correlation
 import (
 	"context"
 	"encoding/hex"
+	"sort"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -61,7 +62,7 @@ func newLogs(res map[string]any, recs ...record) plog.Logs {
 
 func appendResource(ld plog.Logs, res map[string]any, recs ...record) {
 	rl := ld.ResourceLogs().AppendEmpty()
-	_ = rl.Resource().Attributes().FromRaw(res)
+	putSorted(rl.Resource().Attributes(), res)
 	lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
 	for _, r := range recs {
 		lr := lrs.AppendEmpty()
@@ -69,11 +70,9 @@ func appendResource(ld plog.Logs, res map[string]any, recs ...record) {
 		case string:
 			lr.Body().SetStr(b)
 		case map[string]any:
-			_ = lr.Body().SetEmptyMap().FromRaw(b)
+			putSorted(lr.Body().SetEmptyMap(), b)
 		}
-		if r.attrs != nil {
-			_ = lr.Attributes().FromRaw(r.attrs)
-		}
+		putSorted(lr.Attributes(), r.attrs)
 		if r.trace != "" {
 			lr.SetTraceID(traceID(r.trace))
 		}
@@ -81,6 +80,20 @@ func appendResource(ld plog.Logs, res map[string]any, recs ...record) {
 			lr.SetSpanID(spanID(r.span))
 		}
 		lr.SetSeverityNumber(r.severity)
+	}
+}
+
+// putSorted adds kv to m in key order, so that golden files are stable.
+func putSorted(m pcommon.Map, kv map[string]any) {
+	keys := make([]string, 0, len(kv))
+	for k := range kv {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := m.PutEmpty(k).FromRaw(kv[k]); err != nil {
+			panic(err)
+		}
 	}
 }
 

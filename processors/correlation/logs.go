@@ -15,6 +15,7 @@ import (
 const (
 	TagAttribute       = "obsd.correlation"
 	TagSourceAttribute = "obsd.correlation.source"
+	TagReasonAttribute = "obsd.correlation.reason"
 )
 
 // maxCorrelationValue bounds the length of a normalised correlation id.
@@ -193,7 +194,7 @@ func (p *logsProcessor) processRecord(lr plog.LogRecord, st *recordState) bool {
 	case res.reason != ids.ReasonNone:
 		c.outcome[outcomeInvalid]++
 		c.reasons[res.reason]++
-		return p.applyAction(lr, st, outcomeInvalid, "")
+		return p.applyAction(lr, st, outcomeInvalid, res.reason.String())
 	default:
 		c.outcome[outcomeMissing]++
 		return p.applyAction(lr, st, outcomeMissing, "")
@@ -207,8 +208,9 @@ func (p *logsProcessor) checkOrphan(id pcommon.TraceID, st *recordState) {
 }
 
 // applyAction runs the policy action; it returns true to drop the record.
-// Records at or above the exemption severity are only counted.
-func (p *logsProcessor) applyAction(lr plog.LogRecord, st *recordState, outcome int, source string) bool {
+// Records at or above the exemption severity are only counted. detail is
+// the source of a lifted record or the reason of an invalid one.
+func (p *logsProcessor) applyAction(lr plog.LogRecord, st *recordState, outcome int, detail string) bool {
 	pol := st.pol
 	if pol.action == ActionObserve {
 		return false
@@ -216,8 +218,11 @@ func (p *logsProcessor) applyAction(lr plog.LogRecord, st *recordState, outcome 
 	if pol.action == ActionTag {
 		attrs := lr.Attributes()
 		attrs.PutStr(TagAttribute, outcomeNames[outcome])
-		if source != "" {
-			attrs.PutStr(TagSourceAttribute, source)
+		switch {
+		case outcome == outcomeLifted:
+			attrs.PutStr(TagSourceAttribute, detail)
+		case outcome == outcomeInvalid:
+			attrs.PutStr(TagReasonAttribute, detail)
 		}
 		return false
 	}

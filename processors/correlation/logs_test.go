@@ -13,6 +13,7 @@ type liftWant struct {
 	trace   string // "" means empty
 	span    string
 	sampled bool
+	reason  string
 }
 
 func TestLogsLiftEveryFormat(t *testing.T) {
@@ -77,13 +78,13 @@ func TestLogsLiftEveryFormat(t *testing.T) {
 			record{attrs: map[string]any{"trace_id": w3cTrace}, body: `{"trace_id":"ffffffffffffffffffffffffffffffff"}`}, lifted("trace_id", w3cTrace, "", false),
 		},
 		"an all-zero id is invalid": {
-			record{attrs: map[string]any{"trace_id": "00000000000000000000000000000000"}}, liftWant{outcome: "invalid"},
+			record{attrs: map[string]any{"trace_id": "00000000000000000000000000000000"}}, liftWant{outcome: "invalid", reason: "all_zero"},
 		},
 		"a truncated id is invalid": {
-			record{body: `{"trace_id":"4bf92f3577b34da6a3ce"}`}, liftWant{outcome: "invalid"},
+			record{body: `{"trace_id":"4bf92f3577b34da6a3ce"}`}, liftWant{outcome: "invalid", reason: "bad_length"},
 		},
 		"a traceparent with version ff is invalid": {
-			record{attrs: map[string]any{"traceparent": "ff" + w3cHdr[2:]}}, liftWant{outcome: "invalid"},
+			record{attrs: map[string]any{"traceparent": "ff" + w3cHdr[2:]}}, liftWant{outcome: "invalid", reason: "bad_version"},
 		},
 		"a plain line is missing": {
 			record{body: "GET /index.html 200"}, liftWant{outcome: "missing"},
@@ -101,6 +102,7 @@ func TestLogsLiftEveryFormat(t *testing.T) {
 			lr := firstRecord(h.consume(newLogs(map[string]any{"service.name": "api"}, tt.rec)))
 			assertTag(t, lr, TagAttribute, tt.want.outcome)
 			assertTag(t, lr, TagSourceAttribute, tt.want.source)
+			assertTag(t, lr, TagReasonAttribute, tt.want.reason)
 			if tt.want.trace == "" {
 				assert.True(t, lr.TraceID().IsEmpty(), "no trace id may be minted")
 			} else {
