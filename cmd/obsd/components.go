@@ -27,7 +27,9 @@ import (
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
 
+	lokiexporter "github.com/obsd-dev/obsd/exporters/loki"
 	"github.com/obsd-dev/obsd/processors/correlation"
+	"github.com/obsd-dev/obsd/receivers/lokipush"
 )
 
 // components is obsd's table of contents: every component a config may name.
@@ -41,6 +43,7 @@ func components() (otelcol.Factories, error) {
 		jaegerreceiver.NewFactory(),
 		prometheusreceiver.NewFactory(),
 		zipkinreceiver.NewFactory(),
+		lokipush.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -61,6 +64,7 @@ func components() (otelcol.Factories, error) {
 		otlphttpexporter.NewFactory(),
 		debugexporter.NewFactory(),
 		prometheusremotewriteexporter.NewFactory(),
+		lokiexporter.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
