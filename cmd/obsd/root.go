@@ -11,5 +11,6 @@ func newRootCommand() *cobra.Command {
 	cmd := otelcol.NewCommand(collectorSettings())
 	// main prints the error once; cobra would print it a second time.
 	cmd.SilenceErrors = true
+	cmd.AddCommand(newSLOCommand())
 	return cmd
 }
