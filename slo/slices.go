@@ -187,7 +187,12 @@ func (a *accounts) add(ts int64, total, bad float64) addResult {
 			continue
 		}
 		j := r.index(k)
-		if r.epoch[j] != k {
+		if e := r.epoch[j]; e != k {
+			if e > k {
+				// The slot holds newer data (the clock stepped back): the
+				// event is too old for this tier.
+				continue
+			}
 			r.epoch[j], r.total[j], r.bad[j] = k, 0, 0
 		}
 		r.total[j] += total
