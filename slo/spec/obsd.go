@@ -3,6 +3,7 @@ package spec
 import (
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"sort"
 	"time"
@@ -110,7 +111,7 @@ func convertObsd(file string, r rawSLO, e *errs) *SLO {
 	e.slo = r.Name
 	s := &SLO{Name: r.Name, Service: r.Service, Description: r.Description, Labels: r.Labels, Source: file}
 	checkCommon(r.Name, r.Service, r.Objective, e)
-	s.Objective = r.Objective / 100
+	s.Objective = percentToRatio(r.Objective)
 	s.Period = time.Duration(r.Period)
 	if s.Period == 0 {
 		s.Period = DefaultPeriod
@@ -129,8 +130,28 @@ func convertObsd(file string, r rawSLO, e *errs) *SLO {
 	if n != 1 {
 		e.addf("sli", "must have exactly one of 'metric' or 'spans', got %d", n)
 	}
+	checkLabels(r.Labels, "labels", e)
 	s.Alerting = convertAlerting(r.Alerting, r.Name, s.Period, e)
 	return s
+}
+
+// percentToRatio turns 99.9 into 0.999 without the float noise of a
+// plain division (99.9/100 = 0.9990000000000001).
+func percentToRatio(p float64) float64 { return math.Round(p*1e9) / 1e11 }
+
+var labelRe = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+
+func checkLabels(m map[string]string, field string, e *errs) {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !labelRe.MatchString(k) {
+			e.addf(field, "has an invalid label name %q (want %s)", k, labelRe)
+		}
+	}
 }
 
 func checkCommon(name, service string, objective float64, e *errs) {
@@ -234,6 +255,7 @@ func convertAlerting(r rawAlerting, name string, period time.Duration, e *errs) 
 		a.MinEvents = *r.MinEvents
 	}
 	page, ticket := DefaultWindowPairs(period)
+	checkLabels(r.Labels, "alerting.labels", e)
 	a.Page = convertSeverity(r.Page, page, period, "alerting.page", e)
 	a.Ticket = convertSeverity(r.Ticket, ticket, period, "alerting.ticket", e)
 	return a
@@ -249,8 +271,8 @@ func convertSeverity(r rawSeverity, defaults []WindowPair, period time.Duration,
 		for i, w := range r.Windows {
 			f := fmt.Sprintf("%s.windows[%d]", field, i)
 			wp := WindowPair{Long: time.Duration(w.Long), Short: time.Duration(w.Short), Factor: w.BurnRate}
-			if wp.Short <= 0 || wp.Long <= wp.Short {
-				e.addf(f, "needs 0 < 'short' < 'long', got short %s long %s", wp.Short, wp.Long)
+			if wp.Short < time.Minute || wp.Long <= wp.Short {
+				e.addf(f, "needs 1m <= 'short' < 'long', got short %s long %s", wp.Short, wp.Long)
 			}
 			if wp.Long > period {
 				e.addf(f+".long", "must not exceed the period %s", period)

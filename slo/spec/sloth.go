@@ -55,7 +55,7 @@ var windowTmpl = regexp.MustCompile(`{{\s*\.window\s*}}`)
 func convertSloth(file string, f slothFile, r slothSLO, e *errs) *SLO {
 	e.slo = f.Service + "-" + r.Name
 	checkCommon(r.Name, f.Service, r.Objective, e)
-	s := &SLO{Name: e.slo, Service: f.Service, Description: r.Description, Objective: r.Objective / 100,
+	s := &SLO{Name: e.slo, Service: f.Service, Description: r.Description, Objective: percentToRatio(r.Objective),
 		Period: DefaultPeriod, Labels: mergeLabels(f.Labels, r.Labels), Source: file}
 	switch {
 	case r.SLI.Raw != nil || r.SLI.Plugin != nil:

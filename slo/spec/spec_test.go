@@ -1,6 +1,8 @@
 package spec
 
 import (
+	"encoding/json"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -52,6 +54,27 @@ func TestLoadObsdFormat(t *testing.T) {
 	assert.InDelta(t, 0.02*28*24, s.Alerting.Page.Windows[0].Factor, 1e-9)
 }
 
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// The normalised model of every valid test file, as JSON.
+func TestGoldenModel(t *testing.T) {
+	for _, name := range []string{"obsd", "sloth"} {
+		t.Run(name, func(t *testing.T) {
+			slos, err := Load("testdata/" + name + ".yaml")
+			require.NoError(t, err)
+			got, err := json.MarshalIndent(slos, "", "  ")
+			require.NoError(t, err)
+			golden := "testdata/" + name + ".golden.json"
+			if *update {
+				require.NoError(t, os.WriteFile(golden, got, 0o600))
+			}
+			want, err := os.ReadFile(golden)
+			require.NoError(t, err)
+			assert.JSONEq(t, string(want), string(got))
+		})
+	}
+}
+
 func TestLoadSloth(t *testing.T) {
 	slos, err := Load("testdata/sloth.yaml")
 	require.NoError(t, err)
@@ -79,11 +102,12 @@ func TestValidationErrors(t *testing.T) {
 		{"every problem of every slo is reported with file, slo and field", "testdata/invalid.yaml", []string{
 			`testdata/invalid.yaml: slo "bad one": 'name' must match`,
 			`slo "bad one": 'service' is required`,
+			`slo "bad one": 'labels' has an invalid label name "bad-label"`,
 			`slo "bad one": 'objective' must be a percentage`,
 			`slo "bad one": 'period' must be at least 1h`,
 			`slo "bad one": 'sli.metric.bad' is not a valid series selector`,
 			`slo "bad one": 'sli.metric.total' is required`,
-			`slo "bad one": 'alerting.page.windows[0]' needs 0 < 'short' < 'long'`,
+			`slo "bad one": 'alerting.page.windows[0]' needs 1m <= 'short' < 'long'`,
 			`slo "bad one": 'alerting.page.windows[0].burn_rate' must be greater than zero`,
 			`slo "no-sli": 'sli' must have exactly one of 'metric' or 'spans', got 0`,
 		}},
