@@ -1,0 +1,51 @@
+package alerting
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestBreakerStates(t *testing.T) {
+	now := t0
+	var changes []string
+	b := newBreaker(BreakerConfig{FailureThreshold: 2, OpenDuration: 10 * time.Second, SuccessThreshold: 2},
+		func() time.Time { return now }, func(from, to BreakerState) { changes = append(changes, from.String()+"→"+to.String()) })
+
+	assert.True(t, b.allow())
+	b.record(false)
+	assert.Equal(t, BreakerClosed, b.State(), "one failure is below the threshold")
+	assert.True(t, b.allow())
+	b.record(false)
+	assert.Equal(t, BreakerOpen, b.State())
+	assert.False(t, b.allow(), "an open breaker refuses")
+
+	now = now.Add(10 * time.Second)
+	assert.True(t, b.allow(), "after the open duration one probe is let through")
+	assert.Equal(t, BreakerHalfOpen, b.State())
+	assert.False(t, b.allow(), "only one probe at a time")
+	b.record(false)
+	assert.Equal(t, BreakerOpen, b.State(), "a failed probe reopens")
+
+	now = now.Add(10 * time.Second)
+	assert.True(t, b.allow())
+	b.record(true)
+	assert.Equal(t, BreakerHalfOpen, b.State(), "one success is below the success threshold")
+	assert.True(t, b.allow())
+	b.record(true)
+	assert.Equal(t, BreakerClosed, b.State())
+	assert.Equal(t, []string{"closed→open", "open→half-open", "half-open→open", "open→half-open", "half-open→closed"}, changes)
+}
+
+func TestBackoffGrowsAndIsCapped(t *testing.T) {
+	for n := 1; n < 20; n++ {
+		d := backoff(100*time.Millisecond, 2*time.Second, n)
+		want := 100 * time.Millisecond << min(n-1, 5)
+		if want > 2*time.Second {
+			want = 2 * time.Second
+		}
+		assert.GreaterOrEqual(t, d, want/2, "attempt %d", n)
+		assert.LessOrEqual(t, d, want, "attempt %d", n)
+	}
+}
