@@ -1,6 +1,7 @@
 package slo
 
 import (
+	"context"
 	"math"
 	"testing"
 	"time"
@@ -173,4 +174,24 @@ func TestMemoryPerInstanceFor30Days(t *testing.T) {
 	b := e.InstanceBytes(0)
 	t.Logf("bytes per 30d instance: %d", b)
 	assert.LessOrEqual(t, b, 64<<10)
+}
+
+func TestConcurrentAddAndEvaluate(t *testing.T) {
+	e, _ := newTestEngine(t, testSLO("a", 0.99))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for m := 0; m < 200; m++ {
+			in := e.Instance(0, uint64(m%7), nil, minute(0))
+			e.AddEvents(in, minute(1), 1, 0)
+		}
+	}()
+	for m := 0; m < 50; m++ {
+		e.Evaluate(context.Background(), minute(1), func(*Status) {})
+	}
+	<-done
+	var total float64
+	e.Evaluate(context.Background(), minute(1), func(s *Status) { total += s.Windows[0].Total })
+	assert.Equal(t, 200.0, total)
+	assert.Equal(t, 7, e.Len())
 }

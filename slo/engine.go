@@ -3,8 +3,8 @@
 // multi-window multi-burn-rate alert evaluation with a small notifier
 // interface. It has no collector imports; slo/connector feeds it.
 //
-// Concurrency: every exported Engine method is safe for concurrent use
-// (one mutex); Instance handles are only used through the Engine.
+// Concurrency: every exported Engine method is safe for concurrent use;
+// Instance handles are only used through the Engine.
 package slo
 
 import (
@@ -36,16 +36,17 @@ type Options struct {
 // Engine holds every SLO instance and evaluates them.
 type Engine struct {
 	mu        sync.Mutex
+	evalMu    sync.Mutex // serialises Evaluate; guards status and trans
 	slos      []*sloDef
 	byName    map[string]int
 	instances []*Instance
 	byGroup   map[groupKey]*Instance
-	series    map[seriesKey]seriesState
+	series    map[seriesKey]*seriesState
 	countFrom int64
 	resolve   float64
 	notifier  Notifier
 	stats     [numOutcomes]uint64
-	// reused per evaluation
+	// reused per evaluation, guarded by evalMu
 	status Status
 	trans  []AlertTransition
 }
@@ -71,7 +72,7 @@ type Instance struct {
 // NewEngine validates nothing further (specs come from spec.Load) and
 // builds an engine for the SLOs; instances are created on demand.
 func NewEngine(slos []*spec.SLO, opts Options) (*Engine, error) {
-	e := &Engine{byName: map[string]int{}, byGroup: map[groupKey]*Instance{}, series: map[seriesKey]seriesState{},
+	e := &Engine{byName: map[string]int{}, byGroup: map[groupKey]*Instance{}, series: map[seriesKey]*seriesState{},
 		resolve: opts.ResolveRatio, notifier: opts.Notifier}
 	if e.resolve == 0 {
 		e.resolve = 0.9
@@ -226,23 +227,33 @@ func (e *Engine) InstanceBytes(slo int) int {
 // Evaluate advances every instance to now, computes its Status and alert
 // states, calls fn (may be nil) with each Status (valid only during the
 // call: it is reused), and hands the transitions, if any, to the
-// Notifier in one call after the lock is released.
+// Notifier in one call. The engine lock is taken per instance, so
+// concurrent Add* calls wait at most one instance's evaluation; fn and
+// the Notifier run without it. Concurrent Evaluate calls are serialised.
 func (e *Engine) Evaluate(ctx context.Context, now time.Time, fn func(*Status)) {
+	e.evalMu.Lock()
+	defer e.evalMu.Unlock()
 	e.mu.Lock()
+	instances := e.instances // append-only: this prefix stays valid
+	e.mu.Unlock()
 	e.trans = e.trans[:0]
 	t := now.UnixNano()
-	for _, in := range e.instances {
+	for _, in := range instances {
+		e.mu.Lock()
 		e.evaluate(in, t, now)
+		e.mu.Unlock()
 		if fn != nil {
 			fn(&e.status)
 		}
 	}
-	var ts []AlertTransition
-	if len(e.trans) > 0 {
-		ts = append([]AlertTransition(nil), e.trans...)
+	if len(e.trans) > 0 && e.notifier != nil {
+		e.notifier.Notify(ctx, append([]AlertTransition(nil), e.trans...))
 	}
-	e.mu.Unlock()
-	if ts != nil && e.notifier != nil {
-		e.notifier.Notify(ctx, ts)
-	}
+}
+
+// Len returns the number of SLO instances.
+func (e *Engine) Len() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.instances)
 }

@@ -87,9 +87,9 @@ func (e *Engine) cumulative(in *Instance, hash uint64, start, ts int64, total, b
 		return Invalid
 	}
 	k := seriesKey{inst: in.id, hash: hash}
-	s, ok := e.series[k]
-	if !ok {
-		e.series[k] = seriesState{start: start, last: ts, total: total, bad: bad}
+	s := e.series[k]
+	if s == nil {
+		e.series[k] = &seriesState{start: start, last: ts, total: total, bad: bad}
 		if start > 0 && start <= ts && start >= e.countFrom {
 			return fromAdd(in.acc.add(ts, total, bad), Counted)
 		}
@@ -98,19 +98,20 @@ func (e *Engine) cumulative(in *Instance, hash uint64, start, ts int64, total, b
 	switch {
 	case start != s.start && start > s.start:
 		// A new start time: the series restarted, its value counts in full.
-		e.series[k] = seriesState{start: start, last: ts, total: total, bad: bad}
+		*s = seriesState{start: start, last: ts, total: total, bad: bad}
 		return fromAdd(in.acc.add(ts, total, bad), Reset)
 	case start != s.start || ts < s.last:
 		return OutOfOrder
 	case ts == s.last:
 		return Duplicate
 	}
-	e.series[k] = seriesState{start: start, last: ts, total: total, bad: bad}
-	if total < s.total || abs(bad) < abs(s.bad) {
+	prev := *s
+	*s = seriesState{start: start, last: ts, total: total, bad: bad}
+	if total < prev.total || abs(bad) < abs(prev.bad) {
 		// A reset without a new start time (Prometheus semantics).
 		return fromAdd(in.acc.add(ts, total, bad), Reset)
 	}
-	return fromAdd(in.acc.add(ts, total-s.total, bad-s.bad), Counted)
+	return fromAdd(in.acc.add(ts, total-prev.total, bad-prev.bad), Counted)
 }
 
 // delta adds one delta point; a point repeating the previous timestamp
@@ -120,14 +121,16 @@ func (e *Engine) delta(in *Instance, hash uint64, start, ts int64, total, bad fl
 		return Invalid
 	}
 	k := seriesKey{inst: in.id, hash: hash}
-	s, ok := e.series[k]
-	if ok && s.start == start && s.last == ts {
-		return Duplicate
-	}
+	s := e.series[k]
 	out := Counted
-	if !ok || ts > s.last {
-		e.series[k] = seriesState{start: start, last: ts}
-	} else {
+	switch {
+	case s == nil:
+		e.series[k] = &seriesState{start: start, last: ts}
+	case s.start == start && s.last == ts:
+		return Duplicate
+	case ts > s.last:
+		s.start, s.last = start, ts
+	default:
 		out = Late
 	}
 	return fromAdd(in.acc.add(ts, total, bad), out)

@@ -251,7 +251,7 @@ func (e *Engine) restore(s *snapshot) {
 	}
 	for _, se := range s.Series {
 		if in := ids[se.Inst]; in != nil {
-			e.series[seriesKey{inst: in.id, hash: se.Hash}] = seriesState{start: se.Start, last: se.Last, total: se.Total, bad: se.Bad}
+			e.series[seriesKey{inst: in.id, hash: se.Hash}] = &seriesState{start: se.Start, last: se.Last, total: se.Total, bad: se.Bad}
 		}
 	}
 }
