@@ -131,9 +131,22 @@ type jsonPushRequest struct {
 	Streams []json.RawMessage `json:"streams"`
 }
 
+// jsonStream is one stream in either JSON shape Loki has used:
+// v1 {"stream":{"k":"v"},"values":[["<ns>","<line>",{...}]]}, or legacy
+// {"labels":"{k=\"v\"}","entries":[{"ts":"<RFC3339>","line":"..."}]},
+// which is what loki-client-go's JSON mode sends (it marshals push.Stream).
 type jsonStream struct {
-	Stream map[string]string `json:"stream"`
-	Values []json.RawMessage `json:"values"`
+	Stream  map[string]string `json:"stream"`
+	Values  []json.RawMessage `json:"values"`
+	Labels  *string           `json:"labels"`
+	Entries []legacyEntry     `json:"entries"`
+}
+
+// legacyEntry is push.Entry's JSON form.
+type legacyEntry struct {
+	Timestamp          time.Time         `json:"ts"`
+	Line               string            `json:"line"`
+	StructuredMetadata map[string]string `json:"structuredMetadata"`
 }
 
 // decodeJSON decodes a JSON push body. Invalid JSON is an error; a stream
@@ -166,6 +179,9 @@ func decodeJSONStream(raw json.RawMessage) (stream, string, error) {
 	if err := json.Unmarshal(raw, &js); err != nil {
 		return stream{}, reasonInvalidEntry, fmt.Errorf("malformed stream: %w", err)
 	}
+	if js.Stream == nil && js.Labels != nil {
+		return decodeLegacyStream(&js)
+	}
 	s := stream{entries: make([]push.Entry, len(js.Values))}
 	if len(js.Values) == 0 {
 		return stream{}, "", nil
@@ -184,6 +200,32 @@ func decodeJSONStream(raw json.RawMessage) (stream, string, error) {
 	for j, v := range js.Values {
 		if err := decodeJSONValue(v, &s.entries[j]); err != nil {
 			return s, reasonInvalidEntry, fmt.Errorf("value %d: %w", j, err)
+		}
+	}
+	return s, "", nil
+}
+
+// decodeLegacyStream converts a legacy {"labels","entries"} stream.
+func decodeLegacyStream(js *jsonStream) (stream, string, error) {
+	if len(js.Entries) == 0 {
+		return stream{}, "", nil
+	}
+	s := stream{entries: make([]push.Entry, len(js.Entries))}
+	ls, err := parseStreamLabels(*js.Labels)
+	if err != nil {
+		return s, reasonInvalidLabels, err
+	}
+	s.labels = ls
+	for i := range js.Entries {
+		e := &js.Entries[i]
+		s.entries[i] = push.Entry{Timestamp: e.Timestamp, Line: e.Line}
+		if len(e.StructuredMetadata) > 0 {
+			md := make(push.LabelsAdapter, 0, len(e.StructuredMetadata))
+			for k, v := range e.StructuredMetadata {
+				md = append(md, push.LabelAdapter{Name: k, Value: v})
+			}
+			sortLabels(md)
+			s.entries[i].StructuredMetadata = md
 		}
 	}
 	return s, "", nil
