@@ -70,3 +70,28 @@ func BenchmarkEvaluate10k(b *testing.B) {
 	}
 	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "heapB/instance")
 }
+
+// BenchmarkEncodeSnapshot encodes 100 instances that saw events every
+// minute for 30 days; it reports the snapshot bytes per instance.
+func BenchmarkEncodeSnapshot(b *testing.B) {
+	e, _ := newTestEngine(b, testSLO("a", 0.999))
+	const n = 100
+	for i := 0; i < n; i++ {
+		in := e.Instance(0, uint64(i), nil, t0)
+		for m := 0; m < 30*24*60; m += 1 {
+			e.AddEvents(in, minute(m), 1000+float64(m%7), float64(m%3))
+		}
+	}
+	e.Evaluate(context.Background(), minute(30*24*60), nil)
+	var size int
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		data, err := e.encodeSnapshot(t0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = len(data)
+	}
+	b.ReportMetric(float64(size)/n, "bytes/instance")
+}

@@ -38,15 +38,13 @@ type snapInstance struct {
 	Alerts    [2]snapAlert      `json:"alerts"`
 }
 
+// snapTier holds the slices First, First+1, ... of one tier as two
+// parallel arrays (empty slices are zeros): compact for busy instances.
 type snapTier struct {
-	Res   int64      `json:"res"`
-	Slots []snapSlot `json:"slots"`
-}
-
-type snapSlot struct {
-	K int64   `json:"k"`
-	T float64 `json:"t"`
-	B float64 `json:"b"`
+	Res   int64     `json:"res"`
+	First int64     `json:"first"`
+	Total []float64 `json:"total"`
+	Bad   []float64 `json:"bad"`
 }
 
 type snapAlert struct {
@@ -85,13 +83,7 @@ func (e *Engine) encodeSnapshot(now time.Time) ([]byte, error) {
 			Events: in.acc.events, BadEvents: in.acc.badEvents}
 		for t := range in.acc.rings {
 			r := &in.acc.rings[t]
-			st := snapTier{Res: r.res}
-			for j, k := range r.epoch {
-				if k >= in.acc.minLo[t] && (r.total[j] != 0 || r.bad[j] != 0) {
-					st.Slots = append(st.Slots, snapSlot{K: k, T: r.total[j], B: r.bad[j]})
-				}
-			}
-			si.Tiers = append(si.Tiers, st)
+			si.Tiers = append(si.Tiers, encodeTier(r, in.acc.minLo[t]))
 		}
 		for i, a := range in.alerts {
 			si.Alerts[i] = snapAlert{State: a.state, PendingSince: a.pendingSince, ActiveSince: a.activeSince}
@@ -103,6 +95,26 @@ func (e *Engine) encodeSnapshot(now time.Time) ([]byte, error) {
 	}
 	e.mu.Unlock()
 	return json.Marshal(&s)
+}
+
+// encodeTier keeps the slices from minLo to the newest one written.
+func encodeTier(r *ring, minLo int64) snapTier {
+	st := snapTier{Res: r.res, First: minLo}
+	last := minLo - 1
+	for _, k := range r.epoch {
+		if k > last {
+			last = k
+		}
+	}
+	if n := int64(len(r.epoch)); last > minLo+n-1 {
+		last = minLo + n - 1 // never more than one ring's worth
+	}
+	for k := minLo; k <= last; k++ {
+		t, b := r.get(k)
+		st.Total = append(st.Total, t)
+		st.Bad = append(st.Bad, b)
+	}
+	return st
 }
 
 func writeAtomic(path string, data []byte) error {
@@ -196,10 +208,11 @@ func decodeSnapshot(data []byte) (*snapshot, error) {
 			if t.Res <= 0 {
 				return nil, fmt.Errorf("instance %d: tier resolution %d", i, t.Res)
 			}
-			for _, sl := range t.Slots {
-				if !finite(sl.T, sl.B) {
-					return nil, fmt.Errorf("instance %d: slot %d not finite", i, sl.K)
-				}
+			if len(t.Total) != len(t.Bad) {
+				return nil, fmt.Errorf("instance %d: tier %d has %d totals but %d bad counts", i, t.Res, len(t.Total), len(t.Bad))
+			}
+			if !finite(t.Total...) || !finite(t.Bad...) {
+				return nil, fmt.Errorf("instance %d: tier %d holds a value that is not finite", i, t.Res)
 			}
 		}
 		for _, a := range in.Alerts {
@@ -234,9 +247,13 @@ func (e *Engine) restore(s *snapshot) {
 				if st.Res != r.res {
 					continue
 				}
-				for _, sl := range st.Slots {
-					if j := r.index(sl.K); r.epoch[j] <= sl.K {
-						r.epoch[j], r.total[j], r.bad[j] = sl.K, sl.T, sl.B
+				for i := range st.Total {
+					k := st.First + int64(i)
+					if k < in.acc.minLo[t] || k >= in.acc.minLo[t]+int64(len(r.epoch)) {
+						continue // outside what the ring can hold now
+					}
+					if j := r.index(k); r.epoch[j] <= k && (st.Total[i] != 0 || st.Bad[i] != 0) {
+						r.epoch[j], r.total[j], r.bad[j] = k, st.Total[i], st.Bad[i]
 					}
 				}
 			}

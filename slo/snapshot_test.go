@@ -57,7 +57,8 @@ func TestCorruptSnapshotIsMovedAside(t *testing.T) {
 	}{
 		{"a truncated file", `{"version":1,"instances":[{"slo":"a"`, "unexpected EOF"},
 		{"an unknown version", `{"version":99,"instances":[]}`, "snapshot version 99"},
-		{"a zero tier resolution", `{"version":1,"instances":[{"slo":"a","tiers":[{"res":0}]}]}`, "tier resolution 0"},
+		{"a zero tier resolution", `{"version":1,"instances":[{"slo":"a","tiers":[{"res":0,"first":0,"total":[],"bad":[]}]}]}`, "tier resolution 0"},
+		{"arrays of different lengths", `{"version":1,"instances":[{"slo":"a","tiers":[{"res":60,"first":0,"total":[1,2],"bad":[1]}]}]}`, "2 totals but 1 bad counts"},
 		{"a series pointing at no instance", `{"version":1,"instances":[],"series":[{"inst":3}]}`, "series 0"},
 		{"garbage", "\x00\x01binary", "invalid snapshot"},
 	}
