@@ -73,3 +73,49 @@ func TestParseRejectsSamplesWithoutTimestamp(t *testing.T) {
 	_, err = Parse([]byte("garbage{"))
 	assert.Error(t, err)
 }
+
+func TestBacktestSlothGroupBy(t *testing.T) {
+	slos, err := spec.Parse("sloth.yaml", []byte(`version: prometheus/v1
+service: pay
+slos:
+  - name: by-code-route
+    objective: 99
+    sli:
+      events:
+        error_query: sum by (route) (rate(http_requests_total{code="500"}[{{.window}}]))
+        total_query: sum by (route) (rate(http_requests_total[{{.window}}]))
+`))
+	require.NoError(t, err)
+	data, err := os.ReadFile("testdata/input.om")
+	require.NoError(t, err)
+	samples, err := Parse(data)
+	require.NoError(t, err)
+	var out bytes.Buffer
+	at := time.Date(2026, 1, 1, 1, 30, 0, 0, time.UTC)
+	require.NoError(t, Run(&out, slos, samples, Options{From: at, To: at}))
+	var l Line
+	require.NoError(t, json.Unmarshal(out.Bytes(), &l))
+	assert.Equal(t, "pay-by-code-route", l.SLO)
+	assert.Equal(t, map[string]string{"route": "/pay"}, l.Group)
+	assert.InDelta(t, 0.2, l.ErrorRatio.M30, 1e-12)
+}
+
+func FuzzParse(f *testing.F) {
+	data, err := os.ReadFile("testdata/input.om")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(data[:2000])
+	f.Add([]byte("# TYPE x counter\nx_total 1 10\n# EOF\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		samples, err := Parse(data)
+		if err != nil {
+			return
+		}
+		for i := 1; i < len(samples); i++ {
+			if samples[i].T < samples[i-1].T {
+				t.Fatal("samples not sorted by time")
+			}
+		}
+	})
+}
