@@ -80,8 +80,9 @@ func TestJaegerClients(t *testing.T) {
 				"sink has %d spans from jaeger-client-go, want 2", s.SpanCount())
 
 			spans := spansByName(s)
-			gotParent, gotChild := spans["checkout"], spans["charge-card"]
-			if gotParent.Name() == "" || gotChild.Name() == "" {
+			gotParent, okParent := spans["checkout"]
+			gotChild, okChild := spans["charge-card"]
+			if !okParent || !okChild {
 				t.Fatalf("missing spans; got %v", keys(spans))
 			}
 			wantTraceID := jaegerTraceID(parentCtx.TraceID())

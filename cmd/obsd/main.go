@@ -16,21 +16,47 @@ import (
 	"go.opentelemetry.io/collector/confmap/provider/fileprovider"
 	"go.opentelemetry.io/collector/confmap/provider/httpprovider"
 	"go.opentelemetry.io/collector/confmap/provider/yamlprovider"
+	"go.opentelemetry.io/collector/featuregate"
 	"go.opentelemetry.io/collector/otelcol"
 )
 
 // version is set at link time with -ldflags "-X main.version=...".
 var version = "0.1.0-dev"
 
+// defaultFeatureGates are collector feature gates obsd turns on by default;
+// --feature-gates=-ID still turns one off.
+var defaultFeatureGates = []string{
+	// With these, a reload that changes nothing (a refused config, see
+	// reloadGuard) or only receivers restarts only what changed.
+	"service.partialReload",
+	"service.partialReloadReceivers",
+}
+
 func main() {
+	for _, id := range defaultFeatureGates {
+		if err := featuregate.GlobalRegistry().Set(id, true); err != nil {
+			fmt.Fprintf(os.Stderr, "obsd: cannot enable feature gate %s: %v\n", id, err)
+			os.Exit(1)
+		}
+	}
 	if err := newRootCommand().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 }
 
-// collectorSettings describes the obsd distribution to the collector framework.
+// collectorSettings describes the obsd distribution to the collector
+// framework, with the reload guard between config sources and the collector.
 func collectorSettings() otelcol.CollectorSettings {
+	set := baseSettings()
+	guard := newReloadGuard(dryRunValidator(baseSettings))
+	set.ConfigProviderSettings.ResolverSettings.ConverterFactories = append(
+		set.ConfigProviderSettings.ResolverSettings.ConverterFactories, guard.converterFactory())
+	return set
+}
+
+// baseSettings is the distribution: build info, components, config sources.
+func baseSettings() otelcol.CollectorSettings {
 	return otelcol.CollectorSettings{
 		BuildInfo: component.BuildInfo{
 			Command:     "obsd",

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/provider/yamlprovider"
+	"go.opentelemetry.io/collector/otelcol"
+	"go.uber.org/zap"
+	"go.yaml.in/yaml/v3"
+)
+
+// reloadGuard makes config reloads (SIGHUP, or a watching provider) safe.
+// The upstream collector shuts its pipelines down before it looks at a new
+// config and exits when that config is bad (collector #11817). obsd
+// validates the fully resolved new config first: a bad one is refused with a
+// logged error, and the collector is handed the previous config again, so
+// it keeps running on it. With receiver partial reload enabled (obsd's
+// default) an unchanged config restarts nothing.
+//
+// It is a confmap.Converter: converters see the whole merged config after
+// every source is resolved and before it is decoded.
+type reloadGuard struct {
+	// validate checks a whole resolved config as `obsd validate` would.
+	validate func(ctx context.Context, conf *confmap.Conf) error
+
+	mu       sync.Mutex
+	lastGood map[string]any // the config the collector runs on now
+	refused  int
+	applied  int
+}
+
+func newReloadGuard(validate func(ctx context.Context, conf *confmap.Conf) error) *reloadGuard {
+	return &reloadGuard{validate: validate}
+}
+
+func (g *reloadGuard) converterFactory() confmap.ConverterFactory {
+	return confmap.NewConverterFactory(func(set confmap.ConverterSettings) confmap.Converter {
+		return &reloadGuardConverter{guard: g, logger: set.Logger}
+	})
+}
+
+type reloadGuardConverter struct {
+	guard  *reloadGuard
+	logger *zap.Logger
+}
+
+// Convert lets the first config through untouched (the collector reports
+// its errors and refuses to start, as usual) and checks every later one.
+func (c *reloadGuardConverter) Convert(ctx context.Context, conf *confmap.Conf) error {
+	g := c.guard
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.lastGood == nil {
+		g.keep(conf)
+		return nil
+	}
+	if err := g.validate(ctx, conf); err != nil {
+		g.refused++
+		c.logger.Error("Refusing the reloaded config: it is invalid; obsd keeps running on the previous config. Fix the config and reload again.",
+			zap.Error(err), zap.Int("refused_reloads", g.refused))
+		*conf = *confmap.NewFromStringMap(g.lastGood)
+		return nil
+	}
+	g.applied++
+	g.keep(conf)
+	c.logger.Info("Reloaded config is valid; applying it.", zap.Int("applied_reloads", g.applied))
+	return nil
+}
+
+// keep remembers conf as the config in force, and rewrites conf from that
+// copy, so that every config the collector sees (the first, an applied one,
+// a refused one replaced by the previous) has one representation and the
+// collector's change detection compares like with like.
+func (g *reloadGuard) keep(conf *confmap.Conf) {
+	g.lastGood = conf.ToStringMap()
+	*conf = *confmap.NewFromStringMap(g.lastGood)
+}
+
+// dryRunValidator validates a resolved config with the collector's own
+// checks (decoding, every component's Validate, the pipeline graph) by
+// building a throwaway collector on it, without starting anything.
+func dryRunValidator(settings func() otelcol.CollectorSettings) func(context.Context, *confmap.Conf) error {
+	return func(ctx context.Context, conf *confmap.Conf) error {
+		raw, err := yaml.Marshal(conf.ToStringMap())
+		if err != nil {
+			return fmt.Errorf("could not re-encode the resolved config: %w", err)
+		}
+		set := settings()
+		set.ConfigProviderSettings = otelcol.ConfigProviderSettings{
+			ResolverSettings: confmap.ResolverSettings{
+				URIs:              []string{"yaml:" + string(raw)},
+				ProviderFactories: []confmap.ProviderFactory{yamlprovider.NewFactory()},
+				DefaultScheme:     "yaml",
+			},
+		}
+		col, err := otelcol.NewCollector(set)
+		if err != nil {
+			return err
+		}
+		return col.DryRun(ctx)
+	}
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"go.opentelemetry.io/collector/confmap"
+	"go.uber.org/zap"
+)
+
+func TestReloadGuard(t *testing.T) {
+	invalid := errors.New("pipeline names an undefined exporter")
+	validateByKey := func(_ context.Context, conf *confmap.Conf) error {
+		if conf.IsSet("bad") {
+			return invalid
+		}
+		return nil
+	}
+	cases := []struct {
+		name      string
+		loads     []map[string]any
+		wantFinal map[string]any
+		refused   int
+		applied   int
+	}{
+		{
+			name:      "the first config passes untouched, even an invalid one (the collector reports it)",
+			loads:     []map[string]any{{"bad": true}},
+			wantFinal: map[string]any{"bad": true},
+		},
+		{
+			name:      "an invalid reload is replaced by the config in force",
+			loads:     []map[string]any{{"a": 1}, {"a": 2, "bad": true}},
+			wantFinal: map[string]any{"a": 1},
+			refused:   1,
+		},
+		{
+			name:      "a valid reload is applied and becomes the fallback",
+			loads:     []map[string]any{{"a": 1}, {"a": 2}, {"a": 3, "bad": true}},
+			wantFinal: map[string]any{"a": 2},
+			refused:   1,
+			applied:   1,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			g := newReloadGuard(validateByKey)
+			conv := g.converterFactory().Create(confmap.ConverterSettings{Logger: zap.NewNop()})
+			var conf *confmap.Conf
+			for _, load := range tc.loads {
+				conf = confmap.NewFromStringMap(load)
+				if err := conv.Convert(context.Background(), conf); err != nil {
+					t.Fatalf("Convert: %v", err)
+				}
+			}
+			got := conf.ToStringMap()
+			if len(got) != len(tc.wantFinal) {
+				t.Fatalf("final config %v, want %v", got, tc.wantFinal)
+			}
+			for k, v := range tc.wantFinal {
+				if got[k] != v {
+					t.Errorf("final config %v, want %v", got, tc.wantFinal)
+				}
+			}
+			if g.refused != tc.refused || g.applied != tc.applied {
+				t.Errorf("refused %d applied %d, want %d and %d", g.refused, g.applied, tc.refused, tc.applied)
+			}
+		})
+	}
+}
+
+func TestDryRunValidatorUsesTheCollectorsChecks(t *testing.T) {
+	validate := dryRunValidator(baseSettings)
+	good := confmap.NewFromStringMap(map[string]any{
+		"receivers": map[string]any{"otlp": map[string]any{"protocols": map[string]any{"http": map[string]any{"endpoint": "127.0.0.1:0"}}}},
+		"exporters": map[string]any{"debug": map[string]any{}},
+		"service":   map[string]any{"pipelines": map[string]any{"traces": map[string]any{"receivers": []any{"otlp"}, "exporters": []any{"debug"}}}},
+	})
+	if err := validate(context.Background(), good); err != nil {
+		t.Fatalf("a valid config was refused: %v", err)
+	}
+	bad := confmap.NewFromStringMap(map[string]any{
+		"receivers": map[string]any{"otlp": map[string]any{"protocols": map[string]any{"http": map[string]any{"endpoint": "127.0.0.1:0"}}}},
+		"exporters": map[string]any{"debug": map[string]any{}},
+		"service":   map[string]any{"pipelines": map[string]any{"traces": map[string]any{"receivers": []any{"otlp"}, "exporters": []any{"otlp_grpc/nowhere"}}}},
+	})
+	if err := validate(context.Background(), bad); err == nil {
+		t.Fatal("a pipeline naming an undefined exporter was accepted")
+	}
+}
