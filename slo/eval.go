@@ -58,6 +58,7 @@ type sloDef struct {
 	spec   *spec.SLO
 	layout *layout
 	report [len(ReportWindows)]int
+	budget float64
 	sev    [2]sevDef
 }
 
@@ -82,7 +83,7 @@ func newSLODef(i int, s *spec.SLO) *sloDef {
 			durs = append(durs, p.Long, p.Short)
 		}
 	}
-	d := &sloDef{index: i, spec: s, layout: newLayout(durs, s.Period)}
+	d := &sloDef{index: i, spec: s, layout: newLayout(durs, s.Period), budget: errorBudget(s.Objective)}
 	for w := range d.report {
 		d.report[w] = d.layout.byDur[durs[w]]
 	}
@@ -116,7 +117,11 @@ func (d *sloDef) alertLabels(sev int, group map[string]string) map[string]string
 }
 
 // windowResult computes one window's numbers without NaN or Inf.
-func windowResult(total, bad, objective float64) (ratio, burn float64, noData bool) {
+// budget is the error budget 1 - objective, rounded to 12 decimals so
+// that 1 - 0.99 is 0.01 and not 0.010000000000000009.
+func errorBudget(objective float64) float64 { return math.Round((1-objective)*1e12) / 1e12 }
+
+func windowResult(total, bad, budget float64) (ratio, burn float64, noData bool) {
 	if !(total > 0) {
 		return 0, 0, true
 	}
@@ -127,7 +132,7 @@ func windowResult(total, bad, objective float64) (ratio, burn float64, noData bo
 	case ratio > 1:
 		ratio = 1
 	}
-	return ratio, ratio / (1 - objective), false
+	return ratio, ratio / budget, false
 }
 
 // evaluate fills e.status for instance in and steps its alerts.
@@ -141,7 +146,7 @@ func (e *Engine) evaluate(in *Instance, t int64, now time.Time) {
 	for i, w := range d.report {
 		sum := in.acc.sums[w]
 		r := WindowResult{Name: ReportWindows[i], Window: time.Duration(d.layout.windows[w].d), Total: sum.total, Bad: sum.bad}
-		r.ErrorRatio, r.BurnRate, r.NoData = windowResult(sum.total, sum.bad, s.Objective)
+		r.ErrorRatio, r.BurnRate, r.NoData = windowResult(sum.total, sum.bad, d.budget)
 		st.Windows[i] = r
 	}
 	period := st.Windows[WindowPeriod]
@@ -173,7 +178,7 @@ func (e *Engine) holds(in *Instance, sd *sevDef, firing bool) (int, bool) {
 		ratio = e.resolve * (1 - 1e-9)
 	}
 	minEv := in.slo.spec.Alerting.MinEvents
-	obj := in.slo.spec.Objective
+	obj := in.slo.budget
 	for i, p := range sd.pairs {
 		l, sh := in.acc.sums[p.long], in.acc.sums[p.short]
 		if l.total < minEv || sh.total < minEv || l.total <= 0 || sh.total <= 0 {
@@ -243,8 +248,8 @@ func (e *Engine) transition(in *Instance, sev, pair int, now time.Time) AlertTra
 	a := in.alerts[sev]
 	p := sd.pairs[pair]
 	l, sh := in.acc.sums[p.long], in.acc.sums[p.short]
-	_, bl, _ := windowResult(l.total, l.bad, s.Objective)
-	_, bs, _ := windowResult(sh.total, sh.bad, s.Objective)
+	_, bl, _ := windowResult(l.total, l.bad, in.slo.budget)
+	_, bs, _ := windowResult(sh.total, sh.bad, in.slo.budget)
 	since := a.activeSince
 	if a.state == Pending {
 		since = a.pendingSince
