@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -180,10 +179,8 @@ func (m *matcher) feed(s Sample) {
 		var by []string
 		switch {
 		case sp.SLI.Metric != nil:
-			r := sp.SLI.Metric
-			by = r.GroupBy
-			isTotal := name == r.Total.MetricName && r.Total.Matches(get)
-			isBad := name == r.Bad.MetricName && r.Bad.Matches(get)
+			by = sp.SLI.Metric.GroupBy
+			isTotal, isBad := sp.SLI.Metric.Match(name, get)
 			if !isTotal && !isBad {
 				continue
 			}
@@ -194,19 +191,11 @@ func (m *matcher) feed(s Sample) {
 				bad = s.V
 			}
 		case sp.SLI.Latency != nil:
-			r := sp.SLI.Latency
-			by = r.GroupBy
-			if !r.Histogram.Matches(get) {
-				continue
-			}
-			switch name {
-			case r.Histogram.MetricName + "_count":
+			by = sp.SLI.Latency.GroupBy
+			switch sp.SLI.Latency.Role(name, get) {
+			case spec.LatencyCount:
 				total, bad = s.V, s.V
-			case r.Histogram.MetricName + "_bucket":
-				le, err := strconv.ParseFloat(get("le"), 64)
-				if err != nil || le != r.Threshold {
-					continue
-				}
+			case spec.LatencyGood:
 				bad = -s.V
 			default:
 				continue
