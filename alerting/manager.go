@@ -158,9 +158,12 @@ func (m *Manager) Notify(ts ...Transition) {
 		if err != nil {
 			m.set.Logger.Warn("alert template failed", zap.String("slo", t.SLO), zap.Error(err))
 		}
+		// Alertmanager keeps the later endsAt of an alert it still sees as
+		// active, so a transition time in the future (clock skew) would make
+		// it ignore a resolve: clamp it to now.
 		at := t.At
-		if at.IsZero() {
-			at = m.set.Now()
+		if now := m.set.Now(); at.IsZero() || at.After(now) {
+			at = now
 		}
 		if send, ok := m.life.apply(a, t.State, t.Severity, at); ok {
 			out = append(out, send)

@@ -3,6 +3,7 @@ package alerting
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -198,14 +199,22 @@ func TestManagerSendsToEveryAlertmanager(t *testing.T) {
 	}
 	assert.Equal(t, int64(1), gaugeValue(t, reader, "obsd_alerts_active", attribute.String("severity", "page")))
 
-	resolved := firing("checkout-availability", now.Add(time.Minute))
+	resolvedAt := time.Now().UTC().Truncate(time.Millisecond) // the wire format has milliseconds
+	resolved := firing("checkout-availability", resolvedAt)
 	resolved.State = StateResolved
 	m.Notify(resolved)
 	require.Eventually(t, func() bool { return len(am1.received()) == 2 }, waitFor, tick)
-	assert.True(t, time.Time(am1.received()[1].EndsAt).Equal(now.Add(time.Minute)), "a resolved alert ends at its resolve time")
+	assert.True(t, time.Time(am1.received()[1].EndsAt).Equal(resolvedAt), "a resolved alert ends at its resolve time")
+
+	future := firing("latency", time.Now().Add(time.Hour))
+	future.State = StateResolved
+	m.Notify(firing("latency", time.Now()))
+	m.Notify(future)
+	require.Eventually(t, func() bool { return len(am1.received()) == 4 }, waitFor, tick)
+	assert.False(t, time.Time(am1.received()[3].EndsAt).After(time.Now()), "a resolve time in the future is clamped to now")
 	assert.Equal(t, int64(0), gaugeValue(t, reader, "obsd_alerts_active", attribute.String("severity", "page")))
 	require.Eventually(t, func() bool {
-		return counterValue(t, reader, "obsd_alerts_sent_total", "am", OutcomeSuccess) == 2
+		return counterValue(t, reader, "obsd_alerts_sent_total", "am", OutcomeSuccess) == 4
 	}, waitFor, tick)
 	assert.Equal(t, int64(0), gaugeValue(t, reader, "obsd_alerts_queue_depth", attribute.String("destination", "am")))
 }
@@ -311,6 +320,8 @@ func TestNewManagerRefusesInvalidConfig(t *testing.T) {
 	_, err = NewManager(testConfig([]string{"http://127.0.0.1:1"}, ""), Settings{})
 	require.ErrorContains(t, err, "outbox directory")
 }
+
+func jsonDecode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }
 
 func collect(t *testing.T, r *sdkmetric.ManualReader) metricdata.ResourceMetrics {
 	t.Helper()

@@ -1,0 +1,161 @@
+package alerting
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const exampleConfig = "alertmanager.example.yml"
+
+// lookTool finds a tool from Debian's prometheus-alertmanager package; CI
+// installs it, so its absence is a failure, not a skip.
+func lookTool(t *testing.T, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	require.NoError(t, err, "%s comes from Debian's prometheus-alertmanager package: apt-get install -y prometheus-alertmanager", name)
+	return path
+}
+
+func TestExampleConfigPassesAmtool(t *testing.T) {
+	out, err := exec.Command(lookTool(t, "amtool"), "check-config", exampleConfig).CombinedOutput()
+	require.NoError(t, err, "amtool check-config: %s", out)
+	assert.Contains(t, string(out), "SUCCESS")
+	assert.Contains(t, string(out), "1 inhibit rules")
+	assert.Contains(t, string(out), "2 receivers")
+}
+
+func TestAmtoolCatchesABrokenConfig(t *testing.T) {
+	data, err := os.ReadFile(exampleConfig)
+	require.NoError(t, err)
+	broken := filepath.Join(t.TempDir(), "broken.yml")
+	require.NoError(t, os.WriteFile(broken, []byte(strings.Replace(string(data), "receiver: oncall", "receiver: nobody", 1)), 0o600))
+	out, err := exec.Command(lookTool(t, "amtool"), "check-config", broken).CombinedOutput()
+	require.Error(t, err, "the check must be able to fail: %s", out)
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	return addr
+}
+
+// startAlertmanager runs the real Alertmanager on loopback with the example
+// config, its webhook URLs pointed at oncall and ticket, and short group waits.
+func startAlertmanager(t *testing.T, oncall, ticket string) string {
+	t.Helper()
+	bin := lookTool(t, "prometheus-alertmanager")
+	data, err := os.ReadFile(exampleConfig)
+	require.NoError(t, err)
+	cfg := strings.NewReplacer(
+		"http://127.0.0.1:9101/oncall", oncall,
+		"http://127.0.0.1:9102/ticket", ticket,
+		"group_wait: 10s", "group_wait: 200ms",
+		"group_interval: 1m", "group_interval: 500ms",
+	).Replace(string(data))
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "alertmanager.yml")
+	require.NoError(t, os.WriteFile(cfgPath, []byte(cfg), 0o600))
+	addr := freePort(t)
+	cmd := exec.Command(bin, "--config.file="+cfgPath, "--storage.path="+filepath.Join(dir, "data"),
+		"--web.listen-address="+addr, "--cluster.listen-address=")
+	logs, err := os.Create(filepath.Join(dir, "alertmanager.log"))
+	require.NoError(t, err)
+	cmd.Stdout, cmd.Stderr = logs, logs
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		_ = logs.Close()
+		if t.Failed() {
+			out, _ := os.ReadFile(logs.Name())
+			t.Logf("alertmanager log:\n%s", out)
+		}
+	})
+	base := "http://" + addr
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(base + "/-/ready")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 30*time.Second, 50*time.Millisecond, "alertmanager did not become ready")
+	return base
+}
+
+func TestRealAlertmanagerRoutesPageToOncallAndInhibitsTicket(t *testing.T) {
+	oncall, ticket := newFakeServer(t, true), newFakeServer(t, true)
+	am := startAlertmanager(t, oncall.URL+"/oncall", ticket.URL+"/ticket")
+	m := startManager(t, testConfig([]string{am}, ""), t.TempDir(), nil)
+	defer func() { require.NoError(t, m.Shutdown(context.Background())) }()
+
+	now := time.Now().UTC()
+	page := firing("checkout-availability", now)
+	ticketAlert := page
+	ticketAlert.Severity, ticketAlert.LongWindow, ticketAlert.ShortWindow = SeverityTicket, 6*time.Hour, 30*time.Minute
+	m.Notify(page)
+
+	require.Eventually(t, func() bool { return len(oncall.webhookAlerts()) > 0 }, 30*time.Second, 20*time.Millisecond,
+		"the page reaches the on-call receiver")
+	got := oncall.webhookAlerts()[0]
+	assert.Equal(t, "firing", got.Status)
+	assert.Equal(t, "page", got.Labels["severity"])
+	assert.Equal(t, "payments", got.Labels["team"])
+	assert.Equal(t, "https://runbooks.example/checkout/checkout-availability", got.Annotations["runbook_url"])
+	assert.Equal(t, "https://grafana.example/d/checkout-availability", got.Annotations["dashboard_url"])
+
+	// The ticket for the same SLO comes in while the page fires. Ask
+	// Alertmanager itself: the ticket alert is known and inhibited.
+	m.Notify(ticketAlert)
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(am + "/api/v2/alerts?filter=" + "severity%3D%22ticket%22")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var body []struct {
+			Status struct {
+				State       string   `json:"state"`
+				InhibitedBy []string `json:"inhibitedBy"`
+			} `json:"status"`
+		}
+		if err := decodeJSON(resp, &body); err != nil || len(body) != 1 {
+			return false
+		}
+		return body[0].Status.State == "suppressed" && len(body[0].Status.InhibitedBy) == 1
+	}, 30*time.Second, 50*time.Millisecond, "the ticket alert is inhibited by the page")
+	assert.Empty(t, ticket.webhookAlerts(), "the ticket receiver gets nothing while the page fires")
+
+	page.State, ticketAlert.State = StateResolved, StateResolved
+	// Alertmanager keeps the later endsAt of a still-active alert, so a
+	// resolve time must not lie in the future (it never does in obsd).
+	page.At = time.Now().UTC()
+	ticketAlert.At = page.At
+	m.Notify(page, ticketAlert)
+	require.Eventually(t, func() bool {
+		as := oncall.webhookAlerts()
+		return as[len(as)-1].Status == "resolved"
+	}, 30*time.Second, 20*time.Millisecond, "the explicit resolved notification reaches on-call")
+	assert.Empty(t, ticket.webhookAlerts(), "a ticket resolved before it was ever notified stays silent")
+}
+
+func decodeJSON(resp *http.Response, v any) error {
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %s", resp.Status)
+	}
+	return jsonDecode(resp.Body, v)
+}
