@@ -195,3 +195,32 @@ func TestConcurrentAddAndEvaluate(t *testing.T) {
 	assert.Equal(t, 200.0, total)
 	assert.Equal(t, 7, e.Len())
 }
+
+// A Prometheus-style histogram arrives as separate series: _count passes
+// (count, count) and _bucket{le=threshold} passes (0, -good); the window
+// then holds count - good bad events.
+func TestPrometheusStyleHistogramSeries(t *testing.T) {
+	e, _ := newTestEngine(t, testSLO("a", 0.99))
+	in := e.Instance(0, HashSeed, nil, minute(0))
+	counts := []float64{0, 100, 250, 30} // reset at minute 3
+	goods := []float64{0, 90, 200, 20}
+	for m := range counts {
+		e.AddCumulative(in, 1, time.Time{}, minute(m), counts[m], counts[m])
+		e.AddCumulative(in, 2, time.Time{}, minute(m), 0, -goods[m])
+	}
+	st := status(e, minute(3))
+	assert.Equal(t, 100+150+30.0, st.Windows[0].Total)
+	assert.Equal(t, 10+40+10.0, st.Windows[0].Bad, "(100-90) + (150-110) + (30-20)")
+	assert.Equal(t, map[string]uint64{"counted": 4, "baselined": 2, "reset": 2, "duplicate": 0, "out_of_order": 0,
+		"late": 0, "invalid": 0, "too_old": 0}, e.Stats())
+}
+
+func TestInvalidValuesAreDropped(t *testing.T) {
+	e, _ := newTestEngine(t, testSLO("a", 0.99))
+	in := e.Instance(0, HashSeed, nil, minute(0))
+	assert.Equal(t, Invalid, e.AddEvents(in, minute(1), math.NaN(), 0))
+	assert.Equal(t, Invalid, e.AddCumulative(in, 1, time.Time{}, minute(1), math.Inf(1), 0))
+	assert.Equal(t, Invalid, e.AddDelta(in, 1, time.Time{}, minute(1), 1, math.NaN()))
+	st := status(e, minute(1))
+	assert.True(t, st.Windows[0].NoData)
+}
