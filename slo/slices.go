@@ -1,6 +1,9 @@
 package slo
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // Tier resolutions. A window uses the finest tier that fits it: windows up
 // to 6h use 1m slices, up to 3d 5m slices, longer ones (the period) coarse
@@ -81,7 +84,9 @@ func newLayout(durs []time.Duration, period time.Duration) *layout {
 // ring is one tier's slices: slot k covers event times in (k·res, (k+1)·res].
 type ring struct {
 	res   int64
-	epoch []int64
+	// epoch[j] is the slice number held in slot j. Slice numbers of
+	// int64 nanosecond times at resolutions of 1m or more fit in int32.
+	epoch []int32
 	total []float64
 	bad   []float64
 }
@@ -116,7 +121,7 @@ func (r *ring) index(k int64) int {
 // get returns the sums of slot k, zero when the slot holds another epoch.
 func (r *ring) get(k int64) (float64, float64) {
 	j := r.index(k)
-	if r.epoch[j] != k {
+	if int64(r.epoch[j]) != k {
 		return 0, 0
 	}
 	return r.total[j], r.bad[j]
@@ -139,9 +144,9 @@ type accounts struct {
 func newAccounts(l *layout, now int64) *accounts {
 	a := &accounts{l: l, rings: make([]ring, len(l.tiers)), sums: make([]winSum, len(l.windows)), minLo: make([]int64, len(l.tiers))}
 	for i, t := range l.tiers {
-		a.rings[i] = ring{res: t.res, epoch: make([]int64, t.slots), total: make([]float64, t.slots), bad: make([]float64, t.slots)}
+		a.rings[i] = ring{res: t.res, epoch: make([]int32, t.slots), total: make([]float64, t.slots), bad: make([]float64, t.slots)}
 		for j := range a.rings[i].epoch {
-			a.rings[i].epoch[j] = -1 << 62
+			a.rings[i].epoch[j] = math.MinInt32
 		}
 	}
 	for w, ws := range l.windows {
@@ -187,13 +192,13 @@ func (a *accounts) add(ts int64, total, bad float64) addResult {
 			continue
 		}
 		j := r.index(k)
-		if e := r.epoch[j]; e != k {
+		if e := int64(r.epoch[j]); e != k {
 			if e > k {
 				// The slot holds newer data (the clock stepped back): the
 				// event is too old for this tier.
 				continue
 			}
-			r.epoch[j], r.total[j], r.bad[j] = k, 0, 0
+			r.epoch[j], r.total[j], r.bad[j] = int32(k), 0, 0
 		}
 		r.total[j] += total
 		r.bad[j] += bad
@@ -251,7 +256,7 @@ func (a *accounts) recompute(w int) {
 	s := &a.sums[w]
 	s.total, s.bad = 0, 0
 	for j, k := range r.epoch {
-		if k >= s.lo {
+		if int64(k) >= s.lo {
 			s.total += r.total[j]
 			s.bad += r.bad[j]
 		}
@@ -262,7 +267,7 @@ func (a *accounts) recompute(w int) {
 func (a *accounts) sizeBytes() int {
 	n := 0
 	for _, r := range a.rings {
-		n += len(r.epoch) * 24
+		n += len(r.epoch) * 20
 	}
 	return n + len(a.sums)*24 + len(a.minLo)*8 + 160
 }

@@ -102,8 +102,8 @@ func encodeTier(r *ring, minLo int64) snapTier {
 	st := snapTier{Res: r.res, First: minLo}
 	last := minLo - 1
 	for _, k := range r.epoch {
-		if k > last {
-			last = k
+		if int64(k) > last {
+			last = int64(k)
 		}
 	}
 	if n := int64(len(r.epoch)); last > minLo+n-1 {
@@ -252,8 +252,8 @@ func (e *Engine) restore(s *snapshot) {
 					if k < in.acc.minLo[t] || k >= in.acc.minLo[t]+int64(len(r.epoch)) {
 						continue // outside what the ring can hold now
 					}
-					if j := r.index(k); r.epoch[j] <= k && (st.Total[i] != 0 || st.Bad[i] != 0) {
-						r.epoch[j], r.total[j], r.bad[j] = k, st.Total[i], st.Bad[i]
+					if j := r.index(k); int64(r.epoch[j]) <= k && (st.Total[i] != 0 || st.Bad[i] != 0) {
+						r.epoch[j], r.total[j], r.bad[j] = int32(k), st.Total[i], st.Bad[i]
 					}
 				}
 			}
