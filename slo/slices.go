@@ -83,7 +83,7 @@ func newLayout(durs []time.Duration, period time.Duration) *layout {
 
 // ring is one tier's slices: slot k covers event times in (k·res, (k+1)·res].
 type ring struct {
-	res   int64
+	res int64
 	// epoch[j] is the slice number held in slot j. Slice numbers of
 	// int64 nanosecond times at resolutions of 1m or more fit in int32.
 	epoch []int32
