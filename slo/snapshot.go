@@ -272,3 +272,21 @@ func (e *Engine) restore(s *snapshot) {
 		}
 	}
 }
+
+// Adopt takes over the state of old (slices, counters, alert states and
+// series of the SLOs both engines declare, matched by name), e.g. when a
+// reloaded configuration builds a new engine. Call it before feeding e.
+func (e *Engine) Adopt(old *Engine, now time.Time) error {
+	data, err := old.encodeSnapshot(now)
+	if err != nil {
+		return fmt.Errorf("could not copy slo state: %w", err)
+	}
+	s, err := decodeSnapshot(data)
+	if err != nil {
+		return fmt.Errorf("could not copy slo state: %w", err)
+	}
+	e.mu.Lock()
+	e.restore(s)
+	e.mu.Unlock()
+	return nil
+}

@@ -120,3 +120,18 @@ func FuzzDecodeSnapshot(f *testing.F) {
 		})
 	})
 }
+
+func TestAdoptKeepsStateOfSLOsStillDeclared(t *testing.T) {
+	old, _ := newTestEngine(t, testSLO("a", 0.99), testSLO("gone", 0.99))
+	in := old.Instance(0, HashSeed, nil, t0)
+	old.AddEvents(in, minute(1), 10, 2)
+	old.AddEvents(old.Instance(1, HashSeed, nil, t0), minute(1), 5, 5)
+	changed := testSLO("a", 0.999) // objective changed on reload
+	e, _ := newTestEngine(t, changed, testSLO("new", 0.99))
+	require.NoError(t, e.Adopt(old, minute(1)))
+	assert.Equal(t, 1, e.Len(), "only the instance of 'a' is carried over")
+	st := status(e, minute(1))
+	assert.Equal(t, "a", st.SLO)
+	assert.Equal(t, 10.0, st.Windows[0].Total)
+	assert.InDelta(t, 0.2/0.001, st.Windows[0].BurnRate, 1e-9, "the new objective applies")
+}
