@@ -36,6 +36,9 @@ type Manager struct {
 	dests   []*destination // sorted by name
 	byName  map[string]*destination
 	metrics *metrics
+	// order serialises lifecycle decisions with their enqueueing, so that a
+	// resend computed by Tick cannot overtake a resolve made by Notify.
+	order sync.Mutex
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -144,6 +147,8 @@ func (m *Manager) resendLoop(ctx context.Context) {
 // Tick re-sends the firing and recently resolved alerts that are due at now.
 // The resend loop started by Start calls it; tests may call it directly.
 func (m *Manager) Tick(now time.Time) {
+	m.order.Lock()
+	defer m.order.Unlock()
 	m.dispatch(m.life.due(now))
 }
 
@@ -151,6 +156,8 @@ func (m *Manager) Tick(now time.Time) {
 // ones are sent (and later re-sent), resolved ones are sent as resolved. A
 // template that fails at runtime drops only its annotation, and is logged.
 func (m *Manager) Notify(ts ...Transition) {
+	m.order.Lock()
+	defer m.order.Unlock()
 	var out []Alert
 	for i := range ts {
 		t := &ts[i]

@@ -237,7 +237,9 @@ func TestBreakerOpensFallbackDeliversAndBreakerClosesOnRecovery(t *testing.T) {
 			assert.Equal(t, BreakerOpen, m.CircuitState("am")[endpoint], "the breaker opened")
 			assert.Equal(t, int64(2), gaugeValue(t, reader, "obsd_alerts_circuit_state", attribute.String("endpoint", endpoint)))
 			assert.Equal(t, int64(1), counterValue(t, reader, "obsd_alerts_sent_total", "am", OutcomeFallback))
-			assert.Equal(t, int64(1), counterValue(t, reader, "obsd_alerts_sent_total", "hook", OutcomeSuccess))
+			require.Eventually(t, func() bool {
+				return counterValue(t, reader, "obsd_alerts_sent_total", "hook", OutcomeSuccess) == 1
+			}, waitFor, tick, "the webhook delivery is counted once its response is in")
 			assert.Empty(t, am.received())
 
 			am.setMode(modeOK)

@@ -1,0 +1,81 @@
+package alerting
+
+import (
+	"context"
+	"encoding/json"
+	"encoding/pem"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/alertmanager/api/v2/models"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestTLSAlertmanagerWithCAFile(t *testing.T) {
+	var mu sync.Mutex
+	var got models.PostableAlerts
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		var as models.PostableAlerts
+		assert.NoError(t, json.NewDecoder(r.Body).Decode(&as))
+		mu.Lock()
+		got = append(got, as...)
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600))
+
+	cfg := testConfig([]string{srv.URL}, "")
+	cfg.Destinations["am"].Alertmanager.TLS = TLSConfig{CAFile: ca, MinVersion: "1.2"}
+	m := startManager(t, cfg, t.TempDir(), nil)
+	m.Notify(firing("a", time.Now()))
+	require.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) == 1
+	}, waitFor, tick, "the CA file makes the test server trusted")
+	require.NoError(t, m.Shutdown(context.Background()))
+
+	cfg.Destinations["am"].Alertmanager.TLS = TLSConfig{CAFile: filepath.Join(t.TempDir(), "missing.pem")}
+	_, err := NewManager(cfg, Settings{Dir: t.TempDir()})
+	require.ErrorContains(t, err, "'tls::ca_file'")
+}
+
+func TestOneAlertmanagerDownIsEnough(t *testing.T) {
+	up, down := newFakeServer(t, false), newFakeServer(t, false)
+	down.setMode(modeFail)
+	m := startManager(t, testConfig([]string{down.URL, up.URL}, ""), t.TempDir(), nil)
+	defer func() { require.NoError(t, m.Shutdown(context.Background())) }()
+	m.Notify(firing("a", time.Now()))
+	require.Eventually(t, func() bool { return len(up.received()) == 1 }, waitFor, tick)
+	require.Eventually(t, func() bool { return m.QueueDepth("am") == 0 }, waitFor, tick,
+		"one Alertmanager accepting the batch delivers it (HA dedups)")
+}
+
+func TestAlertsQueuedByACrashedProcessAreDelivered(t *testing.T) {
+	am := newFakeServer(t, false)
+	dir := t.TempDir()
+	cfg := testConfig([]string{am.URL}, "")
+	// The first process queues alerts and dies before any sender ran: no
+	// Start, no Shutdown, like kill -9.
+	crashed, err := NewManager(cfg, Settings{Dir: dir})
+	require.NoError(t, err)
+	crashed.Notify(firing("a", time.Now()), firing("b", time.Now()))
+	state := crashed.ExportState()
+	require.Equal(t, 2, crashed.QueueDepth("am"))
+
+	restarted := startManager(t, cfg, dir, nil)
+	restarted.ImportState(state)
+	defer func() { require.NoError(t, restarted.Shutdown(context.Background())) }()
+	require.Eventually(t, func() bool { return len(am.received()) == 2 }, waitFor, tick)
+	restarted.Notify(firing("a", time.Now()))
+	restarted.Tick(time.Now())
+	require.Eventually(t, func() bool { return restarted.QueueDepth("am") == 0 }, waitFor, tick)
+	assert.Len(t, am.received(), 2, "the restored state prevents an immediate duplicate")
+}
