@@ -79,3 +79,17 @@ func TestAlertsQueuedByACrashedProcessAreDelivered(t *testing.T) {
 	require.Eventually(t, func() bool { return restarted.QueueDepth("am") == 0 }, waitFor, tick)
 	assert.Len(t, am.received(), 2, "the restored state prevents an immediate duplicate")
 }
+
+func TestResendLoopKeepsAFiringAlertAlive(t *testing.T) {
+	am := newFakeServer(t, false)
+	cfg := testConfig([]string{am.URL}, "")
+	cfg.ResendInterval = 50 * time.Millisecond
+	m := startManager(t, cfg, t.TempDir(), nil)
+	defer func() { require.NoError(t, m.Shutdown(context.Background())) }()
+	m.Notify(firing("a", time.Now()))
+	require.Eventually(t, func() bool { return len(am.received()) >= 3 }, waitFor, tick,
+		"the resend loop re-sends a firing alert every resend interval")
+	as := am.received()
+	assert.True(t, time.Time(as[2].EndsAt).After(time.Time(as[0].EndsAt)), "each resend moves endsAt ahead")
+	assert.Equal(t, as[0].Labels, as[2].Labels)
+}

@@ -129,9 +129,7 @@ func (m *Manager) Shutdown(_ context.Context) error {
 func (m *Manager) resendLoop(ctx context.Context) {
 	defer m.wg.Done()
 	tick := m.cfg.ResendInterval / 4
-	if tick > 15*time.Second {
-		tick = 15 * time.Second
-	}
+	tick = min(max(tick, 10*time.Millisecond), 15*time.Second)
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	for {
