@@ -55,7 +55,7 @@ func freePort(t *testing.T) string {
 
 // startAlertmanager runs the real Alertmanager on loopback with the example
 // config, its webhook URLs pointed at oncall and ticket, and short group waits.
-func startAlertmanager(t *testing.T, oncall, ticket string) string {
+func startAlertmanager(t *testing.T, addr, oncall, ticket string) string {
 	t.Helper()
 	bin := lookTool(t, "prometheus-alertmanager")
 	data, err := os.ReadFile(exampleConfig)
@@ -69,7 +69,6 @@ func startAlertmanager(t *testing.T, oncall, ticket string) string {
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "alertmanager.yml")
 	require.NoError(t, os.WriteFile(cfgPath, []byte(cfg), 0o600))
-	addr := freePort(t)
 	cmd := exec.Command(bin, "--config.file="+cfgPath, "--storage.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+addr, "--cluster.listen-address=")
 	logs, err := os.Create(filepath.Join(dir, "alertmanager.log"))
@@ -99,7 +98,7 @@ func startAlertmanager(t *testing.T, oncall, ticket string) string {
 
 func TestRealAlertmanagerRoutesPageToOncallAndInhibitsTicket(t *testing.T) {
 	oncall, ticket := newFakeServer(t, true), newFakeServer(t, true)
-	am := startAlertmanager(t, oncall.URL+"/oncall", ticket.URL+"/ticket")
+	am := startAlertmanager(t, freePort(t), oncall.URL+"/oncall", ticket.URL+"/ticket")
 	m := startManager(t, testConfig([]string{am}, ""), t.TempDir(), nil)
 	defer func() { require.NoError(t, m.Shutdown(context.Background())) }()
 
@@ -158,4 +157,22 @@ func decodeJSON(resp *http.Response, v any) error {
 		return fmt.Errorf("status %s", resp.Status)
 	}
 	return jsonDecode(resp.Body, v)
+}
+
+func TestAlertFiredWhileAlertmanagerIsDownArrivesOnceItStarts(t *testing.T) {
+	oncall, ticket := newFakeServer(t, true), newFakeServer(t, true)
+	addr := freePort(t)
+	m := startManager(t, testConfig([]string{"http://" + addr}, ""), t.TempDir(), nil)
+	defer func() { require.NoError(t, m.Shutdown(context.Background())) }()
+	m.Notify(firing("checkout-availability", time.Now()))
+	require.Eventually(t, func() bool {
+		return m.CircuitState("am")["http://"+addr+"/api/v2/alerts"] == BreakerOpen
+	}, 30*time.Second, 10*time.Millisecond, "nobody listens yet: the breaker opens")
+	assert.Equal(t, 1, m.QueueDepth("am"), "the alert waits in the outbox")
+
+	startAlertmanager(t, addr, oncall.URL+"/oncall", ticket.URL+"/ticket")
+	require.Eventually(t, func() bool { return len(oncall.webhookAlerts()) > 0 }, 30*time.Second, 20*time.Millisecond,
+		"the queued page reaches on-call once Alertmanager is up")
+	assert.Equal(t, "checkout-availability", oncall.webhookAlerts()[0].Labels["slo"])
+	assert.Equal(t, 0, m.QueueDepth("am"))
 }
