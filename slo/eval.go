@@ -200,8 +200,14 @@ func (e *Engine) stepAlert(in *Instance, sev int, t int64, now time.Time) {
 	st := &e.status
 	st.Alerts[sev] = AlertStatus{Severity: severityNames[sev], Enabled: sd.enabled}
 	if !sd.enabled {
-		a.state = Inactive
-		st.Alerts[sev].State = Inactive
+		// A severity disabled by a reload resolves what it had firing.
+		if a.state == Firing {
+			a.state = Resolved
+			e.trans = append(e.trans, e.transition(in, sev, 0, now))
+		} else {
+			a.state = Inactive
+		}
+		st.Alerts[sev].State = a.state
 		return
 	}
 	pair, ok := e.holds(in, sd, a.state == Firing)
@@ -246,8 +252,12 @@ func (e *Engine) transition(in *Instance, sev, pair int, now time.Time) AlertTra
 	sd := &in.slo.sev[sev]
 	s := in.slo.spec
 	a := in.alerts[sev]
-	p := sd.pairs[pair]
-	l, sh := in.acc.sums[p.long], in.acc.sums[p.short]
+	var p pairDef
+	var l, sh winSum
+	if pair < len(sd.pairs) {
+		p = sd.pairs[pair]
+		l, sh = in.acc.sums[p.long], in.acc.sums[p.short]
+	}
 	_, bl, _ := windowResult(l.total, l.bad, in.slo.budget)
 	_, bs, _ := windowResult(sh.total, sh.bad, in.slo.budget)
 	since := a.activeSince

@@ -135,3 +135,21 @@ func TestAdoptKeepsStateOfSLOsStillDeclared(t *testing.T) {
 	assert.Equal(t, 10.0, st.Windows[0].Total)
 	assert.InDelta(t, 0.2/0.001, st.Windows[0].BurnRate, 1e-9, "the new objective applies")
 }
+
+func TestReloadDisablingASeverityResolvesItsFiringAlert(t *testing.T) {
+	old, _ := newTestEngine(t, testSLO("a", 0.99))
+	in := old.Instance(0, HashSeed, nil, t0)
+	for m := 1; m <= 10; m++ {
+		old.AddEvents(in, minute(m), 100, 100)
+		status(old, minute(m))
+	}
+	require.Equal(t, Firing, status(old, minute(10)).Alerts[Page].State)
+	changed := testSLO("a", 0.99)
+	changed.Alerting.Page.Enabled = false
+	e, rec := newTestEngine(t, changed)
+	require.NoError(t, e.Adopt(old, minute(10)))
+	assert.Equal(t, Resolved, status(e, minute(11)).Alerts[Page].State)
+	assert.Equal(t, Inactive, status(e, minute(12)).Alerts[Page].State)
+	assert.Equal(t, []string{"11 page resolved", "11 ticket firing"}, transitions(rec.got),
+		"the page no longer inhibits the ticket")
+}
