@@ -1,0 +1,337 @@
+package e2e
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang/snappy"
+	"github.com/grafana/loki/pkg/push"
+
+	"github.com/obsd-dev/obsd/e2e/harness"
+	"github.com/obsd-dev/obsd/e2e/sink"
+)
+
+var (
+	lokiClientOnce sync.Once
+	lokiClientPath string
+	lokiClientErr  error
+)
+
+// lokiClient builds e2e/clients/loki (its own module, holding the real
+// loki-client-go) once per test binary.
+func lokiClient(t *testing.T) string {
+	t.Helper()
+	lokiClientOnce.Do(func() {
+		root, err := harness.RepoRoot()
+		if err != nil {
+			lokiClientErr = err
+			return
+		}
+		dir, err := os.MkdirTemp("", "obsd-e2e-lokiclient-")
+		if err != nil {
+			lokiClientErr = err
+			return
+		}
+		lokiClientPath = filepath.Join(dir, "lokiclient")
+		cmd := exec.Command("go", "build", "-o", lokiClientPath, ".")
+		cmd.Dir = filepath.Join(root, "e2e", "clients", "loki")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			lokiClientErr = fmt.Errorf("go build e2e/clients/loki: %w\n%s", err, out)
+		}
+	})
+	if lokiClientErr != nil {
+		t.Fatal(lokiClientErr)
+	}
+	return lokiClientPath
+}
+
+// lokiPushConfig is obsd with the lokipush receiver on lokiPort feeding the
+// OTLP sink.
+func lokiPushConfig(p ports, s *sink.OTLP, lokiPort int) harness.Config {
+	receivers := fmt.Sprintf(`
+  lokipush:
+    endpoint: 127.0.0.1:%d`, lokiPort)
+	pipelines := `
+    logs:
+      receivers: [lokipush]
+      processors: [memory_limiter]
+      exporters: [otlp_grpc]`
+	return baseConfig(p, s, receivers, pipelines)
+}
+
+// sinkRecords flattens the sink's logs into body -> (resource, record).
+type sunkRecord struct {
+	resource map[string]any
+	attrs    map[string]any
+	ts       int64
+}
+
+func sinkRecords(s *sink.OTLP) map[string]sunkRecord {
+	out := map[string]sunkRecord{}
+	for _, ld := range s.Logs() {
+		for i := 0; i < ld.ResourceLogs().Len(); i++ {
+			rl := ld.ResourceLogs().At(i)
+			for j := 0; j < rl.ScopeLogs().Len(); j++ {
+				lrs := rl.ScopeLogs().At(j).LogRecords()
+				for k := 0; k < lrs.Len(); k++ {
+					lr := lrs.At(k)
+					out[lr.Body().AsString()] = sunkRecord{rl.Resource().Attributes().AsRaw(), lr.Attributes().AsRaw(), int64(lr.Timestamp())}
+				}
+			}
+		}
+	}
+	return out
+}
+
+const (
+	e2eTraceID = "0af7651916cd43dd8448eb211c80319c"
+	e2eSpanID  = "b7ad6b7169203331"
+	e2eStartNs = int64(1_700_000_000_123_456_789)
+)
+
+// TestLokiClientGoPushArrivesAtTheSink pushes with the real loki-client-go,
+// in protobuf+snappy and in JSON mode, and checks labels, metadata, tenant
+// and timestamps at the OTLP sink.
+func TestLokiClientGoPushArrivesAtTheSink(t *testing.T) {
+	client := lokiClient(t)
+	cases := []struct {
+		name     string
+		json     bool
+		metadata bool // loki-client-go's JSON mode drops structured metadata
+	}{
+		{"protobuf+snappy", false, true},
+		{"JSON mode (legacy labels/entries shape)", true, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := sink.NewOTLP(t)
+			p := newPorts(t)
+			lokiPort := harness.FreePort(t)
+			harness.Start(t, lokiPushConfig(p, s, lokiPort))
+
+			const lines = 200
+			args := []string{
+				"-url", fmt.Sprintf("http://127.0.0.1:%d/loki/api/v1/push", lokiPort),
+				"-tenant", "team-a", "-lines", fmt.Sprint(lines), "-prefix", "checkout",
+				"-labels", "service_name=checkout,namespace=shop,pod=checkout-1,container=app,level=info,env=prod",
+				"-trace-id", e2eTraceID, "-span-id", e2eSpanID, "-start-ns", fmt.Sprint(e2eStartNs),
+			}
+			if tc.json {
+				args = append(args, "-json")
+			}
+			if out, err := exec.Command(client, args...).CombinedOutput(); err != nil {
+				t.Fatalf("lokiclient: %v\n%s", err, out)
+			}
+			harness.Eventually(t, 20*time.Second, func() bool { return s.LogRecordCount() >= lines },
+				"sink has %d records, want %d", s.LogRecordCount(), lines)
+			if n := s.LogRecordCount(); n != lines {
+				t.Fatalf("sink has %d records, want exactly %d", n, lines)
+			}
+			recs := sinkRecords(s)
+			for i := range lines {
+				body := fmt.Sprintf("checkout %d", i)
+				r, ok := recs[body]
+				if !ok {
+					t.Fatalf("line %q missing", body)
+				}
+				if want := e2eStartNs + int64(i)*int64(time.Millisecond); r.ts != want {
+					t.Errorf("%q: timestamp %d, want %d", body, r.ts, want)
+				}
+				wantRes := map[string]any{"service.name": "checkout", "k8s.namespace.name": "shop",
+					"k8s.pod.name": "checkout-1", "k8s.container.name": "app", "loki.tenant": "team-a"}
+				if fmt.Sprint(r.resource) != fmt.Sprint(wantRes) {
+					t.Errorf("%q: resource %v, want %v", body, r.resource, wantRes)
+				}
+				wantAttrs := map[string]any{"level": "info", "env": "prod"}
+				if tc.metadata {
+					wantAttrs["trace_id"], wantAttrs["span_id"] = e2eTraceID, e2eSpanID
+				}
+				if fmt.Sprint(r.attrs) != fmt.Sprint(wantAttrs) {
+					t.Errorf("%q: attributes %v, want %v", body, r.attrs, wantAttrs)
+				}
+			}
+		})
+	}
+}
+
+// TestCurlShapedJSONPush posts the JSON bodies people write by hand (v1
+// shape, structured metadata, plain and gzip).
+func TestCurlShapedJSONPush(t *testing.T) {
+	body := fmt.Sprintf(`{"streams":[{"stream":{"service_name":"curl","level":"warn"},"values":[
+	  ["%d","first",{"trace_id":"%s"}],["%d","second"]]}]}`, e2eStartNs, e2eTraceID, e2eStartNs+1)
+	for _, gz := range []bool{false, true} {
+		t.Run(fmt.Sprintf("gzip=%v", gz), func(t *testing.T) {
+			s := sink.NewOTLP(t)
+			p := newPorts(t)
+			lokiPort := harness.FreePort(t)
+			harness.Start(t, lokiPushConfig(p, s, lokiPort))
+			payload := []byte(body)
+			if gz {
+				var buf bytes.Buffer
+				zw := gzip.NewWriter(&buf)
+				_, _ = zw.Write(payload)
+				_ = zw.Close()
+				payload = buf.Bytes()
+			}
+			req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("http://127.0.0.1:%d/loki/api/v1/push", lokiPort), bytes.NewReader(payload))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-Scope-OrgID", "ops")
+			if gz {
+				req.Header.Set("Content-Encoding", "gzip")
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNoContent {
+				t.Fatalf("status %d: %s", resp.StatusCode, msg)
+			}
+			harness.Eventually(t, 20*time.Second, func() bool { return s.LogRecordCount() >= 2 }, "sink has %d records, want 2", s.LogRecordCount())
+			r := sinkRecords(s)["first"]
+			if r.ts != e2eStartNs || r.attrs["trace_id"] != e2eTraceID || r.attrs["level"] != "warn" ||
+				r.resource["service.name"] != "curl" || r.resource["loki.tenant"] != "ops" {
+				t.Fatalf("first record arrived as %+v", r)
+			}
+		})
+	}
+}
+
+// flakyLoki decodes pushes with Loki's own push types, fails the first
+// len(script) of them, then accepts, and keeps the accepted lines.
+type flakyLoki struct {
+	mu       sync.Mutex
+	script   []int
+	attempts int
+	lines    []string
+	labels   map[string]bool
+}
+
+func (f *flakyLoki) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	raw, err := snappy.Decode(nil, body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	var req push.PushRequest
+	if err := req.Unmarshal(raw); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.attempts++
+	if len(f.script) > 0 {
+		code := f.script[0]
+		f.script = f.script[1:]
+		if code == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", "1")
+		}
+		http.Error(w, "scripted failure", code)
+		return
+	}
+	for _, s := range req.Streams {
+		f.labels[s.Labels] = true
+		for _, e := range s.Entries {
+			f.lines = append(f.lines, e.Line)
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (f *flakyLoki) accepted() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.lines...)
+}
+
+// TestLokiExporterSurvivesAFailingLoki runs lokipush -> loki exporter (with a
+// persistent queue) against a Loki that answers 500 three times, then 429,
+// then accepts: every line arrives exactly once.
+func TestLokiExporterSurvivesAFailingLoki(t *testing.T) {
+	loki := &flakyLoki{script: []int{500, 500, 500, 429}, labels: map[string]bool{}}
+	srv := httptest.NewServer(loki)
+	t.Cleanup(srv.Close)
+
+	p := newPorts(t)
+	lokiPort := harness.FreePort(t)
+	yaml := fmt.Sprintf(`
+receivers:
+  lokipush:
+    endpoint: 127.0.0.1:%d
+exporters:
+  loki:
+    endpoint: %s/loki/api/v1/push
+    timeout: 5s
+    retry_on_failure:
+      initial_interval: 50ms
+      max_interval: 200ms
+      max_elapsed_time: 0s
+    sending_queue:
+      storage: file_storage
+      num_consumers: 1
+extensions:
+  health_check:
+    endpoint: 127.0.0.1:%d
+  file_storage:
+    directory: {{DIR}}
+service:
+  extensions: [health_check, file_storage]
+  telemetry:
+    metrics:
+      readers:
+        - pull:
+            exporter:
+              prometheus:
+                host: 127.0.0.1
+                port: %d
+  pipelines:
+    logs:
+      receivers: [lokipush]
+      exporters: [loki]
+`, lokiPort, srv.URL, p.Health, p.Metrics)
+	harness.Start(t, harness.Config{YAML: yaml, HealthPort: p.Health, MetricsPort: p.Metrics})
+
+	const lines = 100
+	if out, err := exec.Command(lokiClient(t),
+		"-url", fmt.Sprintf("http://127.0.0.1:%d/loki/api/v1/push", lokiPort), "-lines", fmt.Sprint(lines),
+		"-prefix", "queued", "-labels", "service_name=checkout,namespace=shop,level=error", "-trace-id", e2eTraceID,
+	).CombinedOutput(); err != nil {
+		t.Fatalf("lokiclient: %v\n%s", err, out)
+	}
+	harness.Eventually(t, 30*time.Second, func() bool { return len(loki.accepted()) >= lines },
+		"fake Loki accepted %d lines, want %d", len(loki.accepted()), lines)
+	time.Sleep(500 * time.Millisecond) // a duplicate, if any, would arrive now
+	got := loki.accepted()
+	sort.Strings(got)
+	if len(got) != lines {
+		t.Fatalf("fake Loki accepted %d lines, want exactly %d (no loss, no duplicate)", len(got), lines)
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i] == got[i-1] {
+			t.Fatalf("line %q arrived twice", got[i])
+		}
+	}
+	loki.mu.Lock()
+	defer loki.mu.Unlock()
+	if loki.attempts < 5 {
+		t.Fatalf("fake Loki saw %d attempts, want the 4 failures and a success", loki.attempts)
+	}
+	want := `{k8s_namespace_name="shop", level="error", service_name="checkout"}`
+	if !loki.labels[want] {
+		t.Fatalf("stream labels %v, want %s", loki.labels, want)
+	}
+}
