@@ -1,6 +1,7 @@
 package lokipush
 
 import (
+	"strings"
 	"time"
 
 	"github.com/grafana/loki/pkg/push"
@@ -46,7 +47,11 @@ func toLogs(streams []stream, tenant string, observed time.Time) plog.Logs {
 		rl := rls.AppendEmpty()
 		res := rl.Resource().Attributes()
 		logLabels = logLabels[:0]
+		sevText, sevNum := "", plog.SeverityNumberUnspecified
 		for _, l := range s.labels {
+			if l.Name == "level" {
+				sevText, sevNum = l.Value, severityFromLevel(l.Value)
+			}
 			if key, ok := resourceLabel(l.Name); ok {
 				res.PutStr(key, l.Value)
 			} else {
@@ -61,13 +66,17 @@ func toLogs(streams []stream, tenant string, observed time.Time) plog.Logs {
 		lrs := sl.LogRecords()
 		lrs.EnsureCapacity(len(s.entries))
 		for j := range s.entries {
-			appendRecord(lrs, &s.entries[j], logLabels, obs)
+			lr := appendRecord(lrs, &s.entries[j], logLabels, obs)
+			if sevText != "" {
+				lr.SetSeverityText(sevText)
+				lr.SetSeverityNumber(sevNum)
+			}
 		}
 	}
 	return logs
 }
 
-func appendRecord(lrs plog.LogRecordSlice, e *push.Entry, logLabels []push.LabelAdapter, obs pcommon.Timestamp) {
+func appendRecord(lrs plog.LogRecordSlice, e *push.Entry, logLabels []push.LabelAdapter, obs pcommon.Timestamp) plog.LogRecord {
 	lr := lrs.AppendEmpty()
 	// Zero or pre-epoch timestamps are left unset rather than wrapped.
 	if !e.Timestamp.IsZero() && e.Timestamp.UnixNano() > 0 {
@@ -83,4 +92,25 @@ func appendRecord(lrs plog.LogRecordSlice, e *push.Entry, logLabels []push.Label
 	for _, l := range e.StructuredMetadata {
 		attrs.PutStr(l.Name, l.Value)
 	}
+	return lr
+}
+
+// severityFromLevel maps the usual Loki `level` values (case-insensitive)
+// to a severity number; unknown values stay unspecified.
+func severityFromLevel(level string) plog.SeverityNumber {
+	switch strings.ToLower(level) {
+	case "trace":
+		return plog.SeverityNumberTrace
+	case "debug", "dbg":
+		return plog.SeverityNumberDebug
+	case "info", "information", "notice":
+		return plog.SeverityNumberInfo
+	case "warn", "warning":
+		return plog.SeverityNumberWarn
+	case "error", "err":
+		return plog.SeverityNumberError
+	case "fatal", "critical", "crit", "panic", "emergency", "alert":
+		return plog.SeverityNumberFatal
+	}
+	return plog.SeverityNumberUnspecified
 }

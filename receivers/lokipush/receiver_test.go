@@ -181,6 +181,8 @@ func assertSampleArrived(t *testing.T, sink *consumertest.LogsSink, tenant strin
 	}, lr.Attributes().AsRaw())
 	assert.Equal(t, ts1.UnixNano(), int64(lr.Timestamp()))
 	assert.NotZero(t, lr.ObservedTimestamp())
+	assert.Equal(t, "info", lr.SeverityText(), "the level label sets the severity")
+	assert.Equal(t, plog.SeverityNumberInfo, lr.SeverityNumber())
 
 	_, lr = record(t, sink, "order paid")
 	assert.Equal(t, ts2.UnixNano(), int64(lr.Timestamp()))
@@ -311,5 +313,15 @@ func TestPipelineRefusal(t *testing.T) {
 			assert.Equal(t, tt.retryAfter, hdr.Get("Retry-After"))
 			assert.Equal(t, int64(1), h.counter(t, "obsd_lokipush_rejected_requests_total", requestPipelineRefused))
 		})
+	}
+}
+
+func TestSeverityFromLevel(t *testing.T) {
+	for level, want := range map[string]plog.SeverityNumber{
+		"trace": plog.SeverityNumberTrace, "DEBUG": plog.SeverityNumberDebug, "info": plog.SeverityNumberInfo,
+		"Warning": plog.SeverityNumberWarn, "err": plog.SeverityNumberError, "critical": plog.SeverityNumberFatal,
+		"verbose-ish": plog.SeverityNumberUnspecified,
+	} {
+		assert.Equal(t, want, severityFromLevel(level), level)
 	}
 }
