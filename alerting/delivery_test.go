@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/alertmanager/api/v2/models"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 )
 
 func TestTLSAlertmanagerWithCAFile(t *testing.T) {
@@ -92,4 +93,33 @@ func TestResendLoopKeepsAFiringAlertAlive(t *testing.T) {
 	as := am.received()
 	assert.True(t, time.Time(as[2].EndsAt).After(time.Time(as[0].EndsAt)), "each resend moves endsAt ahead")
 	assert.Equal(t, as[0].Labels, as[2].Labels)
+}
+
+func TestQueuedResendsAreCoalescedAfterAnOutage(t *testing.T) {
+	am := newFakeServer(t, false)
+	dir := t.TempDir()
+	cfg := testConfig([]string{am.URL}, "")
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	queued, err := NewManager(cfg, Settings{Dir: dir})
+	require.NoError(t, err)
+	queued.Notify(firing("a", now))
+	queued.Notify(firing("b", now))
+	queued.Tick(now.Add(time.Minute))
+	queued.Tick(now.Add(2 * time.Minute))
+	require.Equal(t, 6, queued.QueueDepth("am"), "three rounds of two alerts wait")
+
+	reader := sdkmetric.NewManualReader()
+	m := startManager(t, cfg, dir, sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)))
+	defer func() { require.NoError(t, m.Shutdown(context.Background())) }()
+	require.Eventually(t, func() bool { return m.QueueDepth("am") == 0 }, waitFor, tick)
+	got := am.received()
+	require.Len(t, got, 2, "one copy per alert reaches Alertmanager")
+	for _, a := range got {
+		assert.True(t, time.Time(a.EndsAt).Equal(now.Add(6*time.Minute)), "the newest copy wins: %s", time.Time(a.EndsAt))
+	}
+	assert.Equal(t, []string{"a", "b"}, []string{got[0].Labels["slo"], got[1].Labels["slo"]})
+	require.Eventually(t, func() bool {
+		return counterValue(t, reader, "obsd_alerts_sent_total", "am", OutcomeSuperseded) == 4
+	}, waitFor, tick)
+	assert.Equal(t, int64(2), counterValue(t, reader, "obsd_alerts_sent_total", "am", OutcomeSuccess))
 }

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"go.uber.org/zap"
 )
 
@@ -86,8 +87,8 @@ func (d *destination) run(ctx context.Context, wg *sync.WaitGroup) {
 	defer wg.Done()
 	failures := 0
 	for {
-		b, ok := d.outbox.head()
-		if !ok {
+		bs := d.outbox.peek(maxRequestAlerts)
+		if len(bs) == 0 {
 			select {
 			case <-ctx.Done():
 				return
@@ -95,30 +96,33 @@ func (d *destination) run(ctx context.Context, wg *sync.WaitGroup) {
 				continue
 			}
 		}
-		err := d.deliver(ctx, b.alerts)
+		alerts, superseded := coalesce(bs)
+		done := func(outcome string) {
+			d.outbox.removeBatches(bs)
+			d.metrics.count(d.name, outcome, len(alerts))
+			d.metrics.count(d.name, OutcomeSuperseded, superseded)
+		}
+		err := d.deliver(ctx, alerts)
 		switch {
 		case err == nil:
-			d.outbox.remove(b.seq)
-			d.metrics.count(d.name, OutcomeSuccess, len(b.alerts))
+			done(OutcomeSuccess)
 			failures = 0
 			continue
 		case ctx.Err() != nil:
 			return
 		case isPermanent(err):
-			d.logger.Error("alerts rejected, dropping them", zap.Int("alerts", len(b.alerts)), zap.Error(err))
-			d.outbox.remove(b.seq)
-			d.metrics.count(d.name, OutcomeRejected, len(b.alerts))
+			d.logger.Error("alerts rejected, dropping them", zap.Int("alerts", len(alerts)), zap.Error(err))
+			done(OutcomeRejected)
 			continue
 		case d.fallbackDue():
-			if _, ferr := d.fallback.outbox.push(b.alerts); ferr == nil {
+			if _, ferr := d.fallback.outbox.push(alerts); ferr == nil {
 				d.logger.Warn("destination failing, alerts sent to fallback",
-					zap.String("fallback", d.fallback.name), zap.Int("alerts", len(b.alerts)), zap.Error(err))
-				d.outbox.remove(b.seq)
-				d.metrics.count(d.name, OutcomeFallback, len(b.alerts))
+					zap.String("fallback", d.fallback.name), zap.Int("alerts", len(alerts)), zap.Error(err))
+				done(OutcomeFallback)
 				continue
 			}
 		}
-		d.metrics.count(d.name, OutcomeRetry, len(b.alerts))
+		d.metrics.count(d.name, OutcomeRetry, len(alerts))
 		failures++
 		if failures == 1 || failures%10 == 0 {
 			d.logger.Warn("could not deliver alerts, will retry", zap.Int("attempt", failures), zap.Error(err))
@@ -131,6 +135,32 @@ func (d *destination) run(ctx context.Context, wg *sync.WaitGroup) {
 		case <-t.C:
 		}
 	}
+}
+
+// maxRequestAlerts bounds how many queued alerts one request carries.
+const maxRequestAlerts = 500
+
+// coalesce joins queued batches into one request, keeping only the newest
+// copy of each alert (by fingerprint) in the place of its first copy; it
+// returns how many older copies were superseded.
+func coalesce(bs []outboxBatch) (alerts []Alert, superseded int) {
+	if len(bs) == 1 {
+		return bs[0].alerts, 0
+	}
+	at := map[model.Fingerprint]int{}
+	for _, b := range bs {
+		for _, a := range b.alerts {
+			fp := a.Fingerprint()
+			if i, ok := at[fp]; ok {
+				alerts[i] = a
+				superseded++
+				continue
+			}
+			at[fp] = len(alerts)
+			alerts = append(alerts, a)
+		}
+	}
+	return alerts, superseded
 }
 
 // backoff is the wait after the n-th consecutive failure: exponential from

@@ -209,6 +209,7 @@ func TestManagerSendsToEveryAlertmanager(t *testing.T) {
 	future := firing("latency", time.Now().Add(time.Hour))
 	future.State = StateResolved
 	m.Notify(firing("latency", time.Now()))
+	require.Eventually(t, func() bool { return len(am1.received()) == 3 }, waitFor, tick)
 	m.Notify(future)
 	require.Eventually(t, func() bool { return len(am1.received()) == 4 }, waitFor, tick)
 	assert.False(t, time.Time(am1.received()[3].EndsAt).After(time.Now()), "a resolve time in the future is clamped to now")

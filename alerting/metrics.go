@@ -17,6 +17,9 @@ const (
 	OutcomeRejected = "rejected" // refused with a 4xx by every endpoint; dropped
 	OutcomeDropped  = "dropped"  // outbox full (oldest dropped) or not writable
 	OutcomeCorrupt  = "corrupt"  // a corrupt outbox file moved aside (counts files)
+	// OutcomeSuperseded counts queued copies of an alert replaced by a newer
+	// copy of the same alert in the same request.
+	OutcomeSuperseded = "superseded"
 )
 
 // metrics holds the instruments of a Manager.

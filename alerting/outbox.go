@@ -179,6 +179,28 @@ func (o *outbox) push(alerts []Alert) (dropped int, err error) {
 	return dropped, nil
 }
 
+// peek returns the oldest batches holding at most maxAlerts alerts in all
+// (always at least one batch when any is queued).
+func (o *outbox) peek(maxAlerts int) []outboxBatch {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	n, total := 0, 0
+	for n < len(o.batches) && (n == 0 || total+len(o.batches[n].alerts) <= maxAlerts) {
+		total += len(o.batches[n].alerts)
+		n++
+	}
+	return append([]outboxBatch(nil), o.batches[:n]...)
+}
+
+// removeBatches deletes delivered batches; ones already gone are skipped.
+func (o *outbox) removeBatches(bs []outboxBatch) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, b := range bs {
+		o.removeLocked(b.seq)
+	}
+}
+
 // head returns the oldest batch.
 func (o *outbox) head() (outboxBatch, bool) {
 	o.mu.Lock()
