@@ -115,7 +115,8 @@ func (d *destination) run(ctx context.Context, wg *sync.WaitGroup) {
 			done(OutcomeRejected)
 			continue
 		case d.fallbackDue():
-			if _, ferr := d.fallback.outbox.push(alerts); ferr == nil {
+			if dropped, ferr := d.fallback.outbox.push(alerts); ferr == nil {
+				d.metrics.count(d.fallback.name, OutcomeDropped, dropped)
 				d.logger.Warn("destination failing, alerts sent to fallback",
 					zap.String("fallback", d.fallback.name), zap.Int("alerts", len(alerts)), zap.Error(err))
 				done(OutcomeFallback)

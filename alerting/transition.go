@@ -40,3 +40,12 @@ type Transition struct {
 	// transition was evaluated.
 	ActiveSince, At time.Time
 }
+
+// Notifier is what the SLO engine's glue needs from alerting: *Manager
+// implements it, and tests of the glue can fake it.
+type Notifier interface {
+	// Notify applies alert transitions; it must not block on delivery.
+	Notify(ts ...Transition)
+}
+
+var _ Notifier = (*Manager)(nil)
