@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/prometheus/alertmanager/api/v2/models"
+	amtemplate "github.com/prometheus/alertmanager/template"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -115,4 +116,22 @@ func TestWebhookPayload(t *testing.T) {
 	assert.Equal(t, map[string]string{"alertname": "A", "team": "t"}, msg.CommonLabels)
 	assert.Equal(t, alerts[0].Fingerprint().String(), msg.Alerts[0].Fingerprint)
 	assert.Equal(t, "resolved", toWebhook("f", alerts[1:], now).Status)
+}
+
+func TestWebhookPayloadDecodesAsAlertmanagerTemplateData(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	a := Alert{Labels: map[string]string{"alertname": "A", "slo": "x"}, Annotations: map[string]string{"runbook_url": "https://r/x"},
+		StartsAt: now.Add(-time.Hour), EndsAt: now.Add(time.Minute), GeneratorURL: "https://obsd/x"}
+	data, err := json.Marshal(toWebhook("oncall", []Alert{a}, now))
+	require.NoError(t, err)
+	var got amtemplate.Data
+	require.NoError(t, json.Unmarshal(data, &got))
+	assert.Equal(t, "oncall", got.Receiver)
+	assert.Equal(t, "firing", got.Status)
+	require.Len(t, got.Alerts, 1)
+	assert.Equal(t, "https://r/x", got.Alerts[0].Annotations["runbook_url"])
+	assert.Equal(t, "x", got.Alerts[0].Labels["slo"])
+	assert.Equal(t, "https://obsd/x", got.Alerts[0].GeneratorURL)
+	assert.Equal(t, a.Fingerprint().String(), got.Alerts[0].Fingerprint)
+	assert.True(t, got.Alerts[0].EndsAt.Equal(a.EndsAt))
 }
