@@ -118,3 +118,22 @@ func TestOnlyPostIsServed(t *testing.T) {
 	require.NoError(t, resp.Body.Close())
 	assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
 }
+
+func TestInvalidTenantIsRefused(t *testing.T) {
+	tests := []struct{ name, tenant string }{
+		{"a tenant with a pipe (a multi-tenant query form) is refused", "a|b"},
+		{"a tenant with a slash is refused", "a/b"},
+		{"a tenant of 151 characters is refused", strings.Repeat("t", 151)},
+		{"the tenant '..' is refused", ".."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := startReceiver(t, nil, nil)
+			status, _, msg := h.post(t, contentTypeProtobuf, "", protoBody(t, samplePush()), map[string]string{tenantHeader: tt.tenant})
+			require.Equal(t, http.StatusBadRequest, status, msg)
+			assert.Contains(t, msg, "invalid X-Scope-OrgID")
+			assert.Zero(t, h.sink.LogRecordCount())
+			assert.Equal(t, int64(1), h.counter(t, "obsd_lokipush_rejected_requests_total", requestMalformed))
+		})
+	}
+}

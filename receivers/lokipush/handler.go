@@ -86,7 +86,11 @@ func (h *pushHandler) putBuffer(b *bytes.Buffer) {
 
 func (h *pushHandler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	ctx := req.Context()
+	tenant := req.Header.Get(tenantHeader)
 	d, format, herr := h.decodeRequest(req)
+	if herr == nil {
+		herr = checkTenant(tenant)
+	}
 	if herr != nil {
 		h.tel.requestRejected(ctx, herr.reason)
 		http.Error(w, herr.Error(), herr.status)
@@ -96,7 +100,7 @@ func (h *pushHandler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		h.tel.streamRejected(ctx, r)
 	}
 	if len(d.streams) > 0 {
-		if status, err := h.consume(ctx, d, format, req.Header.Get(tenantHeader)); err != nil {
+		if status, err := h.consume(ctx, d, format, tenant); err != nil {
 			h.tel.requestRejected(ctx, requestPipelineRefused)
 			if status != http.StatusBadRequest {
 				w.Header().Set("Retry-After", h.retryAfter)
@@ -196,6 +200,31 @@ func (h *pushHandler) decodeRequest(req *http.Request) (decoded, string, *httpEr
 		return decoded{}, "", malformed(err)
 	}
 	return d, formatProtobuf, nil
+}
+
+// maxTenantLength is Loki's limit on tenant ids.
+const maxTenantLength = 150
+
+// checkTenant applies Loki's tenant id rules: at most 150 characters among
+// letters, digits and !-_.*'(); not "." or "..".
+func checkTenant(tenant string) *httpError {
+	bad := func(why string) *httpError {
+		return &httpError{http.StatusBadRequest, requestMalformed,
+			fmt.Errorf("invalid %s header %q: %s", tenantHeader, truncate(tenant, 40), why)}
+	}
+	if len(tenant) > maxTenantLength {
+		return bad(fmt.Sprintf("longer than %d characters", maxTenantLength))
+	}
+	if tenant == "." || tenant == ".." {
+		return bad("not a tenant name")
+	}
+	for i := 0; i < len(tenant); i++ {
+		c := tenant[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!-_.*'()", c) >= 0) {
+			return bad("only letters, digits and !-_.*'() are allowed")
+		}
+	}
+	return nil
 }
 
 // checkContentType returns the media type, or 415. Like Loki, a missing
