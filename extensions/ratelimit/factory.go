@@ -1,0 +1,49 @@
+// Package ratelimit is a collector extension that OTLP/HTTP, OTLP/gRPC and
+// other confighttp/configgrpc servers use as server middleware
+// (`middlewares: [{id: ratelimit}]`): token buckets per client (tenant
+// header, authenticated subject or peer IP), named tiers, a global bucket,
+// refusals that clients retry (HTTP 429 with Retry-After, gRPC
+// RESOURCE_EXHAUSTED with RetryInfo) and per-client counters with bounded
+// label values.
+package ratelimit
+
+import (
+	"context"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/extension"
+)
+
+const (
+	// typeStr is the name used in configs: `extensions: ratelimit:`.
+	typeStr = "ratelimit"
+	// stability of the extension.
+	stability = component.StabilityLevelAlpha
+
+	defaultKey             = "peer"
+	defaultRate            = 100
+	defaultBurst           = 200
+	defaultMaxClients      = 10000
+	defaultMaxLabelClients = 100
+)
+
+// componentType is the ratelimit extension's component.Type.
+var componentType = component.MustNewType(typeStr)
+
+// NewFactory returns the factory of the ratelimit extension.
+func NewFactory() extension.Factory {
+	return extension.NewFactory(componentType, createDefaultConfig, create, stability)
+}
+
+func createDefaultConfig() component.Config {
+	return &Config{
+		Key:             defaultKey,
+		Default:         LimitConfig{Rate: defaultRate, Burst: defaultBurst},
+		MaxClients:      defaultMaxClients,
+		MaxLabelClients: defaultMaxLabelClients,
+	}
+}
+
+func create(_ context.Context, set extension.Settings, cfg component.Config) (extension.Extension, error) {
+	return newExtension(cfg.(*Config), set)
+}
