@@ -123,3 +123,9 @@ func TestQueuedResendsAreCoalescedAfterAnOutage(t *testing.T) {
 	}, waitFor, tick)
 	assert.Equal(t, int64(2), counterValue(t, reader, "obsd_alerts_sent_total", "am", OutcomeSuccess))
 }
+
+func TestEndpointLabelCarriesNoSecrets(t *testing.T) {
+	assert.Equal(t, "https://am.example:9093/api/v2/alerts",
+		endpointLabel("https://user:pw@am.example:9093/api/v2/alerts?token=abc"))
+	assert.Equal(t, "invalid", endpointLabel("http://[::1"))
+}
