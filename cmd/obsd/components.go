@@ -28,6 +28,7 @@ import (
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
 
 	lokiexporter "github.com/obsd-dev/obsd/exporters/loki"
+	"github.com/obsd-dev/obsd/extensions/ratelimit"
 	"github.com/obsd-dev/obsd/processors/correlation"
 	"github.com/obsd-dev/obsd/receivers/lokipush"
 )
@@ -84,6 +85,7 @@ func components() (otelcol.Factories, error) {
 		zpagesextension.NewFactory(),
 		pprofextension.NewFactory(),
 		bearertokenauthextension.NewFactory(),
+		ratelimit.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
