@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -333,5 +334,73 @@ service:
 	want := `{k8s_namespace_name="shop", level="error", service_name="checkout"}`
 	if !loki.labels[want] {
 		t.Fatalf("stream labels %v, want %s", loki.labels, want)
+	}
+}
+
+// TestLokiPushBadInputOnTheRealBinary checks that hostile bodies get clean
+// 4xx answers from the real obsd and that it keeps serving afterwards.
+func TestLokiPushBadInputOnTheRealBinary(t *testing.T) {
+	s := sink.NewOTLP(t)
+	p := newPorts(t)
+	lokiPort := harness.FreePort(t)
+	o := harness.Start(t, lokiPushConfig(p, s, lokiPort))
+	url := fmt.Sprintf("http://127.0.0.1:%d/loki/api/v1/push", lokiPort)
+
+	good, err := (&push.PushRequest{Streams: []push.Stream{{Labels: `{service_name="ok"}`,
+		Entries: []push.Entry{{Timestamp: time.Unix(0, e2eStartNs), Line: "still alive"}}}}}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bomb bytes.Buffer
+	zw := gzip.NewWriter(&bomb)
+	_, _ = zw.Write(make([]byte, 64<<20))
+	_ = zw.Close()
+
+	cases := []struct {
+		name, contentType, encoding string
+		body                        []byte
+		want                        int
+	}{
+		{"truncated snappy protobuf", "application/x-protobuf", "", snappy.Encode(nil, good)[:10], http.StatusBadRequest},
+		{"protobuf that is not snappy", "application/x-protobuf", "", good, http.StatusBadRequest},
+		{"wrong content type", "text/plain", "", []byte("hello"), http.StatusUnsupportedMediaType},
+		{"raw body over 10 MiB", "application/json", "", bytes.Repeat([]byte(" "), 11<<20), http.StatusRequestEntityTooLarge},
+		{"gzip zip bomb", "application/json", "gzip", bomb.Bytes(), http.StatusRequestEntityTooLarge},
+		{"deeply nested JSON", "application/json", "", []byte(`{"streams":` + strings.Repeat("[", 100_000) + strings.Repeat("]", 100_000) + `}`), http.StatusBadRequest},
+		{"truncated JSON", "application/json", "", []byte(`{"streams":[{"stream":{"a":"b"},"values":[["1","x"`), http.StatusBadRequest},
+	}
+	for _, tc := range cases {
+		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(tc.body))
+		req.Header.Set("Content-Type", tc.contentType)
+		if tc.encoding != "" {
+			req.Header.Set("Content-Encoding", tc.encoding)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		msg, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s: status %d (%s), want %d", tc.name, resp.StatusCode, msg, tc.want)
+		}
+	}
+	if !o.Running() {
+		t.Fatal("obsd exited after bad input")
+	}
+	resp, err := http.Post(url, "application/x-protobuf", bytes.NewReader(snappy.Encode(nil, good)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("good push after bad ones: status %d", resp.StatusCode)
+	}
+	harness.Eventually(t, 20*time.Second, func() bool { return s.LogRecordCount() == 1 }, "sink has %d records, want 1", s.LogRecordCount())
+	m := o.Metrics(t)
+	for reason, want := range map[string]float64{"malformed": 4, "too_large": 2, "unsupported_media_type": 1} {
+		if got := harness.Sum(m, "obsd_lokipush_rejected_requests_total", map[string]string{"reason": reason}); got != want {
+			t.Errorf("obsd_lokipush_rejected_requests_total{reason=%q} = %v, want %v", reason, got, want)
+		}
 	}
 }
