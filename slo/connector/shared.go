@@ -1,0 +1,304 @@
+package sloconnector
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.uber.org/zap"
+
+	"github.com/obsd-dev/obsd/alerting"
+	"github.com/obsd-dev/obsd/slo"
+	"github.com/obsd-dev/obsd/slo/spec"
+)
+
+// Connector-own point outcomes, next to the engine's slo.Outcome names.
+const (
+	outcomeFuture      = "too_far_future" // stamped beyond max_future_skew
+	outcomeBadBoundary = "bad_threshold"  // latency threshold not a bucket boundary
+	numOwnOutcomes     = 2
+)
+
+// shared is the state of one connector component ID: one engine fed by
+// its traces, metrics and logs instances, one evaluation loop, one
+// alerting manager.
+type shared struct {
+	id     component.ID
+	cfg    *Config
+	logger *zap.Logger
+	now    func() time.Time
+	engine *slo.Engine
+	slos   []compiledSLO
+	alerts *alerting.Manager
+	tel    *telemetry
+	// next receives the emitted metrics (the first instance's consumer:
+	// every instance of one ID feeds the same pipelines).
+	next    consumer.Metrics
+	started time.Time
+
+	own [numOwnOutcomes]atomic.Uint64
+	// boundaryLogged: one log line per SLO for a bad latency threshold.
+	boundaryLogged sync.Map
+
+	mu      sync.Mutex
+	refs    int // created instances not yet shut down
+	running int // started instances
+	cancel  context.CancelFunc
+	// alertsStopped: the manager was shut down (once, guarded by mu).
+	alertsStopped bool
+	wg            sync.WaitGroup
+}
+
+// compiledSLO is a spec with its engine index.
+type compiledSLO struct {
+	idx  int
+	spec *spec.SLO
+}
+
+func newShared(id component.ID, cfg *Config, set component.TelemetrySettings, now func() time.Time) (*shared, error) {
+	slos, err := spec.Load(cfg.SLOs...)
+	if err != nil {
+		return nil, fmt.Errorf("could not load slos: %w", err)
+	}
+	s := &shared{id: id, cfg: cfg, logger: set.Logger, now: now}
+	if s.logger == nil {
+		s.logger = zap.NewNop()
+	}
+	if cfg.hasAlerting() {
+		s.alerts, err = alerting.NewManager(cfg.Alerting, alerting.Settings{
+			Dir:           s.path("alerting"),
+			MeterProvider: set.MeterProvider,
+			Logger:        s.logger,
+			Now:           now,
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	s.engine, err = slo.NewEngine(slos, slo.Options{Notifier: slo.NotifierFunc(s.notify), CountFrom: now()})
+	if err != nil {
+		return nil, fmt.Errorf("could not build the slo engine: %w", err)
+	}
+	for _, sp := range s.engine.SLOs() {
+		i, _ := s.engine.SLOIndex(sp.Name)
+		s.slos = append(s.slos, compiledSLO{idx: i, spec: sp})
+	}
+	if s.tel, err = newTelemetry(set.MeterProvider, s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// path names a file of this component under the state directory ("" when
+// persistence is off).
+func (s *shared) path(suffix string) string {
+	if s.cfg.State.Directory == "" {
+		return ""
+	}
+	name := strings.NewReplacer("/", "_", "\\", "_").Replace(s.id.String())
+	return filepath.Join(s.cfg.State.Directory, "slo-"+name+"."+suffix)
+}
+
+// notify is the adapter from the engine's Notifier to alerting.Manager:
+// it copies every slo.AlertTransition into an alerting.Transition.
+func (s *shared) notify(_ context.Context, ts []slo.AlertTransition) {
+	if s.alerts == nil || len(ts) == 0 {
+		return
+	}
+	out := make([]alerting.Transition, len(ts))
+	for i, t := range ts {
+		out[i] = alerting.Transition{
+			SLO: t.SLO, Service: t.Service, Labels: t.Labels, Annotations: t.Annotations,
+			Severity: t.Severity, State: t.State,
+			LongWindow: t.LongWindow, ShortWindow: t.ShortWindow,
+			BurnRateLong: t.BurnRateLong, BurnRateShort: t.BurnRateShort, Threshold: t.Threshold,
+			Objective: t.Objective, BudgetRemaining: t.BudgetRemaining,
+			TimeToExhaustion: t.TimeToExhaustion,
+			Events:           t.Events, BadEvents: t.BadEvents,
+			ActiveSince: t.ActiveSince, At: t.At,
+		}
+	}
+	s.alerts.Notify(out...)
+}
+
+// start restores the state (first start only) and launches the loop.
+func (s *shared) start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.running++
+	if s.running > 1 {
+		return nil
+	}
+	s.started = s.now()
+	s.restore()
+	if s.alerts != nil {
+		if err := s.alerts.Start(ctx); err != nil {
+			return err
+		}
+	}
+	loopCtx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.wg.Add(1)
+	go s.loop(loopCtx)
+	return nil
+}
+
+// restore loads the snapshot and the alerting state; a corrupt file is
+// logged (the engine moves it aside) and obsd starts fresh.
+func (s *shared) restore() {
+	p := s.path("snapshot.json")
+	if p == "" {
+		return
+	}
+	if err := os.MkdirAll(s.cfg.State.Directory, 0o750); err != nil {
+		s.logger.Error("cannot create the slo state directory", zap.Error(err))
+	}
+	if err := s.engine.RestoreSnapshot(p, s.now()); err != nil {
+		s.logger.Error("slo snapshot unreadable, starting fresh", zap.String("path", p), zap.Error(err))
+	}
+	if s.alerts == nil {
+		return
+	}
+	data, err := os.ReadFile(s.path("alerting.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return
+	}
+	var st alerting.State
+	if err == nil {
+		err = json.Unmarshal(data, &st)
+	}
+	if err != nil {
+		s.logger.Error("alerting state unreadable, starting fresh", zap.Error(err))
+		return
+	}
+	s.alerts.ImportState(st)
+}
+
+// loop evaluates every evaluation_interval and snapshots every
+// snapshot_interval until ctx ends.
+func (s *shared) loop(ctx context.Context) {
+	defer s.wg.Done()
+	eval := time.NewTicker(s.cfg.EvaluationInterval)
+	defer eval.Stop()
+	snap := time.NewTicker(s.cfg.State.SnapshotInterval)
+	defer snap.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-eval.C:
+			s.evaluate(ctx, s.now())
+		case <-snap.C:
+			s.snapshot()
+		}
+	}
+}
+
+// evaluate runs one evaluation: metrics to the next consumer and to the
+// self-telemetry, transitions to alerting.
+func (s *shared) evaluate(ctx context.Context, now time.Time) {
+	em := newEmitter(now, s.started)
+	var recs []record
+	s.engine.Evaluate(ctx, now, func(st *slo.Status) {
+		r := newRecord(st)
+		recs = append(recs, r)
+		em.add(&r)
+	})
+	s.tel.setRecords(recs)
+	if s.next == nil || len(recs) == 0 {
+		return
+	}
+	if err := s.next.ConsumeMetrics(ctx, em.md); err != nil {
+		s.logger.Warn("slo metrics refused by the next consumer", zap.Error(err))
+	}
+}
+
+// snapshot writes the engine snapshot and the alerting state.
+func (s *shared) snapshot() {
+	p := s.path("snapshot.json")
+	if p == "" {
+		return
+	}
+	if err := s.engine.WriteSnapshot(p, s.now()); err != nil {
+		s.logger.Error("cannot write the slo snapshot", zap.Error(err))
+	}
+	if s.alerts == nil {
+		return
+	}
+	data, err := json.Marshal(s.alerts.ExportState())
+	if err == nil {
+		err = writeAtomic(s.path("alerting.json"), data)
+	}
+	if err != nil {
+		s.logger.Error("cannot write the alerting state", zap.Error(err))
+	}
+}
+
+// shutdown stops the loop with the last started instance, snapshots and
+// stops alerting. It reports whether the shared state is now unused.
+func (s *shared) shutdown(ctx context.Context, wasStarted bool) (last bool, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refs--
+	if wasStarted {
+		s.running--
+		if s.running == 0 {
+			s.cancel()
+			s.wg.Wait()
+			s.snapshot()
+			err = s.stopAlerts(ctx)
+		}
+	}
+	if s.refs == 0 {
+		err = errors.Join(err, s.stopAlerts(ctx))
+		err = errors.Join(err, s.tel.unregister())
+		return true, err
+	}
+	return false, err
+}
+
+// stopAlerts shuts the alerting manager down once.
+func (s *shared) stopAlerts(ctx context.Context) error {
+	if s.alerts == nil || s.alertsStopped {
+		return nil
+	}
+	s.alertsStopped = true
+	return s.alerts.Shutdown(ctx)
+}
+
+// writeAtomic writes data to path through a synced temp file and a rename.
+func writeAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		_ = os.Remove(f.Name())
+		return err
+	}
+	if d, derr := os.Open(dir); derr == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+	return nil
+}
