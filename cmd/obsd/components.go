@@ -31,6 +31,7 @@ import (
 	"github.com/obsd-dev/obsd/extensions/ratelimit"
 	"github.com/obsd-dev/obsd/processors/correlation"
 	"github.com/obsd-dev/obsd/receivers/lokipush"
+	sloconnector "github.com/obsd-dev/obsd/slo/connector"
 )
 
 // components is obsd's table of contents: every component a config may name.
@@ -74,6 +75,7 @@ func components() (otelcol.Factories, error) {
 	factories.Connectors, err = otelcol.MakeFactoryMap[connector.Factory](
 		spanmetricsconnector.NewFactory(),
 		forwardconnector.NewFactory(),
+		sloconnector.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
