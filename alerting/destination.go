@@ -64,7 +64,7 @@ func newDestination(name string, cfg DestinationConfig, d DeliveryConfig, ob *ou
 	dest.client = client
 	for _, u := range urls {
 		ep := &endpoint{label: endpointLabel(u), url: u}
-		ep.breaker = newBreaker(d.Breaker, now, func(from, to BreakerState) {
+		ep.breaker = newBreaker(d.Breaker, func(from, to BreakerState) {
 			dest.logger.Info("circuit breaker changed state", zap.String("endpoint", ep.label),
 				zap.Stringer("from", from), zap.Stringer("to", to))
 		})
