@@ -264,4 +264,3 @@ func stripComments(doc string) string {
 	}
 	return b.String()
 }
-
