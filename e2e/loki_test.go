@@ -214,6 +214,7 @@ func TestCurlShapedJSONPush(t *testing.T) {
 // len(script) of them, then accepts, and keeps the accepted lines.
 type flakyLoki struct {
 	mu       sync.Mutex
+	down     bool // answer 503 to everything while set
 	script   []int
 	attempts int
 	lines    []string
@@ -235,6 +236,10 @@ func (f *flakyLoki) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.attempts++
+	if f.down {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+		return
+	}
 	if len(f.script) > 0 {
 		code := f.script[0]
 		f.script = f.script[1:]
@@ -269,6 +274,30 @@ func TestLokiExporterSurvivesAFailingLoki(t *testing.T) {
 
 	p := newPorts(t)
 	lokiPort := harness.FreePort(t)
+	o := harness.Start(t, lokiExporterConfig(p, lokiPort, srv.URL))
+
+	const lines = 100
+	if out, err := exec.Command(lokiClient(t),
+		"-url", fmt.Sprintf("http://127.0.0.1:%d/loki/api/v1/push", lokiPort), "-lines", fmt.Sprint(lines),
+		"-prefix", "queued", "-labels", "service_name=checkout,namespace=shop,level=error", "-trace-id", e2eTraceID,
+	).CombinedOutput(); err != nil {
+		t.Fatalf("lokiclient: %v\n%s", err, out)
+	}
+	assertExactlyOnce(t, o, loki, lines)
+	loki.mu.Lock()
+	defer loki.mu.Unlock()
+	if loki.attempts < 5 {
+		t.Fatalf("fake Loki saw %d attempts, want the 4 failures and a success", loki.attempts)
+	}
+	want := `{k8s_namespace_name="shop", level="error", service_name="checkout"}`
+	if !loki.labels[want] {
+		t.Fatalf("stream labels %v, want %s", loki.labels, want)
+	}
+}
+
+// lokiExporterConfig is lokipush -> loki exporter with a file_storage queue
+// in the instance directory.
+func lokiExporterConfig(p ports, lokiPort int, lokiURL string) harness.Config {
 	yaml := fmt.Sprintf(`
 receivers:
   lokipush:
@@ -306,26 +335,30 @@ service:
     logs:
       receivers: [lokipush]
       exporters: [loki]
-`, lokiPort, srv.URL, p.Health, p.Metrics)
-	o := harness.Start(t, harness.Config{YAML: yaml, HealthPort: p.Health, MetricsPort: p.Metrics})
+`, lokiPort, lokiURL, p.Health, p.Metrics)
+	return harness.Config{YAML: yaml, HealthPort: p.Health, MetricsPort: p.Metrics}
+}
 
-	const lines = 100
-	if out, err := exec.Command(lokiClient(t),
-		"-url", fmt.Sprintf("http://127.0.0.1:%d/loki/api/v1/push", lokiPort), "-lines", fmt.Sprint(lines),
-		"-prefix", "queued", "-labels", "service_name=checkout,namespace=shop,level=error", "-trace-id", e2eTraceID,
-	).CombinedOutput(); err != nil {
-		t.Fatalf("lokiclient: %v\n%s", err, out)
-	}
+// assertExactlyOnce waits until the exporter counts lines records sent and
+// checks the fake Loki accepted each line exactly once.
+func assertExactlyOnce(t *testing.T, o *harness.Obsd, loki *flakyLoki, lines int) {
+	t.Helper()
 	sent := func() float64 {
 		return harness.Sum(o.Metrics(t), "otelcol_exporter_sent_log_records", map[string]string{"exporter": "loki"})
 	}
 	// The exporter counts a record as sent only once Loki said 2xx: when all
 	// are counted, every push is over and a duplicate would show here.
-	harness.Eventually(t, 30*time.Second, func() bool { return sent() >= lines },
+	harness.Eventually(t, 30*time.Second, func() bool { return sent() >= float64(lines) },
 		"exporter sent %v records, want %d", sent(), lines)
-	if n := sent(); n != lines {
+	if n := sent(); n != float64(lines) {
 		t.Fatalf("exporter counted %v records sent, want exactly %d", n, lines)
 	}
+	assertLinesOnce(t, loki, lines)
+}
+
+// assertLinesOnce checks the fake Loki accepted lines distinct lines, none twice.
+func assertLinesOnce(t *testing.T, loki *flakyLoki, lines int) {
+	t.Helper()
 	got := loki.accepted()
 	sort.Strings(got)
 	if len(got) != lines {
@@ -336,15 +369,41 @@ service:
 			t.Fatalf("line %q arrived twice", got[i])
 		}
 	}
+}
+
+// TestLokiExporterPersistentQueueSurvivesACrash pushes while Loki is down,
+// kills obsd (SIGKILL), brings Loki back and restarts obsd on the same
+// directory: the lines acknowledged to the client before the crash are
+// delivered from the persistent queue.
+func TestLokiExporterPersistentQueueSurvivesACrash(t *testing.T) {
+	loki := &flakyLoki{down: true, labels: map[string]bool{}}
+	srv := httptest.NewServer(loki)
+	t.Cleanup(srv.Close)
+	p := newPorts(t)
+	lokiPort := harness.FreePort(t)
+	o := harness.Start(t, lokiExporterConfig(p, lokiPort, srv.URL))
+
+	const lines = 50
+	if out, err := exec.Command(lokiClient(t),
+		"-url", fmt.Sprintf("http://127.0.0.1:%d/loki/api/v1/push", lokiPort), "-lines", fmt.Sprint(lines), "-prefix", "durable",
+	).CombinedOutput(); err != nil {
+		t.Fatalf("lokiclient: %v\n%s", err, out)
+	}
+	harness.Eventually(t, 20*time.Second, func() bool {
+		loki.mu.Lock()
+		defer loki.mu.Unlock()
+		return loki.attempts >= 2
+	}, "the exporter never tried the down Loki")
+	o.Kill()
+
 	loki.mu.Lock()
-	defer loki.mu.Unlock()
-	if loki.attempts < 5 {
-		t.Fatalf("fake Loki saw %d attempts, want the 4 failures and a success", loki.attempts)
-	}
-	want := `{k8s_namespace_name="shop", level="error", service_name="checkout"}`
-	if !loki.labels[want] {
-		t.Fatalf("stream labels %v, want %s", loki.labels, want)
-	}
+	loki.down = false
+	loki.mu.Unlock()
+	o.Restart()
+	o.WaitHealthy(30 * time.Second)
+	harness.Eventually(t, 30*time.Second, func() bool { return len(loki.accepted()) >= lines },
+		"fake Loki accepted %d lines after the restart, want %d", len(loki.accepted()), lines)
+	assertLinesOnce(t, loki, lines)
 }
 
 // TestLokiPushBadInputOnTheRealBinary checks that hostile bodies get clean
