@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap"
 
 	"github.com/obsd-dev/obsd/alerting"
 	"github.com/obsd-dev/obsd/slo/spec"
@@ -21,9 +22,11 @@ type Config struct {
 	EvaluationInterval time.Duration `mapstructure:"evaluation_interval"`
 	// State configures SLO snapshots (persistence across restarts).
 	State StateConfig `mapstructure:"state"`
-	// Alerting is where alerts go. Without destinations, alerts are only
-	// exposed as the obsd_slo_alert_active metric.
-	Alerting alerting.Config `mapstructure:"alerting"`
+	// Alerting is where alerts go (alerting.Config, decoded over
+	// alerting.DefaultConfig). Without it, alerts are only exposed as the
+	// obsd_slo_alert_active metric. When present it must be valid: the
+	// collector validates it through alerting.Config.Validate.
+	Alerting *alerting.Config `mapstructure:"alerting"`
 	// MaxFutureSkew drops points stamped further than this ahead of the
 	// wall clock (default 10m).
 	MaxFutureSkew time.Duration `mapstructure:"max_future_skew"`
@@ -46,13 +49,25 @@ func createDefaultConfig() component.Config {
 	return &Config{
 		EvaluationInterval: 30 * time.Second,
 		State:              StateConfig{SnapshotInterval: 10 * time.Second},
-		Alerting:           alerting.DefaultConfig(),
 		MaxFutureSkew:      10 * time.Minute,
 	}
 }
 
 // hasAlerting reports whether alerts are delivered anywhere.
-func (c *Config) hasAlerting() bool { return len(c.Alerting.Destinations) > 0 }
+func (c *Config) hasAlerting() bool { return c.Alerting != nil && len(c.Alerting.Destinations) > 0 }
+
+var _ confmap.Unmarshaler = (*Config)(nil)
+
+// Unmarshal decodes the config; an 'alerting' section is decoded over
+// alerting.DefaultConfig so that only what differs needs writing.
+func (c *Config) Unmarshal(conf *confmap.Conf) error {
+	type plain Config // without this method
+	if conf.IsSet("alerting") && c.Alerting == nil {
+		d := alerting.DefaultConfig()
+		c.Alerting = &d
+	}
+	return conf.Unmarshal((*plain)(c))
+}
 
 // Validate checks the configuration and loads the SLO files, so that
 // `obsd validate` reports a bad SLO file. Every problem is returned.
@@ -75,9 +90,6 @@ func (c *Config) Validate() error {
 	if c.hasAlerting() {
 		if c.State.Directory == "" {
 			errs = append(errs, errors.New("'state.directory' is required when 'alerting.destinations' is set (it holds the alert outboxes)"))
-		}
-		if err := c.Alerting.Validate(); err != nil {
-			errs = append(errs, fmt.Errorf("'alerting': %w", err))
 		}
 	}
 	return errors.Join(errs...)

@@ -74,7 +74,7 @@ func newShared(id component.ID, cfg *Config, set component.TelemetrySettings, no
 		s.logger = zap.NewNop()
 	}
 	if cfg.hasAlerting() {
-		s.alerts, err = alerting.NewManager(cfg.Alerting, alerting.Settings{
+		s.alerts, err = alerting.NewManager(*cfg.Alerting, alerting.Settings{
 			Dir:           s.path("alerting"),
 			MeterProvider: set.MeterProvider,
 			Logger:        s.logger,
