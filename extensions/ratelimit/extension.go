@@ -27,6 +27,7 @@ const unknownClient = "unknown"
 type rateLimit struct {
 	component.StartFunc
 	key     limiter.KeySpec
+	hdrKey  string // the header name in canonical form, as http.Header keys are
 	mdKey   string // the header name lower-cased, as gRPC metadata keys are
 	limiter *limiter.Limiter
 	tel     *telemetry
@@ -54,7 +55,7 @@ func newExtension(cfg *Config, set extension.Settings) (*rateLimit, error) {
 	set.Logger.Info("rate limiting clients", zap.String("key", key.String()),
 		zap.Float64("default_rate", cfg.Default.Rate), zap.Int("default_burst", cfg.Default.Burst),
 		zap.Float64("global_rate", cfg.Global.Rate), zap.Int("tiers", len(cfg.Tiers)))
-	return &rateLimit{key: key, mdKey: strings.ToLower(key.Name), limiter: lim, tel: tel}, nil
+	return &rateLimit{key: key, hdrKey: http.CanonicalHeaderKey(key.Name), mdKey: strings.ToLower(key.Name), limiter: lim, tel: tel}, nil
 }
 
 // Shutdown unregisters the extension's asynchronous instruments.
@@ -115,8 +116,8 @@ func (r *rateLimit) httpKey(req *http.Request) string {
 	ctx := req.Context()
 	switch r.key.Source {
 	case limiter.SourceHeader:
-		if v := req.Header.Get(r.key.Name); v != "" {
-			return v
+		if vs := req.Header[r.hdrKey]; len(vs) > 0 && vs[0] != "" {
+			return vs[0]
 		}
 	case limiter.SourceAuth:
 		if v := authKey(ctx, r.key.Name); v != "" {
@@ -135,10 +136,8 @@ func (r *rateLimit) httpKey(req *http.Request) string {
 func (r *rateLimit) grpcKey(ctx context.Context) string {
 	switch r.key.Source {
 	case limiter.SourceHeader:
-		if md, ok := metadata.FromIncomingContext(ctx); ok {
-			if vs := md.Get(r.mdKey); len(vs) > 0 && vs[0] != "" {
-				return vs[0]
-			}
+		if vs := metadata.ValueFromIncomingContext(ctx, r.mdKey); len(vs) > 0 && vs[0] != "" {
+			return vs[0]
 		}
 	case limiter.SourceAuth:
 		if v := authKey(ctx, r.key.Name); v != "" {

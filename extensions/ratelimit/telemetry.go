@@ -40,12 +40,12 @@ type telemetry struct {
 	registration   metric.Registration
 
 	mu    sync.RWMutex
-	attrs map[labelKey]*[2]metric.AddOption // [allowed, refused]
+	attrs map[labelKey]*[2][]metric.AddOption // [allowed, refused], ready to spread
 }
 
 func newTelemetry(set component.TelemetrySettings, lim *limiter.Limiter) (*telemetry, error) {
 	meter := set.MeterProvider.Meter(scopeName)
-	t := &telemetry{attrs: make(map[labelKey]*[2]metric.AddOption, attrCacheInitCapacity)}
+	t := &telemetry{attrs: make(map[labelKey]*[2][]metric.AddOption, attrCacheInitCapacity)}
 	var err error
 	if t.requests, err = meter.Int64Counter(metricRequests,
 		metric.WithDescription("Requests seen by the rate limiter, by client (bounded: top clients, the rest as \"other\"), tier and outcome (allowed|refused)."),
@@ -84,16 +84,16 @@ func newTelemetry(set component.TelemetrySettings, lim *limiter.Limiter) (*telem
 func (t *telemetry) record(ctx context.Context, d limiter.Decision) {
 	opts := t.options(d.Label, d.Tier)
 	if d.Allowed {
-		t.requests.Add(ctx, 1, opts[0])
+		t.requests.Add(ctx, 1, opts[0]...)
 		return
 	}
-	t.requests.Add(ctx, 1, opts[1])
+	t.requests.Add(ctx, 1, opts[1]...)
 	if d.RefusedBy == limiter.ScopeGlobal {
 		t.globalRefusals.Add(ctx, 1)
 	}
 }
 
-func (t *telemetry) options(client, tier string) *[2]metric.AddOption {
+func (t *telemetry) options(client, tier string) *[2][]metric.AddOption {
 	k := labelKey{client, tier}
 	t.mu.RLock()
 	opts, ok := t.attrs[k]
@@ -106,12 +106,12 @@ func (t *telemetry) options(client, tier string) *[2]metric.AddOption {
 	if opts, ok = t.attrs[k]; ok {
 		return opts
 	}
-	opts = &[2]metric.AddOption{}
+	opts = &[2][]metric.AddOption{}
 	for i, outcome := range []string{outcomeAllowed, outcomeRefused} {
-		opts[i] = metric.WithAttributeSet(attribute.NewSet(
+		opts[i] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(
 			attribute.String(labelClient, client),
 			attribute.String(labelTier, tier),
-			attribute.String(labelOutcome, outcome)))
+			attribute.String(labelOutcome, outcome)))}
 	}
 	t.attrs[k] = opts
 	return opts

@@ -251,3 +251,39 @@ func TestAllowOnAKnownKeyDoesNotAllocate(t *testing.T) {
 	allocs := testing.AllocsPerRun(100, func() { l.Allow("tenant") })
 	assert.Zero(t, allocs)
 }
+
+func TestConcurrentCallersNeverExceedTheBurst(t *testing.T) {
+	c := newClock() // frozen: no refill while the goroutines run
+	l, err := New(Config{Default: Limit{Rate: 1, Burst: 7}, Global: &Limit{Rate: 1, Burst: 20},
+		MaxKeys: 100, MaxLabels: 10, Now: c.Now})
+	require.NoError(t, err)
+	const workers, calls = 8, 50
+	keys := []string{"a", "b", "c", "d"}
+	allowed := make(chan string, workers*calls)
+	done := make(chan struct{})
+	for w := range workers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range calls {
+				k := keys[(w+i)%len(keys)]
+				if l.Allow(k).Allowed {
+					allowed <- k
+				}
+			}
+		}()
+	}
+	for range workers {
+		<-done
+	}
+	close(allowed)
+	perKey := map[string]int{}
+	total := 0
+	for k := range allowed {
+		perKey[k]++
+		total++
+	}
+	assert.Equal(t, 20, total, "the global burst bounds the total")
+	for k, n := range perKey {
+		assert.LessOrEqual(t, n, 7, "key %s", k)
+	}
+}
