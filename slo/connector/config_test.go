@@ -50,7 +50,7 @@ func TestLoadConfig(t *testing.T) {
 		want *Config
 	}{
 		"only the SLO files given gets every default": {"", minimal},
-		"every field can be set from the YAML":         {"full", full},
+		"every field can be set from the YAML":        {"full", full},
 	}
 	for desc, tt := range tests {
 		t.Run(desc, func(t *testing.T) {
@@ -76,7 +76,7 @@ func TestValidateErrors(t *testing.T) {
 		name string
 		want []string
 	}{
-		"no SLO files is an error":                         {"no_slos", []string{"'slos' must list at least one SLO file"}},
+		"no SLO files is an error":                          {"no_slos", []string{"'slos' must list at least one SLO file"}},
 		"an SLO file that does not exist is a config error": {"missing_file", []string{"'slos'", "does-not-exist.yaml"}},
 		"zero intervals are refused, all at once": {"zero_intervals", []string{
 			"'evaluation_interval' must be greater than zero",
