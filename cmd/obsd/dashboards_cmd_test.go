@@ -1,0 +1,63 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestDashboardsGenerateWritesDashboardsAndProvisioning(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "dash")
+	var stdout bytes.Buffer
+	cmd := newDashboardsCommand()
+	cmd.SetOut(&stdout)
+	cmd.SetArgs([]string{"generate", "--slo", "../../dashboards/testdata/slos.yaml", "--out", out,
+		"--grafana-url", "https://grafana.example/", "--provision-path", "/var/lib/grafana/obsd"})
+	require.NoError(t, cmd.Execute())
+
+	for _, name := range []string{"obsd-slos-overview.json", "obsd-agent-health.json", "obsd-slo-checkout-availability.json"} {
+		data, err := os.ReadFile(filepath.Join(out, name))
+		require.NoError(t, err)
+		var d map[string]any
+		require.NoError(t, json.Unmarshal(data, &d), name)
+	}
+	prov, err := os.ReadFile(filepath.Join(out, "obsd-dashboards.yaml"))
+	require.NoError(t, err)
+	assert.Contains(t, string(prov), `path: "/var/lib/grafana/obsd"`)
+	assert.Contains(t, stdout.String(),
+		"checkout-availability\thttps://grafana.example/d/obsd-slo-checkout-availability/slo-checkout-availability?var-slo=checkout-availability\n")
+	// The golden files committed under dashboards/generated/ are what this command writes.
+	golden, err := os.ReadFile("../../dashboards/generated/obsd-slo-checkout-availability.json")
+	require.NoError(t, err)
+	got, err := os.ReadFile(filepath.Join(out, "obsd-slo-checkout-availability.json"))
+	require.NoError(t, err)
+	assert.Equal(t, string(golden), string(got))
+}
+
+func TestDashboardsGenerateRejectsBadInput(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"a missing SLO file is an error naming it", []string{"--slo", "nope.yaml", "--out", "x"}, "could not load SLOs"},
+		{"--out is required", []string{"--slo", "../../dashboards/testdata/slos.yaml"}, `"out" not set`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := newDashboardsCommand()
+			cmd.SetOut(&bytes.Buffer{})
+			cmd.SetErr(&bytes.Buffer{})
+			cmd.SetArgs(append([]string{"generate"}, tt.args...))
+			err := cmd.Execute()
+			require.Error(t, err)
+			assert.True(t, strings.Contains(err.Error(), tt.want), err.Error())
+		})
+	}
+}
