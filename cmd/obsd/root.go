@@ -12,5 +12,6 @@ func newRootCommand() *cobra.Command {
 	// main prints the error once; cobra would print it a second time.
 	cmd.SilenceErrors = true
 	cmd.AddCommand(newSLOCommand())
+	cmd.AddCommand(newDashboardsCommand())
 	return cmd
 }
