@@ -16,7 +16,7 @@ import (
 // newSLOCommand groups obsd's SLO tools.
 func newSLOCommand() *cobra.Command {
 	c := &cobra.Command{Use: "slo", Short: "SLO tools"}
-	c.AddCommand(newSLOBacktestCommand())
+	c.AddCommand(newSLOBacktestCommand(), newSLORulesCommand())
 	return c
 }
 

@@ -1,0 +1,89 @@
+package rules
+
+import (
+	"context"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/obsd-dev/obsd/slo/spec"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func load(t *testing.T) []*spec.SLO {
+	t.Helper()
+	slos, err := spec.Load("testdata/*.yaml")
+	require.NoError(t, err)
+	return slos
+}
+
+func TestGolden(t *testing.T) {
+	for _, tc := range []struct {
+		name, golden string
+		opts         Options
+	}{
+		{"the prometheus format is one rule file of groups", "golden.prometheus.yml", Options{}},
+		{"the mimir format adds the namespace and source tenants", "golden.mimir.yml",
+			Options{Format: FormatMimir, Namespace: "slos", SourceTenants: []string{"team-a", "team-b"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Generate(load(t), tc.opts)
+			require.NoError(t, err)
+			path := filepath.Join("testdata", "golden", tc.golden)
+			if *update {
+				require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+				require.NoError(t, os.WriteFile(path, got, 0o600))
+			}
+			want, err := os.ReadFile(path)
+			require.NoError(t, err)
+			assert.Equal(t, string(want), string(got))
+		})
+	}
+}
+
+func TestInvalidOptions(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts Options
+		want string
+	}{
+		{"an unknown format is an error", Options{Format: "thanos"}, `'format' must be`},
+		{"source tenants need the mimir format", Options{SourceTenants: []string{"a"}}, "'source_tenants' needs the mimir format"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Generate(load(t), tc.opts)
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+}
+
+func TestSpanSLOsAreSkippedWithAComment(t *testing.T) {
+	groups, skipped := Groups(load(t), "")
+	require.Len(t, skipped, 1)
+	assert.Equal(t, "search-spans", skipped[0].SLO)
+	for _, g := range groups {
+		assert.NotEqual(t, "obsd-slo-search-spans", g.Name)
+	}
+	out, err := Generate(load(t), Options{})
+	require.NoError(t, err)
+	assert.Contains(t, string(out), `# skipped SLO "search-spans"`)
+}
+
+func TestPromtoolCheckRules(t *testing.T) {
+	out, err := Generate(load(t), Options{})
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "rules.yml")
+	require.NoError(t, os.WriteFile(path, out, 0o600))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := exec.CommandContext(ctx, "promtool", "check", "rules", path).CombinedOutput()
+	require.NoError(t, err, "promtool check rules:\n%s", res)
+	assert.Contains(t, string(res), "SUCCESS")
+}
