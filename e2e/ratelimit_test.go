@@ -44,11 +44,26 @@ const rateLimitExtension = `
     max_label_clients: 20
 `
 
+// rateLimitedPipelines are otlpPipelines with lokipush in the logs pipeline.
+const rateLimitedPipelines = `
+    traces:
+      receivers: [otlp]
+      processors: [memory_limiter]
+      exporters: [otlp_grpc]
+    logs:
+      receivers: [otlp, lokipush]
+      processors: [memory_limiter]
+      exporters: [otlp_grpc]`
+
 // rateLimitedConfig is baseConfig with the ratelimit extension as middleware
-// of both OTLP servers.
-func rateLimitedConfig(t *testing.T, p ports, s *sink.OTLP) harness.Config {
+// of both OTLP servers and of obsd's own lokipush receiver on lokiPort.
+func rateLimitedConfig(t *testing.T, p ports, s *sink.OTLP, lokiPort int) harness.Config {
 	t.Helper()
-	cfg := baseConfig(p, s, "", otlpPipelines)
+	lokipush := fmt.Sprintf(`
+  lokipush:
+    endpoint: 127.0.0.1:%d
+    middlewares: [{id: ratelimit}]`, lokiPort)
+	cfg := baseConfig(p, s, lokipush, rateLimitedPipelines)
 	replaceOnce := func(old, new string) {
 		t.Helper()
 		if strings.Count(cfg.YAML, old) != 1 {
@@ -74,7 +89,8 @@ func rateLimitedConfig(t *testing.T, p ports, s *sink.OTLP) harness.Config {
 func TestRateLimit(t *testing.T) {
 	s := sink.NewOTLP(t)
 	p := newPorts(t)
-	obsd := harness.Start(t, rateLimitedConfig(t, p, s))
+	lokiPort := harness.FreePort(t)
+	obsd := harness.Start(t, rateLimitedConfig(t, p, s, lokiPort))
 	httpURL := fmt.Sprintf("http://127.0.0.1:%d/v1/traces", p.OTLPHTTP)
 	refused := func(client string) float64 {
 		return harness.Sum(obsd.Metrics(t), "obsd_ratelimit_requests_total", map[string]string{"client": client, "outcome": "refused"})
@@ -142,6 +158,32 @@ func TestRateLimit(t *testing.T) {
 			t.Fatalf("RetryInfo delay %s, want in (0, 1s]: %v", delay, st.Details())
 		}
 		t.Logf("RESOURCE_EXHAUSTED %q, RetryInfo %s", st.Message(), delay)
+	})
+
+	t.Run("obsd's own lokipush receiver refuses with 429 and Retry-After too", func(t *testing.T) {
+		url := fmt.Sprintf("http://127.0.0.1:%d/loki/api/v1/push", lokiPort)
+		var statuses []int
+		var retryAfter string
+		for i := range 3 {
+			body := fmt.Sprintf(`{"streams":[{"stream":{"job":"e2e"},"values":[["%d","loki line %d"]]}]}`, time.Now().UnixNano(), i)
+			req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-Scope-OrgID", "loki-tenant")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			readAll(t, resp)
+			statuses = append(statuses, resp.StatusCode)
+			retryAfter = resp.Header.Get("Retry-After")
+		}
+		if statuses[0]/100 != 2 || statuses[2] != http.StatusTooManyRequests || retryAfter != "1" {
+			t.Fatalf("statuses %v, last Retry-After %q; want 2xx first and 429 with Retry-After 1 last", statuses, retryAfter)
+		}
+		t.Logf("lokipush statuses %v, Retry-After %s", statuses, retryAfter)
 	})
 
 	const sdkSpans = 5
