@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"sort"
 
 	"go.opentelemetry.io/collector/component"
@@ -122,8 +123,11 @@ func (cfg *Config) tierNames() []string {
 	return names
 }
 
-// limiterConfig converts a validated Config to the limiter's.
+// limiterConfig converts a validated Config to the limiter's. With `key:
+// peer`, tier keys that are IP addresses are written in canonical form
+// (`::0001` becomes `::1`), as peer keys are.
 func (cfg *Config) limiterConfig() limiter.Config {
+	spec, _ := limiter.ParseKeySpec(cfg.Key)
 	lc := limiter.Config{
 		Default:   limiter.Limit{Rate: cfg.Default.Rate, Burst: cfg.Default.Burst},
 		MaxKeys:   cfg.MaxClients,
@@ -134,7 +138,24 @@ func (cfg *Config) limiterConfig() limiter.Config {
 	}
 	for _, name := range cfg.tierNames() {
 		t := cfg.Tiers[name]
-		lc.Tiers = append(lc.Tiers, limiter.Tier{Name: name, Limit: limiter.Limit{Rate: t.Rate, Burst: t.Burst}, Keys: t.Keys})
+		keys := t.Keys
+		if spec.Source == limiter.SourcePeer {
+			keys = canonicalIPs(keys)
+		}
+		lc.Tiers = append(lc.Tiers, limiter.Tier{Name: name, Limit: limiter.Limit{Rate: t.Rate, Burst: t.Burst}, Keys: keys})
 	}
 	return lc
+}
+
+// canonicalIPs returns keys with every IP address in canonical form; other
+// keys are kept as they are.
+func canonicalIPs(keys []string) []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		if ip := net.ParseIP(k); ip != nil {
+			k = ip.String()
+		}
+		out[i] = k
+	}
+	return out
 }

@@ -24,6 +24,17 @@ func TestDefaultConfigIsValidAndStable(t *testing.T) {
 	assert.Nil(t, c.limiterConfig().Global, "no global bucket unless configured")
 }
 
+func TestPeerTierKeysAreCanonicalIPs(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Tiers = map[string]TierConfig{"lan": {LimitConfig: LimitConfig{Rate: 1, Burst: 1}, Keys: []string{"::0001", "010.0.0.1", "10.0.0.2", "host-a"}}}
+	require.NoError(t, cfg.Validate())
+	assert.Equal(t, []string{"::1", "010.0.0.1", "10.0.0.2", "host-a"}, cfg.limiterConfig().Tiers[0].Keys,
+		"IPs as peer keys are written; what does not parse as an IP is kept")
+	cfg.Key = "header:X-Tenant"
+	assert.Equal(t, []string{"::0001", "010.0.0.1", "10.0.0.2", "host-a"}, cfg.limiterConfig().Tiers[0].Keys,
+		"header keys are compared as sent")
+}
+
 func TestLoadConfig(t *testing.T) {
 	tests := []struct {
 		name        string
