@@ -87,3 +87,14 @@ func TestPromtoolCheckRules(t *testing.T) {
 	require.NoError(t, err, "promtool check rules:\n%s", res)
 	assert.Contains(t, string(res), "SUCCESS")
 }
+
+func BenchmarkGenerate(b *testing.B) {
+	slos, err := spec.Load("testdata/*.yaml")
+	require.NoError(b, err)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Generate(slos, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
