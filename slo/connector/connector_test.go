@@ -48,7 +48,7 @@ func (c *clock) set(t time.Time) {
 // harness runs one connector component (traces and metrics instances on
 // one shared engine) with a metrics sink and test telemetry.
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	clock   *clock
 	f       *factory
 	tel     *componenttest.Telemetry
@@ -67,7 +67,7 @@ func testConfig(dir string) *Config {
 	return cfg
 }
 
-func newHarness(t *testing.T, cfg *Config, start time.Time) *harness {
+func newHarness(t testing.TB, cfg *Config, start time.Time) *harness {
 	t.Helper()
 	h := &harness{t: t, clock: &clock{now: start}, tel: componenttest.NewTelemetry(), sink: new(consumertest.MetricsSink)}
 	h.f = newFactory(h.clock.Now)

@@ -1,0 +1,205 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/obsd-dev/obsd/e2e/harness"
+	"github.com/obsd-dev/obsd/e2e/sink"
+)
+
+// sloPageAndTicketFile enables both severities: the page holds on a burst
+// of errors, and the engine keeps the ticket from starting while it fires.
+const sloPageAndTicketFile = `version: obsd/v1
+slos:
+  - name: checkout-availability
+    service: checkout
+    objective: 99
+    period: 1h
+    labels: {team: payments}
+    sli:
+      spans:
+        bad: {status_error: true}
+    alerting:
+      runbook_url: https://runbooks.example/checkout
+      min_events: 5
+      page:
+        windows:
+          - {long: 5m, short: 1m, burn_rate: 2}
+      ticket:
+        windows:
+          - {long: 10m, short: 1m, burn_rate: 1}
+`
+
+// webhookAlert is the part of Alertmanager's webhook payload checked here.
+type webhookAlert struct {
+	Status      string            `json:"status"`
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
+}
+
+// webhookReceiver records the alerts Alertmanager posts to it.
+type webhookReceiver struct {
+	*httptest.Server
+	mu     sync.Mutex
+	alerts []webhookAlert
+}
+
+func newWebhookReceiver(t *testing.T) *webhookReceiver {
+	t.Helper()
+	w := &webhookReceiver{}
+	w.Server = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		var msg struct {
+			Alerts []webhookAlert `json:"alerts"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&msg); err != nil {
+			http.Error(rw, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.mu.Lock()
+		w.alerts = append(w.alerts, msg.Alerts...)
+		w.mu.Unlock()
+	}))
+	t.Cleanup(w.Close)
+	return w
+}
+
+func (w *webhookReceiver) received() []webhookAlert {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]webhookAlert(nil), w.alerts...)
+}
+
+// startAlertmanager runs the real Alertmanager on loopback with the
+// repository's example config, its webhooks pointed at the test servers.
+func startAlertmanager(t *testing.T, oncall, ticket string) string {
+	t.Helper()
+	const bin = "/usr/bin/prometheus-alertmanager"
+	root, err := harness.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(root, "alerting", "alertmanager.example.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := strings.NewReplacer(
+		"http://127.0.0.1:9101/oncall", oncall,
+		"http://127.0.0.1:9102/ticket", ticket,
+		"group_wait: 10s", "group_wait: 200ms",
+		"group_interval: 1m", "group_interval: 500ms",
+	).Replace(string(data))
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "alertmanager.yml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", harness.FreePort(t))
+	cmd := exec.Command(bin, "--config.file="+cfgPath, "--storage.path="+filepath.Join(dir, "data"),
+		"--web.listen-address="+addr, "--cluster.listen-address=")
+	logs, err := os.Create(filepath.Join(dir, "alertmanager.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start alertmanager: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		_ = logs.Close()
+		if t.Failed() {
+			out, _ := os.ReadFile(logs.Name())
+			t.Logf("alertmanager log:\n%s", out)
+		}
+	})
+	base := "http://" + addr
+	harness.Eventually(t, 30*time.Second, func() bool {
+		resp, err := http.Get(base + "/-/ready")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, "alertmanager did not become ready")
+	return base
+}
+
+// TestSLOPageReachesOncallThroughAlertmanager: obsd's SLO connector fires
+// the page on a burst of failing spans and delivers it to the real
+// Alertmanager, which notifies the on-call webhook with the runbook and
+// dashboard links and the SLO labels; the ticket webhook stays silent.
+func TestSLOPageReachesOncallThroughAlertmanager(t *testing.T) {
+	oncall, ticket := newWebhookReceiver(t), newWebhookReceiver(t)
+	am := startAlertmanager(t, oncall.URL+"/oncall", ticket.URL+"/ticket")
+
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "slo.yaml"), []byte(sloPageAndTicketFile), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	alerting := fmt.Sprintf(`    alerting:
+      resend_interval: 2s
+      templates:
+        dashboard_url: 'https://grafana.example/d/slo-{{ .SLO }}'
+      route:
+        receiver: am
+      destinations:
+        am:
+          alertmanager:
+            urls: [%s]
+      delivery:
+        initial_backoff: 100ms
+        max_backoff: 1s
+`, am)
+	s := sink.NewOTLP(t)
+	p := newPorts(t)
+	obsd := harness.StartInDir(t, dir, baseConfig(p, s, sloConnectorConfig(alerting), sloPipelines))
+
+	sendServerSpans(t, p, "checkout", 40, true)
+
+	harness.Eventually(t, 40*time.Second, func() bool { return len(oncall.received()) > 0 },
+		"the on-call webhook never got the page; obsd output:\n%s", obsd.Output())
+	got := oncall.received()[0]
+	want := map[string]string{"slo": "checkout-availability", "service": "checkout", "team": "payments", "severity": "page"}
+	for k, v := range want {
+		if got.Labels[k] != v {
+			t.Errorf("label %s = %q, want %q (labels %v)", k, got.Labels[k], v, got.Labels)
+		}
+	}
+	if got.Status != "firing" {
+		t.Errorf("status %q, want firing", got.Status)
+	}
+	if got.Annotations["runbook_url"] != "https://runbooks.example/checkout" {
+		t.Errorf("runbook_url = %q", got.Annotations["runbook_url"])
+	}
+	if got.Annotations["dashboard_url"] != "https://grafana.example/d/slo-checkout-availability" {
+		t.Errorf("dashboard_url = %q", got.Annotations["dashboard_url"])
+	}
+	// Keep the page firing over a few evaluations and resends: the ticket
+	// receiver must stay silent throughout.
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if n := len(ticket.received()); n > 0 {
+			t.Fatalf("the ticket webhook got %d alerts while the page fires: %+v", n, ticket.received())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	m := obsd.Metrics(t)
+	if v := harness.Sum(m, "obsd_slo_alert_active", map[string]string{"slo": "checkout-availability", "severity": "page"}); v != 1 {
+		t.Errorf("obsd_slo_alert_active{severity=page} = %v, want 1", v)
+	}
+	if v := harness.Sum(m, "obsd_alerts_sent_total", map[string]string{"destination": "am", "outcome": "success"}); v < 1 {
+		t.Errorf("obsd_alerts_sent_total{destination=am,outcome=success} = %v, want >= 1", v)
+	}
+}
+

@@ -1,0 +1,57 @@
+package sloconnector
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// BenchmarkConsumeSpans: one batch of 100 server spans matching a span SLI.
+func BenchmarkConsumeSpans(b *testing.B) {
+	h := benchHarness(b)
+	span := spanSpec{svc: "checkout", name: "POST /pay", route: "/pay", kind: ptrace.SpanKindServer, end: t0.Add(time.Second), status: 500}
+	td := traces(repeat(100, span)...)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		_ = h.traces.ConsumeTraces(ctx, td)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*100), "ns/span")
+}
+
+// BenchmarkConsumeSums: 100 delta sum points of the ratio SLI (group_by region).
+func BenchmarkConsumeSums(b *testing.B) {
+	h := benchHarness(b)
+	md := pmetric.NewMetrics()
+	rm := md.ResourceMetrics().AppendEmpty()
+	rm.Resource().Attributes().PutStr("service.name", "api")
+	m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+	m.SetName("http_requests_total")
+	s := m.SetEmptySum()
+	s.SetIsMonotonic(true)
+	s.SetAggregationTemporality(pmetric.AggregationTemporalityDelta)
+	for i := range 100 {
+		dp := s.DataPoints().AppendEmpty()
+		dp.Attributes().PutStr("code", []string{"200", "500"}[i%2])
+		dp.Attributes().PutStr("region", []string{"eu", "us", "ap"}[i%3])
+		dp.Attributes().PutInt("pod", int64(i))
+		dp.SetTimestamp(pcommon.NewTimestampFromTime(t0.Add(time.Second)))
+		dp.SetDoubleValue(1)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		_ = h.metrics.ConsumeMetrics(ctx, md)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*100), "ns/point")
+}
+
+func benchHarness(b *testing.B) *harness {
+	return newHarness(b, testConfig(b.TempDir()), t0)
+}
