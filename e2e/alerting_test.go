@@ -202,4 +202,3 @@ func TestSLOPageReachesOncallThroughAlertmanager(t *testing.T) {
 		t.Errorf("obsd_alerts_sent_total{destination=am,outcome=success} = %v, want >= 1", v)
 	}
 }
-
