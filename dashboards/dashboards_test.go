@@ -96,3 +96,26 @@ func TestWrite(t *testing.T) {
 	assert.True(t, os.IsNotExist(err), "no temporary file left")
 	assert.ErrorContains(t, Write(dir, []File{{Name: "../x.json"}}), "path separator")
 }
+
+func BenchmarkGenerate(b *testing.B) {
+	slos, err := spec.Load(goldenSLOs)
+	require.NoError(b, err)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Generate(slos, "/d"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkMetricNames(b *testing.B) {
+	slos, err := spec.Load(goldenSLOs)
+	require.NoError(b, err)
+	ds := Dashboards(slos)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := MetricNames(ds...); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
