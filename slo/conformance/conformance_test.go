@@ -27,7 +27,7 @@ import (
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 const (
-	hours = 8
+	hours = 26
 	n     = hours*60 + 1 // 1m scrapes
 )
 
@@ -100,6 +100,7 @@ var windows = []struct {
 	{"1h", time.Hour, func(w backtest.Windows) float64 { return w.H1 }},
 	{"2h", 2 * time.Hour, func(w backtest.Windows) float64 { return w.H2 }},
 	{"6h", 6 * time.Hour, func(w backtest.Windows) float64 { return w.H6 }},
+	{"1d", 24 * time.Hour, func(w backtest.Windows) float64 { return w.D1 }},
 }
 
 // TestConformanceWithPrometheus replays the scenarios through the
