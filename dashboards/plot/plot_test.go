@@ -1,0 +1,122 @@
+package plot
+
+import (
+	"bytes"
+	"image"
+	"image/png"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/obsd-dev/obsd/slo/backtest"
+	"github.com/obsd-dev/obsd/slo/spec"
+)
+
+const (
+	backtestStep  = time.Minute
+	backtestSLOs  = "../../slo/backtest/testdata/slos.yaml"
+	backtestInput = "../../slo/backtest/testdata/input.om"
+)
+
+// backtestOutput runs the real backtest on its own test data.
+func backtestOutput(t *testing.T) ([]*spec.SLO, []byte) {
+	t.Helper()
+	slos, err := spec.Load(backtestSLOs)
+	require.NoError(t, err)
+	data, err := os.ReadFile(backtestInput)
+	require.NoError(t, err)
+	samples, err := backtest.Parse(data)
+	require.NoError(t, err)
+	var out bytes.Buffer
+	require.NoError(t, backtest.Run(&out, slos, samples, backtest.Options{Step: backtestStep}))
+	return slos, out.Bytes()
+}
+
+func TestRenderBacktestOutputAsPNG(t *testing.T) {
+	slos, out := backtestOutput(t)
+	steps, err := ReadSteps(bytes.NewReader(out), "pay-availability")
+	require.NoError(t, err)
+	require.NotEmpty(t, steps)
+	for _, st := range steps {
+		assert.Equal(t, "pay-availability", st.SLO)
+	}
+	var png1 bytes.Buffer
+	require.NoError(t, Render(&png1, slos[0], steps, 800, 600))
+	img, err := png.Decode(bytes.NewReader(png1.Bytes()))
+	require.NoError(t, err)
+	assert.Equal(t, image.Rect(0, 0, 800, 600), img.Bounds())
+
+	// The burst in the data shows: the 5m burn rate line (first colour of
+	// the window after 1h) reaches above the page factor line in the top half.
+	windows, factors := Windows(slos[0])
+	assert.Equal(t, []string{"1h", "5m", "6h", "30m", "1d", "2h", "3d"}, windows)
+	assert.InDeltaSlice(t, []float64{14.4, 6, 3, 1}, factors, 1e-9)
+	assert.True(t, hasColour(img, image.Rect(0, 0, 800, 300), Palette[1]), "the 5m burn rate is drawn")
+	assert.True(t, hasColour(img, image.Rect(0, 300, 800, 600), Palette[0]), "the budget is drawn")
+	assert.True(t, hasColour(img, image.Rect(0, 0, 800, 300), red), "the factors are drawn")
+}
+
+func hasColour(img image.Image, r image.Rectangle, c interface{ RGBA() (r, g, b, a uint32) }) bool {
+	cr, cg, cb, _ := c.RGBA()
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			pr, pg, pb, _ := img.At(x, y).RGBA()
+			if pr == cr && pg == cg && pb == cb {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func TestRenderRejectsBadInput(t *testing.T) {
+	slos, out := backtestOutput(t)
+	steps, err := ReadSteps(bytes.NewReader(out), "pay-availability")
+	require.NoError(t, err)
+	tests := []struct {
+		name  string
+		steps []Step
+		w, h  int
+		want  string
+	}{
+		{"a size under 100 pixels is refused", steps, 99, 600, "must be between"},
+		{"a huge size is refused", steps, 800, 10000, "must be between"},
+		{"no steps for the SLO is an error naming it", nil, 800, 600, "no backtest steps for slo pay-availability"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.ErrorContains(t, Render(&bytes.Buffer{}, slos[0], tt.steps, tt.w, tt.h), tt.want)
+		})
+	}
+}
+
+func TestReadStepsNamesTheBadLine(t *testing.T) {
+	_, err := ReadSteps(strings.NewReader("{\"slo\":\"a\",\"time\":\"2026-01-01T00:00:00Z\"}\n\nnot json\n"), "a")
+	assert.ErrorContains(t, err, "backtest line 3")
+	steps, err := ReadSteps(strings.NewReader(`{"slo":"b","time":"2026-01-01T00:00:00Z"}`), "a")
+	require.NoError(t, err)
+	assert.Empty(t, steps, "other SLOs are left out")
+}
+
+func BenchmarkRender(b *testing.B) {
+	slos, err := spec.Load(backtestSLOs)
+	require.NoError(b, err)
+	data, err := os.ReadFile(backtestInput)
+	require.NoError(b, err)
+	samples, err := backtest.Parse(data)
+	require.NoError(b, err)
+	var out bytes.Buffer
+	require.NoError(b, backtest.Run(&out, slos, samples, backtest.Options{Step: backtestStep}))
+	steps, err := ReadSteps(bytes.NewReader(out.Bytes()), "pay-availability")
+	require.NoError(b, err)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := Render(&bytes.Buffer{}, slos[0], steps, 800, 600); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
