@@ -114,3 +114,9 @@ func TestDecodeErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestTheRepositoryExampleSLOFileLoads(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.SLOs = []string{filepath.Join("..", "..", "slo.example.yaml")}
+	require.NoError(t, confmap.Validate(cfg))
+}
