@@ -1,13 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/obsd-dev/obsd/dashboards"
+	"github.com/obsd-dev/obsd/dashboards/plot"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
@@ -15,7 +18,82 @@ import (
 func newDashboardsCommand() *cobra.Command {
 	c := &cobra.Command{Use: "dashboards", Short: "Grafana dashboard tools"}
 	c.AddCommand(newDashboardsGenerateCommand())
+	c.AddCommand(newDashboardsPlotCommand())
 	return c
+}
+
+type plotFlags struct {
+	slo, name, input, out string
+	width, height         int
+}
+
+// newDashboardsPlotCommand draws an SLO dashboard's burn-rate and budget
+// panels from `obsd slo backtest` output (the future
+// `obsd slo backtest --plot` calls runDashboardsPlot the same way).
+func newDashboardsPlotCommand() *cobra.Command {
+	var f plotFlags
+	c := &cobra.Command{
+		Use:   "plot --slo FILE --name SLO --input BACKTEST.jsonl --out FILE.png",
+		Short: "Draw an SLO's burn-rate and budget panels from backtest output as PNG",
+		Long: "Reads the JSON lines of `obsd slo backtest` and draws the SLO's alert-window burn rates with the\n" +
+			"factors as dashed red lines (top) and the error budget remaining with 0 as a line (bottom).",
+		Args: cobra.NoArgs,
+		RunE: func(_ *cobra.Command, _ []string) error { return runDashboardsPlot(f) },
+	}
+	c.Flags().StringVar(&f.slo, "slo", "", "SLO file (path or glob)")
+	c.Flags().StringVar(&f.name, "name", "", "SLO name (default: the only SLO of the file)")
+	c.Flags().StringVar(&f.input, "input", "", "backtest output (JSON lines)")
+	c.Flags().StringVar(&f.out, "out", "", "PNG file to write")
+	c.Flags().IntVar(&f.width, "width", 1200, "width in pixels")
+	c.Flags().IntVar(&f.height, "height", 800, "height in pixels")
+	for _, n := range []string{"slo", "input", "out"} {
+		_ = c.MarkFlagRequired(n)
+	}
+	return c
+}
+
+func runDashboardsPlot(f plotFlags) error {
+	slos, err := spec.Load(f.slo)
+	if err != nil {
+		return fmt.Errorf("could not load SLOs: %w", err)
+	}
+	s, err := pickSLO(slos, f.name)
+	if err != nil {
+		return err
+	}
+	in, err := os.Open(f.input)
+	if err != nil {
+		return fmt.Errorf("invalid '--input': %w", err)
+	}
+	defer in.Close()
+	steps, err := plot.ReadSteps(in, s.Name)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := plot.Render(&buf, s, steps, f.width, f.height); err != nil {
+		return err
+	}
+	if err := os.WriteFile(f.out, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("could not write %q: %w", f.out, err)
+	}
+	return nil
+}
+
+// pickSLO returns the SLO called name, or the only SLO when name is empty.
+func pickSLO(slos []*spec.SLO, name string) (*spec.SLO, error) {
+	if name == "" {
+		if len(slos) != 1 {
+			return nil, fmt.Errorf("'--name' is required: the file declares %d SLOs", len(slos))
+		}
+		return slos[0], nil
+	}
+	for _, s := range slos {
+		if s.Name == name {
+			return s, nil
+		}
+	}
+	return nil, fmt.Errorf("'--name': no SLO %q in the file", name)
 }
 
 type dashboardsFlags struct {

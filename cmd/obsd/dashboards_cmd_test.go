@@ -3,13 +3,19 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"image"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/obsd-dev/obsd/slo/backtest"
+	"github.com/obsd-dev/obsd/slo/spec"
 )
 
 func TestDashboardsGenerateWritesDashboardsAndProvisioning(t *testing.T) {
@@ -60,4 +66,33 @@ func TestDashboardsGenerateRejectsBadInput(t *testing.T) {
 			assert.True(t, strings.Contains(err.Error(), tt.want), err.Error())
 		})
 	}
+}
+
+func TestDashboardsPlotDrawsBacktestOutput(t *testing.T) {
+	dir := t.TempDir()
+	slos, err := spec.Load("../../slo/backtest/testdata/slos.yaml")
+	require.NoError(t, err)
+	data, err := os.ReadFile("../../slo/backtest/testdata/input.om")
+	require.NoError(t, err)
+	samples, err := backtest.Parse(data)
+	require.NoError(t, err)
+	var bt bytes.Buffer
+	require.NoError(t, backtest.Run(&bt, slos, samples, backtest.Options{Step: time.Minute}))
+	input := filepath.Join(dir, "bt.jsonl")
+	require.NoError(t, os.WriteFile(input, bt.Bytes(), 0o600))
+	out := filepath.Join(dir, "pay.png")
+	cmd := newDashboardsCommand()
+	cmd.SetArgs([]string{"plot", "--slo", "../../slo/backtest/testdata/slos.yaml", "--name", "pay-availability",
+		"--input", input, "--out", out, "--width", "640", "--height", "480"})
+	require.NoError(t, cmd.Execute())
+	f, err := os.Open(out)
+	require.NoError(t, err)
+	defer f.Close()
+	img, err := png.Decode(f)
+	require.NoError(t, err)
+	assert.Equal(t, image.Rect(0, 0, 640, 480), img.Bounds())
+
+	cmd = newDashboardsCommand()
+	cmd.SetArgs([]string{"plot", "--slo", "../../slo/backtest/testdata/slos.yaml", "--input", input, "--out", out})
+	assert.ErrorContains(t, cmd.Execute(), "'--name' is required: the file declares 2 SLOs")
 }
