@@ -403,3 +403,10 @@ func TestCorruptSnapshotStartsFresh(t *testing.T) {
 	matches, _ := filepath.Glob(filepath.Join(dir, name+".corrupt-*"))
 	assert.Len(t, matches, 1, "the corrupt snapshot is moved aside")
 }
+
+// sharedPath is the state file name the connector of h.id uses in dir.
+func (h *harness) sharedPath(t *testing.T, dir, suffix string) string {
+	t.Helper()
+	s := &shared{id: h.id, cfg: &Config{State: StateConfig{Directory: dir}}}
+	return s.path(suffix)
+}
