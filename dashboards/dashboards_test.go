@@ -16,7 +16,8 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden dashboards in generated/")
 
-// goldenSLOs is the SLO file the committed dashboards are generated from.
+// goldenSLOs are edge-case SLOs most tests use; their output is kept in
+// testdata/golden, the example file's in generated/.
 const goldenSLOs = "testdata/slos.yaml"
 
 // goldenProvisionPath is the dashboards path written into the committed provisioning file.
@@ -31,24 +32,35 @@ func loadSLOs(t *testing.T) []*spec.SLO {
 }
 
 func TestGoldenDashboards(t *testing.T) {
-	files, err := Generate(loadSLOs(t), goldenProvisionPath)
-	require.NoError(t, err)
-	dir := "generated"
-	if *update {
-		require.NoError(t, os.RemoveAll(dir))
-		require.NoError(t, Write(dir, files))
+	tests := []struct {
+		name, slos, dir string
+	}{
+		{"the committed dashboards of the example SLO file are up to date", "../slo.example.yaml", "generated"},
+		{"the edge-case SLOs (hashed uid, custom windows, ticket disabled) give the same output", goldenSLOs, "testdata/golden"},
 	}
-	want := map[string]bool{}
-	for _, f := range files {
-		want[f.Name] = true
-		got, err := os.ReadFile(filepath.Join(dir, f.Name))
-		require.NoError(t, err, "run `go test ./dashboards -run TestGoldenDashboards -update`")
-		assert.True(t, bytes.Equal(f.Data, got), "%s is out of date: run `go test ./dashboards -run TestGoldenDashboards -update`", f.Name)
-	}
-	entries, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	for _, e := range entries {
-		assert.True(t, want[e.Name()], "%s in %s is no longer generated", e.Name(), dir)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			slos, err := spec.Load(tt.slos)
+			require.NoError(t, err)
+			files, err := Generate(slos, goldenProvisionPath)
+			require.NoError(t, err)
+			if *update {
+				require.NoError(t, os.RemoveAll(tt.dir))
+				require.NoError(t, Write(tt.dir, files))
+			}
+			want := map[string]bool{}
+			for _, f := range files {
+				want[f.Name] = true
+				got, err := os.ReadFile(filepath.Join(tt.dir, f.Name))
+				require.NoError(t, err, "run `go test ./dashboards -run TestGoldenDashboards -update`")
+				assert.True(t, bytes.Equal(f.Data, got), "%s/%s is out of date: run `go test ./dashboards -run TestGoldenDashboards -update`", tt.dir, f.Name)
+			}
+			entries, err := os.ReadDir(tt.dir)
+			require.NoError(t, err)
+			for _, e := range entries {
+				assert.True(t, want[e.Name()], "%s in %s is no longer generated", e.Name(), tt.dir)
+			}
+		})
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/obsd-dev/obsd/dashboards/grafana"
+	"github.com/obsd-dev/obsd/slo/spec"
 )
 
 // knownMetrics are the metric names obsd exposes (checked by hand against
@@ -39,6 +40,9 @@ var grafanaVar = regexp.MustCompile(`\$(\{|[a-zA-Z_])`)
 func allDashboards(t *testing.T) []*grafana.Dashboard {
 	t.Helper()
 	ds := Dashboards(loadSLOs(t))
+	example, err := spec.Load("../slo.example.yaml")
+	require.NoError(t, err)
+	ds = append(ds, Dashboards(example)...)
 	// An empty SLO list must give valid dashboards too.
 	return append(ds, OverviewDashboard(nil))
 }

@@ -38,8 +38,8 @@ func TestDashboardsGenerateWritesDashboardsAndProvisioning(t *testing.T) {
 	assert.Contains(t, string(prov), `path: "/var/lib/grafana/obsd"`)
 	assert.Contains(t, stdout.String(),
 		"checkout-availability\thttps://grafana.example/d/obsd-slo-checkout-availability/slo-checkout-availability?var-slo=checkout-availability\n")
-	// The golden files committed under dashboards/generated/ are what this command writes.
-	golden, err := os.ReadFile("../../dashboards/generated/obsd-slo-checkout-availability.json")
+	// The golden files committed under dashboards/testdata/golden/ are what this command writes.
+	golden, err := os.ReadFile("../../dashboards/testdata/golden/obsd-slo-checkout-availability.json")
 	require.NoError(t, err)
 	got, err := os.ReadFile(filepath.Join(out, "obsd-slo-checkout-availability.json"))
 	require.NoError(t, err)
