@@ -72,9 +72,9 @@ func (f *factory) acquire(set connector.Settings, cfg *Config, next consumer.Met
 		if s, err = newShared(set.ID, cfg, set.TelemetrySettings, f.now); err != nil {
 			return nil, err
 		}
-		s.next = next
 		f.shared[set.ID] = s
 	}
+	s.next.Store(&next)
 	s.mu.Lock()
 	s.refs++
 	s.mu.Unlock()

@@ -40,9 +40,10 @@ type shared struct {
 	slos   []compiledSLO
 	alerts *alerting.Manager
 	tel    *telemetry
-	// next receives the emitted metrics (the first instance's consumer:
-	// every instance of one ID feeds the same pipelines).
-	next    consumer.Metrics
+	// next receives the emitted metrics: the latest created instance's
+	// consumer (every instance of one ID feeds the same pipelines; the
+	// latest wins if a partial reload rebuilds some of them).
+	next    atomic.Pointer[consumer.Metrics]
 	started time.Time
 
 	own [numOwnOutcomes]atomic.Uint64
@@ -214,10 +215,11 @@ func (s *shared) evaluate(ctx context.Context, now time.Time) {
 		em.add(&r)
 	})
 	s.tel.setRecords(recs)
-	if s.next == nil || len(recs) == 0 {
+	next := s.next.Load()
+	if next == nil || len(recs) == 0 {
 		return
 	}
-	if err := s.next.ConsumeMetrics(ctx, em.md); err != nil {
+	if err := (*next).ConsumeMetrics(ctx, em.md); err != nil {
 		s.logger.Warn("slo metrics refused by the next consumer", zap.Error(err))
 	}
 }

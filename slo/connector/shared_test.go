@@ -72,8 +72,11 @@ func TestInstancesOfOneIDShareAnEngineAndIDsDoNot(t *testing.T) {
 
 	tr, err := fact.CreateTracesToMetrics(ctx, set, cfg, sink)
 	require.NoError(t, err)
-	lg, err := fact.CreateLogsToMetrics(ctx, set, cfg, sink)
+	latest := new(consumertest.MetricsSink)
+	lg, err := fact.CreateLogsToMetrics(ctx, set, cfg, latest)
 	require.NoError(t, err)
+	assert.Same(t, latest, (*lg.(*sloConnector).s.next.Load()).(*consumertest.MetricsSink),
+		"the latest created instance's consumer receives the metrics")
 	ot, err := fact.CreateMetricsToMetrics(ctx, other, testConfig(t.TempDir()), sink)
 	require.NoError(t, err)
 	require.Same(t, tr.(*sloConnector).s, lg.(*sloConnector).s, "one engine per component ID")
