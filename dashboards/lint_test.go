@@ -181,6 +181,10 @@ func TestOverviewTableLinksEverySLOToItsDashboardAndRunbook(t *testing.T) {
 		}
 	}
 	require.NotNil(t, table)
+	for _, tg := range table.Targets {
+		assert.Equal(t, len(slos), strings.Count(tg.Expr, "max without(window, severity) ("),
+			"every query drops window and severity so the merge transform joins one row per SLO instance: %s", tg.Expr)
+	}
 	expr := table.Targets[0].Expr
 	for _, s := range slos {
 		assert.Contains(t, expr, fmt.Sprintf(`"dashboard_uid", %q`, SLOUID(s.Name)))
