@@ -37,7 +37,9 @@ func OverviewDashboard(slos []*spec.SLO) *grafana.Dashboard {
 
 // sloTable is the table of every SLO with links to its dashboard and runbook.
 func sloTable(slos []*spec.SLO) grafana.Panel {
-	q := func(expr string) grafana.Target { return instant(withLinks(slos, "max without(window, severity) ("+expr+")")) }
+	q := func(expr string) grafana.Target {
+		return instant(withLinks(slos, "max without(window, severity) ("+expr+")"))
+	}
 	p := grafana.Panel{
 		Type: grafana.TypeTable, Title: "SLOs by error budget remaining",
 		Description: "Click an SLO for its dashboard, a runbook for the runbook.",
