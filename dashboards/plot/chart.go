@@ -18,6 +18,9 @@ func (c chart) px(fx float64) int { return c.r.Min.X + int(math.Round(fx*float64
 
 func (c chart) py(v float64) int {
 	f := (v - c.lo) / (c.hi - c.lo)
+	if math.IsNaN(f) { // infinite or empty range: draw at the bottom rather than off the image
+		f = 0
+	}
 	f = min(max(f, 0), 1)
 	return c.r.Max.Y - 1 - int(math.Round(f*float64(c.r.Dy()-1)))
 }

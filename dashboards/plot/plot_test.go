@@ -120,3 +120,22 @@ func BenchmarkRender(b *testing.B) {
 		}
 	}
 }
+
+func FuzzReadSteps(f *testing.F) {
+	f.Add([]byte(`{"time":"2026-01-01T00:00:00Z","slo":"a","burn_rate":{"1h":20,"5m":30},"budget_remaining":0.5}`))
+	s := &spec.SLO{Name: "a"}
+	s.Alerting.Page = spec.Severity{Enabled: true, Windows: []spec.WindowPair{{Long: time.Hour, Short: 5 * time.Minute, Factor: 14.4}}}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		steps, err := ReadSteps(bytes.NewReader(data), "a")
+		if err != nil || len(steps) == 0 {
+			return
+		}
+		var out bytes.Buffer
+		if err := Render(&out, s, steps, 100, 100); err != nil {
+			t.Fatalf("render of parsed steps failed: %v", err)
+		}
+		if _, err := png.Decode(&out); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
