@@ -198,3 +198,16 @@ func TestOverviewTableLinksEverySLOToItsDashboardAndRunbook(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(raw), `/d/${__data.fields.dashboard_uid}?var-slo=${__value.raw}`)
 }
+
+func TestAgentHealthQueriesFollowTheInstanceVariable(t *testing.T) {
+	d := AgentHealthDashboard()
+	exprs := Expressions(d)
+	require.NotEmpty(t, exprs)
+	for _, e := range exprs {
+		assert.Contains(t, e.Expr, `instance=~"$instance"`, "%s: %s", e.Panel, e.Expr)
+	}
+	v := d.Templating.List[1]
+	assert.Equal(t, "instance", v.Name)
+	assert.Equal(t, "${datasource}", v.Datasource.UID)
+	assert.True(t, v.IncludeAll && v.Multi)
+}

@@ -20,11 +20,12 @@ var variableValues = strings.NewReplacer(
 	"${__range}", "1h", "$__range", "1h",
 	"${slo}", "checkout-availability", "$slo", "checkout-availability",
 	"${datasource}", "prometheus", "$datasource", "prometheus",
+	"${instance}", ".*", "$instance", ".*",
 )
 
 // SubstituteVariables replaces the Grafana variables generated
 // expressions use ($__rate_interval, $__interval, $__range, $slo,
-// ${datasource}) with legal PromQL values.
+// $instance, ${datasource}) with legal PromQL values.
 func SubstituteVariables(expr string) string { return variableValues.Replace(expr) }
 
 // Expression is one PromQL query of a generated panel.

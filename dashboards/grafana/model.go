@@ -60,6 +60,7 @@ type Variable struct {
 	Regex      string           `json:"regex,omitempty"`
 	Refresh    int              `json:"refresh,omitempty"`
 	IncludeAll bool             `json:"includeAll"`
+	AllValue   string           `json:"allValue,omitempty"`
 	Multi      bool             `json:"multi"`
 	Datasource *DatasourceRef   `json:"datasource,omitempty"`
 }
