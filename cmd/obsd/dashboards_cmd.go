@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -10,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/obsd-dev/obsd/dashboards"
-	"github.com/obsd-dev/obsd/dashboards/plot"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
@@ -66,18 +64,7 @@ func runDashboardsPlot(f plotFlags) error {
 		return fmt.Errorf("invalid '--input': %w", err)
 	}
 	defer in.Close()
-	steps, err := plot.ReadSteps(in, s.Name)
-	if err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	if err := plot.Render(&buf, s, steps, f.width, f.height); err != nil {
-		return err
-	}
-	if err := os.WriteFile(f.out, buf.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("could not write %q: %w", f.out, err)
-	}
-	return nil
+	return writePlot(f.out, s, in, f.width, f.height)
 }
 
 // pickSLO returns the SLO called name, or the only SLO when name is empty.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/obsd-dev/obsd/dashboards/plot"
 	"github.com/obsd-dev/obsd/slo/backtest"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
@@ -23,6 +25,9 @@ func newSLOCommand() *cobra.Command {
 type backtestFlags struct {
 	slo, input, from, to string
 	step                 time.Duration
+	// plot, when set, is a PNG file to draw the burn-rate and budget
+	// panels of plotSLO's dashboard into, from this backtest's output.
+	plot, plotSLO string
 }
 
 func newSLOBacktestCommand() *cobra.Command {
@@ -42,6 +47,8 @@ func newSLOBacktestCommand() *cobra.Command {
 	c.Flags().DurationVar(&f.step, "step", time.Minute, "evaluation step")
 	c.Flags().StringVar(&f.from, "from", "", "first evaluation time (RFC3339 or Unix seconds; default: first sample)")
 	c.Flags().StringVar(&f.to, "to", "", "last evaluation time (RFC3339 or Unix seconds; default: last sample)")
+	c.Flags().StringVar(&f.plot, "plot", "", "also write the SLO dashboard's burn-rate and budget panels as a PNG to this file")
+	c.Flags().StringVar(&f.plotSLO, "plot-slo", "", "SLO to plot (default: the only SLO of the file)")
 	_ = c.MarkFlagRequired("slo")
 	_ = c.MarkFlagRequired("input")
 	return c
@@ -71,11 +78,45 @@ func runBacktest(stdout io.Writer, stderr *os.File, f backtestFlags) error {
 	if err != nil {
 		return fmt.Errorf("could not parse %s: %w", f.input, err)
 	}
+	var plotSLO *spec.SLO
+	if f.plot != "" {
+		if plotSLO, err = pickSLO(slos, f.plotSLO); err != nil {
+			return fmt.Errorf("invalid '--plot-slo': %w", err)
+		}
+	}
 	opts := backtest.Options{Step: f.step, From: from, To: to}
 	if isTerminal(stderr) {
 		opts.Progress = func(done, total int) { progress(stderr, done, total) }
 	}
-	return backtest.Run(stdout, slos, samples, opts)
+	var lines bytes.Buffer
+	out := stdout
+	if plotSLO != nil {
+		out = io.MultiWriter(stdout, &lines)
+	}
+	if err := backtest.Run(out, slos, samples, opts); err != nil {
+		return err
+	}
+	if plotSLO == nil {
+		return nil
+	}
+	return writePlot(f.plot, plotSLO, &lines, 1200, 800)
+}
+
+// writePlot draws an SLO's burn-rate and budget panels from backtest output
+// (JSON lines) into a PNG file.
+func writePlot(path string, s *spec.SLO, backtestOutput io.Reader, width, height int) error {
+	steps, err := plot.ReadSteps(backtestOutput, s.Name)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := plot.Render(&buf, s, steps, width, height); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("could not write %q: %w", path, err)
+	}
+	return nil
 }
 
 func parseTime(s string) (time.Time, error) {
