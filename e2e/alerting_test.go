@@ -34,10 +34,10 @@ slos:
       min_events: 5
       page:
         windows:
-          - {long: 5m, short: 1m, burn_rate: 2}
+          - {long: 5m, short: 2m, burn_rate: 2}
       ticket:
         windows:
-          - {long: 10m, short: 1m, burn_rate: 1}
+          - {long: 10m, short: 2m, burn_rate: 1}
 `
 
 // webhookAlert is the part of Alertmanager's webhook payload checked here.

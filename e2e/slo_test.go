@@ -20,7 +20,10 @@ import (
 )
 
 // sloSpansFile is a span SLO with a short page window pair, so that a burst
-// of errors pages within a few one-second evaluations.
+// of errors pages within a few one-second evaluations. The short window is
+// 2m, not 1m: windows cover whole 1m slices, so a 1m window drops a burst as
+// soon as the next minute starts, and a burst sent at second 59 would page
+// for less than a second.
 const sloSpansFile = `version: obsd/v1
 slos:
   - name: checkout-availability
@@ -36,7 +39,7 @@ slos:
       min_events: 5
       page:
         windows:
-          - {long: 5m, short: 1m, burn_rate: 2}
+          - {long: 5m, short: 2m, burn_rate: 2}
       ticket:
         enabled: false
 `
@@ -112,8 +115,18 @@ func TestSLOBurstPagesAndCountsSurviveKill(t *testing.T) {
 	sendServerSpans(t, p, "checkout", spans, true)
 
 	sel := map[string]string{"slo": "checkout-availability", "service": "checkout", "team": "payments"}
+	var last string
+	defer func() {
+		if t.Failed() {
+			t.Logf("last values: %s\nobsd output:\n%s", last, obsd.Output())
+		}
+	}()
 	harness.Eventually(t, 30*time.Second, func() bool {
 		m := obsd.Metrics(t)
+		last = fmt.Sprintf("events %v bad %v burn5m %v burn1h %v page %v points %v",
+			harness.Sum(m, "obsd_slo_events_total", sel), harness.Sum(m, "obsd_slo_bad_events_total", sel),
+			harness.Sum(m, "obsd_slo_burn_rate", with(sel, "window", "5m")), harness.Sum(m, "obsd_slo_burn_rate", with(sel, "window", "1h")),
+			harness.Sum(m, "obsd_slo_alert_active", with(sel, "severity", "page")), harness.Sum(m, "obsd_slo_points_total", nil))
 		return harness.Sum(m, "obsd_slo_events_total", sel) == spans &&
 			harness.Sum(m, "obsd_slo_bad_events_total", sel) == spans &&
 			harness.Sum(m, "obsd_slo_burn_rate", with(sel, "window", "5m")) > 2 &&
