@@ -55,3 +55,32 @@ func BenchmarkConsumeSums(b *testing.B) {
 func benchHarness(b *testing.B) *harness {
 	return newHarness(b, testConfig(b.TempDir()), t0)
 }
+
+// BenchmarkEvaluate1k: one evaluation of 1,000 group instances, with the
+// pdata emission and the self-telemetry records.
+func BenchmarkEvaluate1k(b *testing.B) {
+	h := benchHarness(b)
+	md := pmetric.NewMetrics()
+	m := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+	m.SetName("http_requests_total")
+	s := m.SetEmptySum()
+	s.SetIsMonotonic(true)
+	s.SetAggregationTemporality(pmetric.AggregationTemporalityDelta)
+	for i := range 1000 {
+		dp := s.DataPoints().AppendEmpty()
+		dp.Attributes().PutStr("code", "500")
+		dp.Attributes().PutInt("region", int64(i))
+		dp.SetTimestamp(pcommon.NewTimestampFromTime(t0.Add(time.Second)))
+		dp.SetDoubleValue(1)
+	}
+	if err := h.metrics.ConsumeMetrics(context.Background(), md); err != nil {
+		b.Fatal(err)
+	}
+	at := t0.Add(time.Minute)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		h.evaluate(at)
+		h.sink.Reset()
+	}
+}
