@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/obsd-dev/obsd/dashboards/uid"
 	"github.com/prometheus/alertmanager/api/v2/models"
 	amtemplate "github.com/prometheus/alertmanager/template"
 	"github.com/stretchr/testify/assert"
@@ -134,4 +135,21 @@ func TestWebhookPayloadDecodesAsAlertmanagerTemplateData(t *testing.T) {
 	assert.Equal(t, "https://obsd/x", got.Alerts[0].GeneratorURL)
 	assert.Equal(t, a.Fingerprint().String(), got.Alerts[0].Fingerprint)
 	assert.True(t, got.Alerts[0].EndsAt.Equal(a.EndsAt))
+}
+
+// TestDashboardURLMatchesTheGeneratedDashboard: the sloDashboardPath
+// template function gives the generated dashboard's path (dashboards/uid),
+// also for names that need a hashed uid.
+func TestDashboardURLMatchesTheGeneratedDashboard(t *testing.T) {
+	b := testBuilder(t, TemplatesConfig{
+		Summary: DefaultSummaryTemplate, Description: DefaultDescriptionTemplate,
+		DashboardURL: "https://grafana.example{{ sloDashboardPath .SLO }}",
+	})
+	for _, name := range []string{"checkout-availability", "search.frontend:spans latency"} {
+		tr := sampleTransition
+		tr.SLO = name
+		a, err := b.build(&tr)
+		require.NoError(t, err)
+		assert.Equal(t, "https://grafana.example"+uid.SLOPath(name), a.Annotations[AnnotationDashboardURL])
+	}
 }

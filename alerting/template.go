@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/obsd-dev/obsd/dashboards/uid"
 	"math"
 	"net/url"
 	"strconv"
@@ -61,6 +62,11 @@ var templateFuncs = template.FuncMap{
 	"pathEscape":  url.PathEscape,
 	"lower":       strings.ToLower,
 	"upper":       strings.ToUpper,
+	// sloDashboardPath is the path of the SLO's generated Grafana dashboard
+	// with the SLO selected ("/d/<uid>/<slug>?var-slo=<name>"): append it
+	// to Grafana's base URL, as in
+	// 'https://grafana.example{{ sloDashboardPath .SLO }}'.
+	"sloDashboardPath": uid.SLOPath,
 }
 
 // humanize formats v with at most 3 significant digits, e.g. 14.4, 0.00123, 12300.
