@@ -38,16 +38,22 @@ func TestConfigMapMatchesExampleConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	slos, err := os.ReadFile("../slo.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cm := corev1.ConfigMap{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
 		ObjectMeta: metav1.ObjectMeta{Name: "obsd-config", Namespace: "obsd", Labels: map[string]string{"app.kubernetes.io/name": "obsd"}},
-		Data:       map[string]string{"config.yaml": string(example)},
+		// Mounted at /etc/obsd: the config's default OBSD_SLO_FILES is
+		// /etc/obsd/slos.yaml.
+		Data: map[string]string{"config.yaml": string(example), "slos.yaml": string(slos)},
 	}
 	want, err := yaml.Marshal(cm)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = append([]byte("# Generated from config.example.yaml by `go test ./deploy -update`; do not edit.\n"), want...)
+	want = append([]byte("# Generated from config.example.yaml and slo.example.yaml by `go test ./deploy -update`; do not edit.\n"), want...)
 	path := filepath.Join("kubernetes", "20-configmap.yaml")
 	if *update {
 		if err := os.WriteFile(path, want, 0o644); err != nil {
@@ -59,7 +65,7 @@ func TestConfigMapMatchesExampleConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Fatalf("%s is out of date with config.example.yaml; run: go test ./deploy -update", path)
+		t.Fatalf("%s is out of date with config.example.yaml or slo.example.yaml; run: go test ./deploy -update", path)
 	}
 }
 

@@ -17,6 +17,7 @@ func TestExampleConfigValidates(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("OBSD_STORAGE_DIR", t.TempDir())
+	t.Setenv("OBSD_SLO_FILES", filepath.Join(root, "slo.example.yaml"))
 	out, code := harness.Run(t, time.Minute, "validate", "--config", filepath.Join(root, "config.example.yaml"))
 	if code != 0 {
 		t.Fatalf("obsd validate config.example.yaml exited %d:\n%s", code, out)
