@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/obsd-dev/obsd/dashboards/uid"
 	"github.com/obsd-dev/obsd/e2e/harness"
 	"github.com/obsd-dev/obsd/e2e/sink"
 )
@@ -150,7 +151,7 @@ func TestSLOPageReachesOncallThroughAlertmanager(t *testing.T) {
 	alerting := fmt.Sprintf(`    alerting:
       resend_interval: 2s
       templates:
-        dashboard_url: 'https://grafana.example/d/slo-{{ .SLO }}'
+        dashboard_url: 'https://grafana.example{{ sloDashboardPath .SLO }}'
       route:
         receiver: am
       destinations:
@@ -182,7 +183,8 @@ func TestSLOPageReachesOncallThroughAlertmanager(t *testing.T) {
 	if got.Annotations["runbook_url"] != "https://runbooks.example/checkout" {
 		t.Errorf("runbook_url = %q", got.Annotations["runbook_url"])
 	}
-	if got.Annotations["dashboard_url"] != "https://grafana.example/d/slo-checkout-availability" {
+	// The link opens the generated dashboard with the SLO selected.
+	if got.Annotations["dashboard_url"] != "https://grafana.example"+uid.SLOPath("checkout-availability") {
 		t.Errorf("dashboard_url = %q", got.Annotations["dashboard_url"])
 	}
 	// Keep the page firing over a few evaluations and resends: the ticket
@@ -200,5 +202,24 @@ func TestSLOPageReachesOncallThroughAlertmanager(t *testing.T) {
 	}
 	if v := harness.Sum(m, "obsd_alerts_sent_total", map[string]string{"destination": "am", "outcome": "success"}); v < 1 {
 		t.Errorf("obsd_alerts_sent_total{destination=am,outcome=success} = %v, want >= 1", v)
+	}
+
+	// Traffic recovers: 6000 good spans bring both page windows to 0.66%
+	// errors (burn rate 0.66, under the 2x threshold and its hysteresis, and
+	// under the ticket's 1x): the page resolves, and on-call is told.
+	sendServerSpans(t, p, "checkout", 6000, false)
+	harness.Eventually(t, 40*time.Second, func() bool {
+		for _, a := range oncall.received() {
+			if a.Status == "resolved" && a.Labels["severity"] == "page" {
+				return true
+			}
+		}
+		return false
+	}, "the on-call webhook never got the resolved page; got %+v", oncall.received())
+	if n := len(ticket.received()); n > 0 {
+		t.Errorf("the ticket webhook got %d alerts: %+v", n, ticket.received())
+	}
+	if v := harness.Sum(obsd.Metrics(t), "obsd_slo_alert_active", map[string]string{"slo": "checkout-availability", "severity": "page"}); v != 0 {
+		t.Errorf("obsd_slo_alert_active{severity=page} = %v after recovery, want 0", v)
 	}
 }
