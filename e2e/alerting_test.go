@@ -205,8 +205,10 @@ func TestSLOPageReachesOncallThroughAlertmanager(t *testing.T) {
 	}
 
 	// Traffic recovers: 6000 good spans bring both page windows to 0.66%
-	// errors (burn rate 0.66, under the 2x threshold and its hysteresis, and
-	// under the ticket's 1x): the page resolves, and on-call is told.
+	// errors (burn rate 0.66, under the 2x threshold and its hysteresis): the
+	// page resolves, and on-call is told. (While the good spans are still
+	// arriving the burn rate passes between 1.8x and 1x, so the ticket may
+	// rightly start once the page no longer inhibits it: not asserted here.)
 	sendServerSpans(t, p, "checkout", 6000, false)
 	harness.Eventually(t, 40*time.Second, func() bool {
 		for _, a := range oncall.received() {
@@ -216,9 +218,6 @@ func TestSLOPageReachesOncallThroughAlertmanager(t *testing.T) {
 		}
 		return false
 	}, "the on-call webhook never got the resolved page; got %+v", oncall.received())
-	if n := len(ticket.received()); n > 0 {
-		t.Errorf("the ticket webhook got %d alerts: %+v", n, ticket.received())
-	}
 	if v := harness.Sum(obsd.Metrics(t), "obsd_slo_alert_active", map[string]string{"slo": "checkout-availability", "severity": "page"}); v != 0 {
 		t.Errorf("obsd_slo_alert_active{severity=page} = %v after recovery, want 0", v)
 	}
