@@ -84,6 +84,12 @@ func (w *webhookReceiver) received() []webhookAlert {
 // repository's example config, its webhooks pointed at the test servers.
 func startAlertmanager(t *testing.T, oncall, ticket string) string {
 	t.Helper()
+	return startAlertmanagerOn(t, fmt.Sprintf("127.0.0.1:%d", harness.FreePort(t)), oncall, ticket)
+}
+
+// startAlertmanagerOn is startAlertmanager on a given host:port.
+func startAlertmanagerOn(t *testing.T, addr, oncall, ticket string) string {
+	t.Helper()
 	const bin = "/usr/bin/prometheus-alertmanager"
 	root, err := harness.RepoRoot()
 	if err != nil {
@@ -104,7 +110,6 @@ func startAlertmanager(t *testing.T, oncall, ticket string) string {
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr := fmt.Sprintf("127.0.0.1:%d", harness.FreePort(t))
 	cmd := exec.Command(bin, "--config.file="+cfgPath, "--storage.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+addr, "--cluster.listen-address=")
 	logs, err := os.Create(filepath.Join(dir, "alertmanager.log"))
@@ -148,20 +153,7 @@ func TestSLOPageReachesOncallThroughAlertmanager(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "slo.yaml"), []byte(sloPageAndTicketFile), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	alerting := fmt.Sprintf(`    alerting:
-      resend_interval: 2s
-      templates:
-        dashboard_url: 'https://grafana.example{{ sloDashboardPath .SLO }}'
-      route:
-        receiver: am
-      destinations:
-        am:
-          alertmanager:
-            urls: [%s]
-      delivery:
-        initial_backoff: 100ms
-        max_backoff: 1s
-`, am)
+	alerting := alertingSection(am)
 	s := sink.NewOTLP(t)
 	p := newPorts(t)
 	obsd := harness.StartInDir(t, dir, baseConfig(p, s, sloConnectorConfig(alerting), sloPipelines))
@@ -221,4 +213,60 @@ func TestSLOPageReachesOncallThroughAlertmanager(t *testing.T) {
 	if v := harness.Sum(obsd.Metrics(t), "obsd_slo_alert_active", map[string]string{"slo": "checkout-availability", "severity": "page"}); v != 0 {
 		t.Errorf("obsd_slo_alert_active{severity=page} = %v after recovery, want 0", v)
 	}
+}
+
+// alertingSection is the slo connector's alerting config sending to the
+// Alertmanager at amURL, with short resend and backoff for tests.
+func alertingSection(amURL string) string {
+	return fmt.Sprintf(`    alerting:
+      resend_interval: 2s
+      templates:
+        dashboard_url: 'https://grafana.example{{ sloDashboardPath .SLO }}'
+      route:
+        receiver: am
+      destinations:
+        am:
+          alertmanager:
+            urls: [%s]
+      delivery:
+        initial_backoff: 100ms
+        max_backoff: 1s
+`, amURL)
+}
+
+// TestAlertsSurviveKillWhileAlertmanagerIsDown: the page fires while
+// Alertmanager is down, so it waits in obsd's outbox; obsd is killed with
+// SIGKILL, Alertmanager comes up, obsd restarts on the same state directory,
+// and the page reaches on-call.
+func TestAlertsSurviveKillWhileAlertmanagerIsDown(t *testing.T) {
+	oncall, ticket := newWebhookReceiver(t), newWebhookReceiver(t)
+	amAddr := fmt.Sprintf("127.0.0.1:%d", harness.FreePort(t)) // nothing listens yet
+
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "slo.yaml"), []byte(sloPageAndTicketFile), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := sink.NewOTLP(t)
+	p := newPorts(t)
+	obsd := harness.StartInDir(t, dir, baseConfig(p, s, sloConnectorConfig(alertingSection("http://"+amAddr)), sloPipelines))
+
+	sendServerSpans(t, p, "checkout", 40, true)
+	harness.Eventually(t, 30*time.Second, func() bool {
+		m := obsd.Metrics(t)
+		return harness.Sum(m, "obsd_slo_alert_active", map[string]string{"severity": "page"}) == 1 &&
+			harness.Sum(m, "obsd_alerts_queue_depth", map[string]string{"destination": "am"}) > 0
+	}, "the page did not fire and wait in the outbox while Alertmanager is down")
+
+	obsd.Kill()
+	startAlertmanagerOn(t, amAddr, oncall.URL+"/oncall", ticket.URL+"/ticket")
+	obsd.Restart()
+
+	harness.Eventually(t, 40*time.Second, func() bool {
+		for _, a := range oncall.received() {
+			if a.Labels["severity"] == "page" && a.Labels["slo"] == "checkout-availability" {
+				return true
+			}
+		}
+		return false
+	}, "the page held in the outbox never reached on-call after the restart; obsd output:\n%s", obsd.Output())
 }
