@@ -13,5 +13,6 @@ func newRootCommand() *cobra.Command {
 	cmd.SilenceErrors = true
 	cmd.AddCommand(newSLOCommand())
 	cmd.AddCommand(newDashboardsCommand())
+	cmd.AddCommand(newRulesCommand())
 	return cmd
 }
