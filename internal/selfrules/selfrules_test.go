@@ -73,13 +73,33 @@ func TestPromtoolChecksTheRules(t *testing.T) {
 	require.NoError(t, err)
 	file := filepath.Join(t.TempDir(), "self.rules.yaml")
 	require.NoError(t, os.WriteFile(file, out, 0o600))
-	promtool := "/usr/bin/promtool"
-	if p, lerr := exec.LookPath("promtool"); lerr == nil {
-		promtool = p
-	}
-	res, err := exec.Command(promtool, "check", "rules", file).CombinedOutput()
+	res, err := exec.Command(promtoolPath(), "check", "rules", file).CombinedOutput()
 	require.NoError(t, err, "promtool check rules:\n%s", res)
 	assert.Contains(t, string(res), "SUCCESS")
+}
+
+// TestPromtoolUnitTests runs testdata/promtool_test.yaml against the golden
+// file (which TestGenerateMatchesGolden keeps equal to Generate's output):
+// every alert fires on its symptom with the expected labels and
+// annotations, and none fires on a healthy agent.
+func TestPromtoolUnitTests(t *testing.T) {
+	spec, err := os.ReadFile(filepath.Join("testdata", "promtool_test.yaml"))
+	require.NoError(t, err)
+	for _, p := range Pages() {
+		if p.Rule != nil {
+			assert.Contains(t, string(spec), "alertname: "+p.Rule.Alert, "promtool_test.yaml tests %s", p.Rule.Alert)
+		}
+	}
+	res, err := exec.Command(promtoolPath(), "test", "rules", filepath.Join("testdata", "promtool_test.yaml")).CombinedOutput()
+	require.NoError(t, err, "promtool test rules:\n%s", res)
+	assert.Contains(t, string(res), "SUCCESS")
+}
+
+func promtoolPath() string {
+	if p, err := exec.LookPath("promtool"); err == nil {
+		return p
+	}
+	return "/usr/bin/promtool"
 }
 
 func TestEveryPageExistsAndIsIndexed(t *testing.T) {
