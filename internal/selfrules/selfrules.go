@@ -96,7 +96,13 @@ func Pages() []Page {
 			Summary:     "obsd exporter {{ $labels.exporter }} on {{ $labels.instance }} cannot enqueue {{ $labels.signal }}",
 			Description: "{{ $value | humanize }} {{ $labels.signal }} items/s are dropped because the sending queue is full or its file storage cannot be written (disk full).",
 		}},
-		{File: "slo-snapshot-unreadable.md", Title: "SLO snapshot unreadable"},
+		{File: "slo-snapshot-unreadable.md", Title: "SLO snapshot unreadable", Rule: &Rule{
+			Alert:       "ObsdSLOStateUnreadable",
+			Expr:        "sum by (instance, state) (increase(obsd_slo_state_restore_failures_total[1h])) > 0",
+			Severity:    "warning",
+			Summary:     "obsd on {{ $labels.instance }} could not read its {{ $labels.state }} state at start",
+			Description: "The {{ $labels.state }} state file was unreadable and was moved aside; obsd started it fresh, so SLO counts or alert states before the restart are missing.",
+		}},
 		{File: "alert-delivery-failing.md", Title: "Alert delivery failing", Rule: &Rule{
 			Alert: "ObsdAlertDeliveryFailing",
 			Expr: "sum by (instance, destination) (rate(obsd_alerts_sent_total{outcome=~\"retry|rejected|dropped|fallback\"}[10m])) > 0\n" +

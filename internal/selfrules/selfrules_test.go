@@ -149,9 +149,10 @@ var upstreamMetrics = map[string]string{
 // obsdMetrics are obsd's own metrics the rules use, with the file that
 // registers them.
 var obsdMetrics = map[string]string{
-	"obsd_alerts_circuit_state":          "alerting/metrics.go",
-	"obsd_alerts_sent_total":             "alerting/metrics.go",
-	"obsd_correlation_log_records_total": "processors/correlation/telemetry.go",
+	"obsd_alerts_circuit_state":             "alerting/metrics.go",
+	"obsd_slo_state_restore_failures_total": "slo/connector/emit.go",
+	"obsd_alerts_sent_total":                "alerting/metrics.go",
+	"obsd_correlation_log_records_total":    "processors/correlation/telemetry.go",
 }
 
 func TestRulesUseOnlyMetricsObsdDefines(t *testing.T) {

@@ -402,6 +402,11 @@ func TestCorruptSnapshotStartsFresh(t *testing.T) {
 	h.evaluate(t0.Add(time.Minute))
 	matches, _ := filepath.Glob(filepath.Join(dir, name+".corrupt-*"))
 	assert.Len(t, matches, 1, "the corrupt snapshot is moved aside")
+	v, found := h.telemetry(metricRestore, map[string]string{"state": "slo"})
+	require.True(t, found, "the unreadable snapshot is counted")
+	assert.Equal(t, 1.0, v)
+	v, _ = h.telemetry(metricRestore, map[string]string{"state": "alerting"})
+	assert.Equal(t, 0.0, v)
 }
 
 // sharedPath is the state file name the connector of h.id uses in dir.

@@ -24,6 +24,7 @@ const (
 	metricBudget    = "obsd_slo_error_budget_remaining_ratio"
 	metricAlert     = "obsd_slo_alert_active"
 	metricPoints    = "obsd_slo_points_total"
+	metricRestore   = "obsd_slo_state_restore_failures_total"
 )
 
 // record is what one evaluation keeps of a Status (the Status is reused
@@ -154,7 +155,7 @@ func newTelemetry(mp metric.MeterProvider, s *shared) (*telemetry, error) {
 		return t, nil
 	}
 	m := mp.Meter(scopeName)
-	var insts [8]metric.Observable
+	var insts [9]metric.Observable
 	var err error
 	objective, err1 := m.Float64ObservableGauge(metricObjective, metric.WithDescription("SLO objective as a ratio (0.999)."))
 	events, err2 := m.Float64ObservableCounter(metricEvents, metric.WithDescription("Events counted by the SLO since it was created."))
@@ -164,18 +165,21 @@ func newTelemetry(mp metric.MeterProvider, s *shared) (*telemetry, error) {
 	budget, err6 := m.Float64ObservableGauge(metricBudget, metric.WithDescription("Error budget remaining over the period."))
 	active, err7 := m.Int64ObservableGauge(metricAlert, metric.WithDescription("1 while the SLO's alert of this severity is firing."))
 	points, err8 := m.Int64ObservableCounter(metricPoints, metric.WithDescription("Data points and spans offered to the SLO engine, by outcome."))
-	for _, e := range []error{err1, err2, err3, err4, err5, err6, err7, err8} {
+	restore, err9 := m.Int64ObservableCounter(metricRestore, metric.WithDescription("State files (state=slo: the SLO snapshot, state=alerting: the alert state) unreadable at start; obsd started that state fresh."))
+	for _, e := range []error{err1, err2, err3, err4, err5, err6, err7, err8, err9} {
 		if e != nil {
 			return nil, e
 		}
 	}
-	insts = [8]metric.Observable{objective, events, bad, ratio, burn, budget, active, points}
+	insts = [9]metric.Observable{objective, events, bad, ratio, burn, budget, active, points, restore}
 	t.reg, err = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		for outcome, n := range s.engine.Stats() {
 			o.ObserveInt64(points, int64(n), metric.WithAttributes(attribute.String("outcome", outcome)))
 		}
 		o.ObserveInt64(points, int64(s.own[0].Load()), metric.WithAttributes(attribute.String("outcome", outcomeFuture)))
 		o.ObserveInt64(points, int64(s.own[1].Load()), metric.WithAttributes(attribute.String("outcome", outcomeBadBoundary)))
+		o.ObserveInt64(restore, int64(s.restoreFailures[0].Load()), metric.WithAttributes(attribute.String("state", "slo")))
+		o.ObserveInt64(restore, int64(s.restoreFailures[1].Load()), metric.WithAttributes(attribute.String("state", "alerting")))
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		for i := range t.recs {

@@ -47,6 +47,9 @@ type shared struct {
 	started time.Time
 
 	own [numOwnOutcomes]atomic.Uint64
+	// restoreFailures counts state files that could not be read at start:
+	// [0] the SLO snapshot, [1] the alerting state.
+	restoreFailures [2]atomic.Uint64
 	// boundaryLogged: one log line per SLO for a bad latency threshold.
 	boundaryLogged sync.Map
 
@@ -164,6 +167,7 @@ func (s *shared) restore() {
 		s.logger.Error("cannot create the slo state directory", zap.Error(err))
 	}
 	if err := s.engine.RestoreSnapshot(p, s.now()); err != nil {
+		s.restoreFailures[0].Add(1)
 		s.logger.Error("slo snapshot unreadable, starting fresh", zap.String("path", p), zap.Error(err))
 	}
 	if s.alerts == nil {
@@ -178,6 +182,7 @@ func (s *shared) restore() {
 		err = json.Unmarshal(data, &st)
 	}
 	if err != nil {
+		s.restoreFailures[1].Add(1)
 		s.logger.Error("alerting state unreadable, starting fresh", zap.Error(err))
 		return
 	}
