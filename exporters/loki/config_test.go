@@ -1,14 +1,13 @@
 package loki
 
 import (
-	"path/filepath"
+	"github.com/obsd-dev/obsd/internal/configtest"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/confmap"
-	"go.opentelemetry.io/collector/confmap/confmaptest"
 )
 
 func TestDefaultConfig(t *testing.T) {
@@ -23,16 +22,11 @@ func TestDefaultConfig(t *testing.T) {
 }
 
 func TestLoadConfig(t *testing.T) {
-	tests := []struct {
-		name        string
-		file        string
-		check       func(t *testing.T, c *Config)
-		validateErr []string
-	}{
+	configtest.Run(t, NewFactory(), []configtest.Case[*Config]{
 		{
-			name: "every field set in YAML reaches the config, including a persistent queue",
-			file: "config_full.yaml",
-			check: func(t *testing.T, c *Config) {
+			Name: "every field set in YAML reaches the config, including a persistent queue",
+			File: "config_full.yaml",
+			Check: func(t *testing.T, c *Config) {
 				assert.Equal(t, "http://127.0.0.1:3100/loki/api/v1/push", c.ClientConfig.Endpoint)
 				assert.Equal(t, 5*time.Second, c.ClientConfig.Timeout)
 				assert.Equal(t, "team-a", c.TenantID)
@@ -46,9 +40,9 @@ func TestLoadConfig(t *testing.T) {
 			},
 		},
 		{
-			name: "all invalid fields are reported together, quoting their keys",
-			file: "config_invalid.yaml",
-			validateErr: []string{
+			Name: "all invalid fields are reported together, quoting their keys",
+			File: "config_invalid.yaml",
+			ValidateErr: []string{
 				`'endpoint' "localhost:3100" must be an http or https URL`,
 				"'tenant_id' must be a single tenant",
 				"'labels' must not contain an empty key",
@@ -57,30 +51,11 @@ func TestLoadConfig(t *testing.T) {
 			},
 		},
 		{
-			name:        "a missing endpoint is an error",
-			file:        "config_empty_endpoint.yaml",
-			validateErr: []string{"'endpoint' must be set"},
+			Name:        "a missing endpoint is an error",
+			File:        "config_empty_endpoint.yaml",
+			ValidateErr: []string{"'endpoint' must be set"},
 		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cm, err := confmaptest.LoadConf(filepath.Join("testdata", tt.file))
-			require.NoError(t, err)
-			cfg := NewFactory().CreateDefaultConfig()
-			require.NoError(t, cm.Unmarshal(&cfg))
-			c := cfg.(*Config)
-			err = c.Validate()
-			if len(tt.validateErr) > 0 {
-				require.Error(t, err)
-				for _, want := range tt.validateErr {
-					assert.ErrorContains(t, err, want)
-				}
-				return
-			}
-			require.NoError(t, err)
-			tt.check(t, c)
-		})
-	}
+	})
 }
 
 func TestPushURL(t *testing.T) {

@@ -1,13 +1,12 @@
 package ratelimit
 
 import (
-	"path/filepath"
+	"github.com/obsd-dev/obsd/internal/configtest"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/confmap"
-	"go.opentelemetry.io/collector/confmap/confmaptest"
 
 	"github.com/obsd-dev/obsd/extensions/ratelimit/internal/limiter"
 )
@@ -36,17 +35,11 @@ func TestPeerTierKeysAreCanonicalIPs(t *testing.T) {
 }
 
 func TestLoadConfig(t *testing.T) {
-	tests := []struct {
-		name        string
-		file        string
-		check       func(t *testing.T, c *Config)
-		decodeErr   string
-		validateErr []string
-	}{
+	configtest.Run(t, NewFactory(), []configtest.Case[*Config]{
 		{
-			name: "every field set in YAML reaches the config and the limiter",
-			file: "config_full.yaml",
-			check: func(t *testing.T, c *Config) {
+			Name: "every field set in YAML reaches the config and the limiter",
+			File: "config_full.yaml",
+			Check: func(t *testing.T, c *Config) {
 				assert.Equal(t, "header:X-Scope-OrgID", c.Key)
 				assert.Equal(t, LimitConfig{Rate: 50, Burst: 100}, c.Default)
 				assert.Equal(t, LimitConfig{Rate: 1000, Burst: 2000}, c.Global)
@@ -63,9 +56,9 @@ func TestLoadConfig(t *testing.T) {
 			},
 		},
 		{
-			name: "all invalid fields are reported together, quoting their keys",
-			file: "config_invalid.yaml",
-			validateErr: []string{
+			Name: "all invalid fields are reported together, quoting their keys",
+			File: "config_invalid.yaml",
+			ValidateErr: []string{
 				"'key': \"cookie:session\" is not one of",
 				"'default::rate' must be greater than zero",
 				"'default::burst' must be at least 1",
@@ -78,38 +71,14 @@ func TestLoadConfig(t *testing.T) {
 			},
 		},
 		{
-			name:      "an unknown field is a decode error",
-			file:      "config_unknown_field.yaml",
-			decodeErr: "rate_per_second",
+			Name:      "an unknown field is a decode error",
+			File:      "config_unknown_field.yaml",
+			DecodeErr: "rate_per_second",
 		},
 		{
-			name:      "a rate that is not a number is a decode error",
-			file:      "config_bad_type.yaml",
-			decodeErr: "rate",
+			Name:      "a rate that is not a number is a decode error",
+			File:      "config_bad_type.yaml",
+			DecodeErr: "rate",
 		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cm, err := confmaptest.LoadConf(filepath.Join("testdata", tt.file))
-			require.NoError(t, err)
-			cfg := NewFactory().CreateDefaultConfig()
-			err = cm.Unmarshal(&cfg)
-			if tt.decodeErr != "" {
-				require.ErrorContains(t, err, tt.decodeErr)
-				return
-			}
-			require.NoError(t, err)
-			c := cfg.(*Config)
-			err = c.Validate()
-			if len(tt.validateErr) > 0 {
-				require.Error(t, err)
-				for _, want := range tt.validateErr {
-					assert.ErrorContains(t, err, want)
-				}
-				return
-			}
-			require.NoError(t, err)
-			tt.check(t, c)
-		})
-	}
+	})
 }
