@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -168,10 +169,12 @@ func correlationMetrics(t *testing.T, obsd *harness.Obsd) string {
 		return err.Error()
 	}
 	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err.Error()
+	}
 	var b strings.Builder
-	buf := make([]byte, 1<<20)
-	n, _ := resp.Body.Read(buf)
-	for _, line := range strings.Split(string(buf[:n]), "\n") {
+	for _, line := range strings.Split(string(body), "\n") {
 		if strings.HasPrefix(line, "obsd_correlation") {
 			b.WriteString(line + "\n")
 		}
