@@ -288,6 +288,27 @@ func sumMetric(name string, temporality pmetric.AggregationTemporality, start, t
 	return md
 }
 
+// TestAttributeOrderDoesNotSplitASeries: the same cumulative series sent
+// with its attributes in another order is one series, so its increase is
+// counted once.
+func TestAttributeOrderDoesNotSplitASeries(t *testing.T) {
+	h := newHarness(t, testConfig(t.TempDir()), t0)
+	ctx := context.Background()
+	start := t0.Add(time.Second)
+	cum := pmetric.AggregationTemporalityCumulative
+	require.NoError(t, h.metrics.ConsumeMetrics(ctx, sumMetric("http_requests_total", cum, start, t0.Add(10*time.Second), pt{"200", "eu", 90})))
+	md := sumMetric("http_requests_total", cum, start, t0.Add(40*time.Second), pt{"200", "eu", 100})
+	attrs := md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Sum().DataPoints().At(0).Attributes()
+	attrs.Clear()
+	attrs.PutStr("region", "eu") // the reverse of sumMetric's order
+	attrs.PutStr("code", "200")
+	require.NoError(t, h.metrics.ConsumeMetrics(ctx, md))
+	h.evaluate(t0.Add(time.Minute))
+	v, ok := h.telemetry(metricEvents, map[string]string{"slo": "api-ratio", "service": "api", "region": "eu"})
+	require.True(t, ok)
+	assert.Equal(t, 100.0, v, "one series: 90 then 100, not 90 + 100")
+}
+
 type pt = struct {
 	code, region string
 	v            float64

@@ -1,6 +1,7 @@
 package sloconnector
 
 import (
+	"encoding/binary"
 	"strconv"
 	"time"
 	"unsafe"
@@ -49,14 +50,18 @@ func hashValue(h uint64, v pcommon.Value) uint64 {
 	}
 }
 
-// hashMap folds every attribute (key and value) into h.
+// hashMap folds every attribute (key and value) into h, whatever their
+// order: each pair is hashed alone and the pair hashes are added, so one
+// series sent with its attributes in another order is still one series (a
+// cumulative counter seen as two series would count its total twice).
 func hashMap(h uint64, m pcommon.Map) uint64 {
+	var sum uint64
 	for k, v := range m.All() {
-		h = slo.HashString(h, k)
-		h = hashValue(h, v)
-		h = slo.HashString(h, "\xff")
+		sum += hashValue(slo.HashString(slo.HashSeed, k), v)
 	}
-	return h
+	var buf [8]byte
+	binary.LittleEndian.PutUint64(buf[:], sum)
+	return slo.HashString(h, unsafe.String(&buf[0], len(buf)))
 }
 
 // spanStatus reads the HTTP response status (new or legacy attribute).
