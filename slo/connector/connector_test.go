@@ -309,6 +309,22 @@ func TestAttributeOrderDoesNotSplitASeries(t *testing.T) {
 	assert.Equal(t, 100.0, v, "one series: 90 then 100, not 90 + 100")
 }
 
+// TestIdleSeriesAreForgotten: a series silent for longer than
+// seriesIdleTimeout loses its delta state at the next evaluation, so dead
+// series do not pile up.
+func TestIdleSeriesAreForgotten(t *testing.T) {
+	h := newHarness(t, testConfig(t.TempDir()), t0)
+	cum := pmetric.AggregationTemporalityCumulative
+	require.NoError(t, h.metrics.ConsumeMetrics(context.Background(),
+		sumMetric("http_requests_total", cum, t0.Add(time.Second), t0.Add(10*time.Second), pt{"200", "eu", 90})))
+	h.evaluate(t0.Add(time.Minute))
+	h.f.mu.Lock()
+	s := h.f.shared[h.id]
+	h.f.mu.Unlock()
+	h.evaluate(t0.Add(seriesIdleTimeout + 2*time.Minute))
+	assert.Equal(t, 0, s.engine.ForgetSeries(t0.Add(1000*time.Hour)), "the idle series was already forgotten")
+}
+
 type pt = struct {
 	code, region string
 	v            float64

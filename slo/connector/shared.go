@@ -212,6 +212,12 @@ func (s *shared) loop(ctx context.Context) {
 // evaluate runs one evaluation: metrics to the next consumer and to the
 // self-telemetry, transitions to alerting.
 func (s *shared) evaluate(ctx context.Context, now time.Time) {
+	// Dead series (pods gone, label churn) must not pile up. The horizon is
+	// long on purpose: a forgotten series that comes back with the same
+	// start time would count its whole cumulative value again.
+	if n := s.engine.ForgetSeries(now.Add(-seriesIdleTimeout)); n > 0 {
+		s.logger.Debug("forgot idle slo series", zap.Int("series", n))
+	}
 	em := newEmitter(now, s.started)
 	var recs []record
 	s.engine.Evaluate(ctx, now, func(st *slo.Status) {
@@ -228,6 +234,10 @@ func (s *shared) evaluate(ctx context.Context, now time.Time) {
 		s.logger.Warn("slo metrics refused by the next consumer", zap.Error(err))
 	}
 }
+
+// seriesIdleTimeout is how long a series may send nothing before its
+// cumulative-to-delta state is dropped.
+const seriesIdleTimeout = 24 * time.Hour
 
 // snapshot writes the engine snapshot and the alerting state.
 func (s *shared) snapshot() {
