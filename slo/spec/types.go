@@ -24,8 +24,21 @@ type SLO struct {
 	Description string
 	// Objective is the target good-event ratio in (0, 1), e.g. 0.999.
 	Objective float64
-	// Period is the rolling compliance period (e.g. 30d).
+	// Period is the rolling compliance period (e.g. 30d). For a calendar
+	// period it is the longest length of one calendar period (e.g. 31d for
+	// a month) and is used to size windows and scale burn-rate factors.
 	Period time.Duration
+	// Calendar, when set, makes the compliance period a calendar period:
+	// the error budget resets at each calendar boundary in its time zone,
+	// and budget remaining is reported for the current calendar period.
+	Calendar *CalendarPeriod
+	// Budgeting says how the error budget is counted; the zero value is
+	// occurrences (every event counts).
+	Budgeting Budgeting
+	// GroupByLimit caps the number of instances one grouped SLO keeps
+	// (default DefaultGroupByLimit); events of further value sets are
+	// counted in a single overflow instance.
+	GroupByLimit int
 	// Labels are the SLO's own labels (e.g. team), copied onto every
 	// metric and alert of the SLO.
 	Labels map[string]string
@@ -37,7 +50,49 @@ type SLO struct {
 	Source string
 }
 
-// SLI is exactly one of Metric, Latency or Spans.
+// CalendarUnit is the length of one calendar period.
+type CalendarUnit string
+
+// Calendar units.
+const (
+	CalendarWeek    CalendarUnit = "week"    // starts Monday 00:00
+	CalendarMonth   CalendarUnit = "month"   // starts on the 1st 00:00
+	CalendarQuarter CalendarUnit = "quarter" // starts Jan/Apr/Jul/Oct 1st 00:00
+)
+
+// CalendarPeriod is a calendar compliance period in a time zone.
+type CalendarPeriod struct {
+	Unit     CalendarUnit
+	Location *time.Location
+}
+
+// BudgetingMethod names how an error budget is counted (OpenSLO's
+// budgetingMethod).
+type BudgetingMethod string
+
+// Budgeting methods.
+const (
+	// Occurrences: every event counts; the SLI is good events / events.
+	Occurrences BudgetingMethod = ""
+	// Timeslices: the period is cut into slices of SliceWindow; a slice is
+	// good when its good-event ratio reaches SliceTarget; the SLI is good
+	// slices / slices with events.
+	Timeslices BudgetingMethod = "timeslices"
+	// RatioTimeslices: the SLI is the mean of the per-slice ratios.
+	RatioTimeslices BudgetingMethod = "ratio_timeslices"
+)
+
+// Budgeting configures the budgeting method.
+type Budgeting struct {
+	Method      BudgetingMethod
+	SliceTarget float64       // Timeslices: in (0, 1]
+	SliceWindow time.Duration // Timeslices, RatioTimeslices: e.g. 1m or 5m
+}
+
+// DefaultGroupByLimit is the default cap of instances per grouped SLO.
+const DefaultGroupByLimit = 1000
+
+// SLI is exactly one of Metric, Latency, Spans or Logs.
 type SLI struct {
 	Metric  *MetricRatio
 	Latency *MetricLatency
