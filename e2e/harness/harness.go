@@ -246,6 +246,10 @@ func (o *Obsd) Kill() {
 	<-o.exited
 }
 
+// PID is the operating system id of the current obsd process (it changes
+// on Restart), e.g. to read /proc/PID/status.
+func (o *Obsd) PID() int { return o.cmd.Process.Pid }
+
 // Signal sends sig to the process (e.g. syscall.SIGHUP).
 func (o *Obsd) Signal(sig os.Signal) error { return o.cmd.Process.Signal(sig) }
 
