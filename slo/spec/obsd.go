@@ -27,6 +27,8 @@ type rawSLO struct {
 	Description string            `yaml:"description"`
 	Objective   float64           `yaml:"objective"` // percent, e.g. 99.9
 	Period      Duration          `yaml:"period"`
+	Calendar    *rawCalendar      `yaml:"calendar"`
+	Budgeting   *rawBudgeting     `yaml:"budgeting"`
 	Labels      map[string]string `yaml:"labels"`
 	SLI         rawSLI            `yaml:"sli"`
 	Alerting    rawAlerting       `yaml:"alerting"`
@@ -112,12 +114,8 @@ func convertObsd(file string, r rawSLO, e *errs) *SLO {
 	s := &SLO{Name: r.Name, Service: r.Service, Description: r.Description, Labels: r.Labels, Source: file}
 	checkCommon(r.Name, r.Service, r.Objective, e)
 	s.Objective = percentToRatio(r.Objective)
-	s.Period = time.Duration(r.Period)
-	if s.Period == 0 {
-		s.Period = DefaultPeriod
-	} else if s.Period < time.Hour {
-		e.addf("period", "must be at least 1h, got %s", s.Period)
-	}
+	convertPeriod(r.Period, r.Calendar, s, e)
+	convertBudgeting(r.Budgeting, s, e)
 	n := 0
 	if r.SLI.Metric != nil {
 		n++
