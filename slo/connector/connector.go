@@ -24,10 +24,11 @@ type sloConnector struct {
 }
 
 // Start starts the shared evaluation loop with the first instance.
-func (c *sloConnector) Start(ctx context.Context, _ component.Host) error {
+func (c *sloConnector) Start(ctx context.Context, host component.Host) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.started = true
+	c.s.board.register(host)
 	return c.s.start(ctx)
 }
 
@@ -41,6 +42,7 @@ func (c *sloConnector) Shutdown(ctx context.Context) error {
 	c.stopped = true
 	last, err := c.s.shutdown(ctx, c.started)
 	if last {
+		c.s.board.deregister()
 		c.f.release(c.s)
 	}
 	return err

@@ -40,6 +40,8 @@ type shared struct {
 	slos   []compiledSLO
 	alerts *alerting.Manager
 	tel    *telemetry
+	// board is what the status page shows (status.go).
+	board *board
 	// next receives the emitted metrics: the latest created instance's
 	// consumer (every instance of one ID feeds the same pipelines; the
 	// latest wins if a partial reload rebuilds some of them).
@@ -96,6 +98,7 @@ func newShared(id component.ID, cfg *Config, set component.TelemetrySettings, no
 		i, _ := s.engine.SLOIndex(sp.Name)
 		s.slos = append(s.slos, compiledSLO{idx: i, spec: sp})
 	}
+	s.board = newBoard(id, s.engine.SLOs(), s.alerts)
 	if s.tel, err = newTelemetry(set.MeterProvider, s); err != nil {
 		return nil, err
 	}
@@ -115,6 +118,7 @@ func (s *shared) path(suffix string) string {
 // notify is the adapter from the engine's Notifier to alerting.Manager:
 // it copies every slo.AlertTransition into an alerting.Transition.
 func (s *shared) notify(_ context.Context, ts []slo.AlertTransition) {
+	s.board.record(ts)
 	if s.alerts == nil || len(ts) == 0 {
 		return
 	}
@@ -221,6 +225,7 @@ func (s *shared) evaluate(ctx context.Context, now time.Time) {
 	em := newEmitter(now, s.started)
 	var recs []record
 	s.engine.Evaluate(ctx, now, func(st *slo.Status) {
+		s.board.observe(st)
 		r := newRecord(st)
 		recs = append(recs, r)
 		em.add(&r)

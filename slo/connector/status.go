@@ -1,0 +1,246 @@
+package sloconnector
+
+import (
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+
+	"github.com/obsd-dev/obsd/alerting"
+	"github.com/obsd-dev/obsd/dashboards/uid"
+	"github.com/obsd-dev/obsd/extensions/statuspage/status"
+	"github.com/obsd-dev/obsd/slo"
+	"github.com/obsd-dev/obsd/slo/spec"
+)
+
+const (
+	// historyPoints bounds each instance's chart history: one point per
+	// period/historyPoints, so the ring covers the whole period.
+	historyPoints = 720
+	// maxAlertEvents bounds the alert history kept for the status page.
+	maxAlertEvents = 200
+)
+
+// board keeps what obsd's status page shows of this connector: the last
+// status of every SLO instance, a bounded history per instance, and the
+// recent alert transitions with their receivers. It implements
+// status.SLOSource and registers with a statuspage extension on Start.
+type board struct {
+	id     string
+	alerts *alerting.Manager
+	specs  map[string]*spec.SLO
+
+	mu         sync.Mutex
+	slos       map[string]*boardEntry
+	events     []status.AlertEvent // ring of maxAlertEvents, oldest at next when full
+	next       int
+	unregister func()
+}
+
+type boardEntry struct {
+	cur  status.SLO
+	hist *status.History
+}
+
+var _ status.SLOSource = (*board)(nil)
+
+func newBoard(id component.ID, specs []*spec.SLO, alerts *alerting.Manager) *board {
+	b := &board{id: id.String(), alerts: alerts, specs: map[string]*spec.SLO{}, slos: map[string]*boardEntry{}}
+	for _, sp := range specs {
+		b.specs[sp.Name] = sp
+	}
+	return b
+}
+
+// register finds the first extension implementing status.Registry and
+// registers the board with it, once.
+func (b *board) register(host component.Host) {
+	if host == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.unregister != nil {
+		return
+	}
+	exts := host.GetExtensions()
+	ids := slices.SortedFunc(maps.Keys(exts), func(x, y component.ID) int { return strings.Compare(x.String(), y.String()) })
+	for _, id := range ids {
+		if r, ok := exts[id].(status.Registry); ok {
+			b.unregister = r.RegisterSLOSource(b.id, b)
+			return
+		}
+	}
+}
+
+// deregister removes the board from the status page, if registered.
+func (b *board) deregister() {
+	b.mu.Lock()
+	u := b.unregister
+	b.unregister = nil
+	b.mu.Unlock()
+	if u != nil {
+		u()
+	}
+}
+
+// observe records one evaluated Status (reused by the engine: copied).
+func (b *board) observe(st *slo.Status) {
+	sp := b.specs[st.SLO]
+	cur := status.SLO{Name: st.SLO, Service: st.Service, Instance: groupString(st.Group), Group: maps.Clone(st.Group),
+		Objective: st.Objective, BudgetRemaining: st.BudgetRemaining, TimeToExhaustion: status.Duration(st.TimeToExhaustion),
+		Events: st.Events, BadEvents: st.BadEvents, NoData: st.NoData, At: st.At, Source: b.id,
+		DashboardPath: uid.SLOPath(st.SLO), State: status.StateInactive}
+	for _, w := range st.Windows {
+		cur.Windows = append(cur.Windows, status.Window{Name: w.Name, ErrorRatio: w.ErrorRatio, BurnRate: w.BurnRate, NoData: w.NoData})
+	}
+	for _, a := range st.Alerts {
+		as := status.AlertStatus{Severity: a.Severity, State: a.State.String(), Enabled: a.Enabled}
+		if a.State != slo.Inactive {
+			as.Since = a.Since.UTC()
+		}
+		cur.Alerts = append(cur.Alerts, as)
+		if status.StateRank(as.State) > status.StateRank(cur.State) {
+			cur.State = as.State
+		}
+	}
+	if sp != nil {
+		cur.Period, cur.Description, cur.RunbookURL = status.Duration(sp.Period), sp.Description, sp.Alerting.RunbookURL
+		cur.Thresholds = thresholds(sp)
+	}
+	p := status.Point{At: st.At, SLI: 1 - st.Windows[0].ErrorRatio, NoData: st.Windows[0].NoData,
+		BurnShort: st.Windows[0].BurnRate, BurnLong: st.Windows[2].BurnRate, Budget: st.BudgetRemaining}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e := b.slos[cur.Key()]
+	if e == nil {
+		step := time.Duration(0)
+		if sp != nil {
+			step = sp.Period / historyPoints
+		}
+		e = &boardEntry{hist: status.NewHistory(historyPoints, step)}
+		b.slos[cur.Key()] = e
+	}
+	e.cur = cur
+	e.hist.Add(p)
+}
+
+// thresholds lists the enabled burn-rate conditions of a spec.
+func thresholds(sp *spec.SLO) []status.Threshold {
+	var out []status.Threshold
+	for i, sv := range [2]spec.Severity{sp.Alerting.Page, sp.Alerting.Ticket} {
+		if !sv.Enabled {
+			continue
+		}
+		for _, w := range sv.Windows {
+			out = append(out, status.Threshold{Severity: severities[i], Long: status.Duration(w.Long),
+				Short: status.Duration(w.Short), BurnRate: w.Factor})
+		}
+	}
+	return out
+}
+
+// record keeps the transitions of one evaluation with their receivers.
+func (b *board) record(ts []slo.AlertTransition) {
+	if len(ts) == 0 {
+		return
+	}
+	evs := make([]status.AlertEvent, 0, len(ts))
+	for _, t := range ts {
+		ev := status.AlertEvent{At: t.At.UTC(), SLO: t.SLO, Service: t.Service, Instance: groupString(b.group(t)),
+			Severity: t.Severity, State: t.State, LongWindow: status.Duration(t.LongWindow),
+			ShortWindow: status.Duration(t.ShortWindow), BurnRateLong: t.BurnRateLong, BurnRateShort: t.BurnRateShort,
+			Threshold: t.Threshold, Source: b.id, Receivers: []string{}}
+		if b.alerts != nil && t.State != alerting.StatePending {
+			ev.Receivers = b.alerts.Receivers(alerting.Transition{SLO: t.SLO, Service: t.Service, Labels: t.Labels,
+				Annotations: t.Annotations, Severity: t.Severity, State: t.State, LongWindow: t.LongWindow,
+				ShortWindow: t.ShortWindow, BurnRateLong: t.BurnRateLong, BurnRateShort: t.BurnRateShort,
+				Threshold: t.Threshold, Objective: t.Objective, BudgetRemaining: t.BudgetRemaining,
+				TimeToExhaustion: t.TimeToExhaustion, Events: t.Events, BadEvents: t.BadEvents,
+				ActiveSince: t.ActiveSince, At: t.At})
+		}
+		evs = append(evs, ev)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, ev := range evs {
+		if len(b.events) < maxAlertEvents {
+			b.events = append(b.events, ev)
+			continue
+		}
+		b.events[b.next] = ev
+		b.next = (b.next + 1) % maxAlertEvents
+	}
+}
+
+// group recovers the group-by values of a transition: its labels that are
+// group-by keys of the SLO's SLI.
+func (b *board) group(t slo.AlertTransition) map[string]string {
+	sp := b.specs[t.SLO]
+	if sp == nil {
+		return nil
+	}
+	var keys []string
+	switch {
+	case sp.SLI.Metric != nil:
+		keys = sp.SLI.Metric.GroupBy
+	case sp.SLI.Latency != nil:
+		keys = sp.SLI.Latency.GroupBy
+	}
+	var g map[string]string
+	for _, k := range keys {
+		if v, ok := t.Labels[k]; ok {
+			if g == nil {
+				g = map[string]string{}
+			}
+			g[k] = v
+		}
+	}
+	return g
+}
+
+// Snapshot returns every instance with its history, sorted by key, and the
+// alert history oldest first.
+func (b *board) Snapshot() status.Snapshot {
+	b.mu.Lock()
+	snap := status.Snapshot{SLOs: make([]status.SLO, 0, len(b.slos)), Alerts: make([]status.AlertEvent, 0, len(b.events))}
+	for _, e := range b.slos {
+		s := e.cur
+		s.History = e.hist.Points()
+		snap.SLOs = append(snap.SLOs, s)
+	}
+	snap.Alerts = append(snap.Alerts, b.events[b.next:]...)
+	snap.Alerts = append(snap.Alerts, b.events[:b.next]...)
+	b.mu.Unlock()
+	sort.Slice(snap.SLOs, func(i, j int) bool { return snap.SLOs[i].Key() < snap.SLOs[j].Key() })
+	if b.alerts != nil {
+		for _, d := range b.alerts.Destinations() {
+			br := make(map[string]string, len(d.Breakers))
+			for k, v := range d.Breakers {
+				br[k] = v.String()
+			}
+			snap.Destinations = append(snap.Destinations, status.Destination{Name: d.Name, Queued: d.Queued, Breakers: br, Source: b.id})
+		}
+	}
+	return snap
+}
+
+// groupString renders group-by values as "k=v, k=v", keys sorted.
+func groupString(g map[string]string) string {
+	if len(g) == 0 {
+		return ""
+	}
+	keys := slices.Sorted(maps.Keys(g))
+	var sb strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString(k + "=" + g[k])
+	}
+	return sb.String()
+}
