@@ -1,0 +1,68 @@
+// Package tenant is a processor that puts the tenant of each request on its
+// data: it reads the tenant from the authenticated client (client.Info auth
+// attribute, e.g. set by tls_identity from a client certificate) or from a
+// request header, and writes it to a resource attribute (`obsd.tenant` by
+// default) that the loki exporter sends as X-Scope-OrgID. It must run where
+// the request context is still there: in the pipeline before any
+// asynchronous step (no batch processor in front of it).
+package tenant
+
+import (
+	"context"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/collector/processor/processorhelper"
+)
+
+const (
+	// typeStr is the name used in configs: `processors: tenant:`.
+	typeStr = "tenant"
+	// stability of every signal.
+	stability = component.StabilityLevelAlpha
+	// DefaultAttribute is the resource attribute written by default.
+	DefaultAttribute = "obsd.tenant"
+)
+
+// componentType is the tenant processor's component.Type.
+var componentType = component.MustNewType(typeStr)
+
+var capabilities = consumer.Capabilities{MutatesData: true}
+
+// NewFactory returns the factory of the tenant processor.
+func NewFactory() processor.Factory {
+	return processor.NewFactory(componentType, createDefaultConfig,
+		processor.WithTraces(createTraces, stability),
+		processor.WithLogs(createLogs, stability),
+		processor.WithMetrics(createMetrics, stability),
+	)
+}
+
+func createDefaultConfig() component.Config {
+	return &Config{FromAuth: "tenant", Attribute: DefaultAttribute}
+}
+
+func createTraces(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Traces) (processor.Traces, error) {
+	p, err := newProcessor(cfg.(*Config), set)
+	if err != nil {
+		return nil, err
+	}
+	return processorhelper.NewTraces(ctx, set, cfg, next, p.processTraces, processorhelper.WithCapabilities(capabilities))
+}
+
+func createLogs(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {
+	p, err := newProcessor(cfg.(*Config), set)
+	if err != nil {
+		return nil, err
+	}
+	return processorhelper.NewLogs(ctx, set, cfg, next, p.processLogs, processorhelper.WithCapabilities(capabilities))
+}
+
+func createMetrics(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Metrics) (processor.Metrics, error) {
+	p, err := newProcessor(cfg.(*Config), set)
+	if err != nil {
+		return nil, err
+	}
+	return processorhelper.NewMetrics(ctx, set, cfg, next, p.processMetrics, processorhelper.WithCapabilities(capabilities))
+}

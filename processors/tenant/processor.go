@@ -1,0 +1,122 @@
+package tenant
+
+import (
+	"context"
+
+	"go.opentelemetry.io/collector/client"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+)
+
+const (
+	scopeName = "github.com/obsd-dev/obsd/processors/tenant"
+	// metricRequests counts requests by where their tenant came from.
+	metricRequests = "obsd_tenant_requests_total"
+	maxTenantLen   = 256
+)
+
+// Sources of a request's tenant, the `source` label values.
+const (
+	sourceAuth     = "auth"
+	sourceMetadata = "metadata"
+	sourceDefault  = "default"
+	sourceNone     = "none"
+)
+
+type tenantProcessor struct {
+	cfg      *Config
+	requests metric.Int64Counter
+	// bySource are the precomputed attribute sets of the counter.
+	bySource map[string]metric.AddOption
+}
+
+func newProcessor(cfg *Config, set processor.Settings) (*tenantProcessor, error) {
+	c, err := set.MeterProvider.Meter(scopeName).Int64Counter(metricRequests,
+		metric.WithDescription("Requests (batches) seen by the tenant processor, by where their tenant came from: auth, metadata, default or none."))
+	if err != nil {
+		return nil, err
+	}
+	p := &tenantProcessor{cfg: cfg, requests: c, bySource: map[string]metric.AddOption{}}
+	for _, s := range []string{sourceAuth, sourceMetadata, sourceDefault, sourceNone} {
+		p.bySource[s] = metric.WithAttributeSet(attribute.NewSet(attribute.String("source", s)))
+	}
+	return p, nil
+}
+
+// tenantOf is the request's tenant and where it came from.
+func (p *tenantProcessor) tenantOf(ctx context.Context) (string, string) {
+	info := client.FromContext(ctx)
+	if p.cfg.FromAuth != "" && info.Auth != nil {
+		if s, ok := info.Auth.GetAttribute(p.cfg.FromAuth).(string); ok && safe(s) {
+			return s, sourceAuth
+		}
+	}
+	if p.cfg.FromMetadata != "" {
+		if vs := info.Metadata.Get(p.cfg.FromMetadata); len(vs) > 0 && safe(vs[0]) {
+			return vs[0], sourceMetadata
+		}
+	}
+	if p.cfg.Default != "" {
+		return p.cfg.Default, sourceDefault
+	}
+	return "", sourceNone
+}
+
+// stamp writes tenant to attrs, or removes the attribute when tenant is "".
+func (p *tenantProcessor) stamp(attrs pcommon.Map, tenant string) {
+	if tenant == "" {
+		attrs.Remove(p.cfg.Attribute)
+		return
+	}
+	attrs.PutStr(p.cfg.Attribute, tenant)
+}
+
+func (p *tenantProcessor) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
+	tenant, src := p.tenantOf(ctx)
+	p.requests.Add(ctx, 1, p.bySource[src])
+	rs := td.ResourceSpans()
+	for i := 0; i < rs.Len(); i++ {
+		p.stamp(rs.At(i).Resource().Attributes(), tenant)
+	}
+	return td, nil
+}
+
+func (p *tenantProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
+	tenant, src := p.tenantOf(ctx)
+	p.requests.Add(ctx, 1, p.bySource[src])
+	rl := ld.ResourceLogs()
+	for i := 0; i < rl.Len(); i++ {
+		p.stamp(rl.At(i).Resource().Attributes(), tenant)
+	}
+	return ld, nil
+}
+
+func (p *tenantProcessor) processMetrics(ctx context.Context, md pmetric.Metrics) (pmetric.Metrics, error) {
+	tenant, src := p.tenantOf(ctx)
+	p.requests.Add(ctx, 1, p.bySource[src])
+	rm := md.ResourceMetrics()
+	for i := 0; i < rm.Len(); i++ {
+		p.stamp(rm.At(i).Resource().Attributes(), tenant)
+	}
+	return md, nil
+}
+
+// safe reports whether v can be used as a tenant id and header value as
+// it is: 1-256 bytes of printable ASCII without spaces, '|' or ','.
+func safe(v string) bool {
+	if v == "" || len(v) > maxTenantLen {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c <= ' ' || c >= 0x7f || c == '|' || c == ',' {
+			return false
+		}
+	}
+	return true
+}
