@@ -31,12 +31,15 @@ type rawSLO struct {
 	Budgeting   *rawBudgeting     `yaml:"budgeting"`
 	Labels      map[string]string `yaml:"labels"`
 	SLI         rawSLI            `yaml:"sli"`
+	// GroupByLimit caps a grouped SLO's instances; 0 means the default.
+	GroupByLimit int `yaml:"group_by_limit"`
 	Alerting    rawAlerting       `yaml:"alerting"`
 }
 
 type rawSLI struct {
 	Metric *rawMetric `yaml:"metric"`
 	Spans  *rawSpans  `yaml:"spans"`
+	Logs   *rawLogs   `yaml:"logs"`
 }
 
 type rawMetric struct {
@@ -125,9 +128,14 @@ func convertObsd(file string, r rawSLO, e *errs) *SLO {
 		n++
 		s.SLI.Spans = convertSpans(*r.SLI.Spans, r.Service, e)
 	}
-	if n != 1 {
-		e.addf("sli", "must have exactly one of 'metric' or 'spans', got %d", n)
+	if r.SLI.Logs != nil {
+		n++
+		s.SLI.Logs = convertLogs(*r.SLI.Logs, r.Service, e)
 	}
+	if n != 1 {
+		e.addf("sli", "must have exactly one of 'metric', 'spans' or 'logs', got %d", n)
+	}
+	s.GroupByLimit = groupByLimit(r.GroupByLimit, e)
 	checkLabels(r.Labels, "labels", e)
 	s.Alerting = convertAlerting(r.Alerting, r.Name, s.Period, e)
 	return s

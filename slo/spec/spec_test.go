@@ -109,7 +109,7 @@ func TestValidationErrors(t *testing.T) {
 			`slo "bad one": 'sli.metric.total' is required`,
 			`slo "bad one": 'alerting.page.windows[0]' needs 1m <= 'short' < 'long'`,
 			`slo "bad one": 'alerting.page.windows[0].burn_rate' must be greater than zero`,
-			`slo "no-sli": 'sli' must have exactly one of 'metric' or 'spans', got 0`,
+			`slo "no-sli": 'sli' must have exactly one of 'metric', 'spans' or 'logs', got 0`,
 		}},
 		{"an unsupported sloth query shape names the supported shapes", "testdata/sloth_unsupported.yaml", []string{
 			`slo "svc-latency": 'sli.events.error_query' has an unsupported shape`,

@@ -97,6 +97,7 @@ type SLI struct {
 	Metric  *MetricRatio
 	Latency *MetricLatency
 	Spans   *SpanSLI
+	Logs    *LogSLI
 }
 
 // MetricRatio counts events from monotonic sums (delta or cumulative):
