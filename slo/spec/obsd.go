@@ -32,8 +32,8 @@ type rawSLO struct {
 	Labels      map[string]string `yaml:"labels"`
 	SLI         rawSLI            `yaml:"sli"`
 	// GroupByLimit caps a grouped SLO's instances; 0 means the default.
-	GroupByLimit int `yaml:"group_by_limit"`
-	Alerting    rawAlerting       `yaml:"alerting"`
+	GroupByLimit int         `yaml:"group_by_limit"`
+	Alerting     rawAlerting `yaml:"alerting"`
 }
 
 type rawSLI struct {
