@@ -1,0 +1,80 @@
+package circuitbreaker
+
+import (
+	"context"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// scopeName is the instrumentation scope of the extension's metrics.
+const scopeName = "github.com/obsd-dev/obsd/extensions/circuitbreaker"
+
+// Instrument names are the exact Prometheus names (obsd's telemetry exports
+// without type or unit suffixes). Labels: breaker (the extension's
+// component id, one per configured breaker) and to (closed|open|half_open).
+const (
+	metricState       = "obsd_circuit_breaker_state"
+	metricTransitions = "obsd_circuit_breaker_transitions_total"
+	metricRejected    = "obsd_circuit_breaker_rejected_total"
+	labelBreaker      = "breaker"
+	labelTo           = "to"
+)
+
+// telemetry holds one breaker's instruments, with every attribute set built
+// once: recording allocates nothing.
+type telemetry struct {
+	transitions  metric.Int64Counter
+	rejections   metric.Int64Counter
+	registration metric.Registration
+	toOpts       [3][]metric.AddOption // by State
+	breakerOpts  []metric.AddOption
+}
+
+func newTelemetry(set component.TelemetrySettings, id string, state func() State) (*telemetry, error) {
+	meter := set.MeterProvider.Meter(scopeName)
+	breakerAttr := attribute.String(labelBreaker, id)
+	t := &telemetry{breakerOpts: []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(breakerAttr))}}
+	for _, s := range []State{StateClosed, StateOpen, StateHalfOpen} {
+		t.toOpts[s] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(breakerAttr, attribute.String(labelTo, s.String())))}
+	}
+	var err error
+	if t.transitions, err = meter.Int64Counter(metricTransitions,
+		metric.WithDescription("Circuit state changes, by breaker and the state entered (closed|open|half_open)."),
+		metric.WithUnit("{transition}")); err != nil {
+		return nil, err
+	}
+	if t.rejections, err = meter.Int64Counter(metricRejected,
+		metric.WithDescription("Calls failed fast without reaching the backend because the circuit was open (or half-open with every probe in flight)."),
+		metric.WithUnit("{call}")); err != nil {
+		return nil, err
+	}
+	gauge, err := meter.Int64ObservableGauge(metricState,
+		metric.WithDescription("Circuit state: 0 closed, 1 open, 2 half-open."),
+		metric.WithUnit("1"))
+	if err != nil {
+		return nil, err
+	}
+	observeOpts := []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(breakerAttr))}
+	t.registration, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		o.ObserveInt64(gauge, int64(state()), observeOpts...)
+		return nil
+	}, gauge)
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func (t *telemetry) transition(to State) {
+	t.transitions.Add(context.Background(), 1, t.toOpts[to]...)
+}
+
+func (t *telemetry) rejected(ctx context.Context) {
+	t.rejections.Add(ctx, 1, t.breakerOpts...)
+}
+
+func (t *telemetry) shutdown() error {
+	return t.registration.Unregister()
+}
