@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"go.opentelemetry.io/collector/component"
@@ -27,8 +28,19 @@ type Config struct {
 	RetryConfig configretry.BackOffConfig `mapstructure:"retry_on_failure"`
 
 	// TenantID, when set, is sent as X-Scope-OrgID on every push and
-	// overrides the `loki.tenant` resource attribute.
+	// overrides the tenant attributes.
 	TenantID string `mapstructure:"tenant_id"`
+
+	// TenantAttributes are the resource attributes naming a resource's
+	// tenant, first present wins: by default `obsd.tenant` (the tenant
+	// processor, e.g. from a client certificate) then `loki.tenant` (the
+	// lokipush receiver, from the pusher's X-Scope-OrgID). Batches are split
+	// so that each push carries one tenant's streams.
+	TenantAttributes []string `mapstructure:"tenant_attributes"`
+
+	// DefaultTenant is the X-Scope-OrgID of resources without a tenant
+	// attribute; empty sends them without the header.
+	DefaultTenant string `mapstructure:"default_tenant"`
 
 	// Labels are the attribute keys that become stream labels (looked up on
 	// the log record, then on its resource; dots become underscores). The
@@ -60,7 +72,7 @@ func (cfg *Config) Validate() error {
 			errs = append(errs, errors.New("'labels' must not contain an empty key"))
 			continue
 		}
-		if k == TenantAttribute {
+		if k == TenantAttribute || slices.Contains(cfg.TenantAttributes, k) {
 			errs = append(errs, fmt.Errorf("'labels' must not contain %q: it is the tenant, sent as X-Scope-OrgID", k))
 		}
 		name := labelName(k)
@@ -71,6 +83,14 @@ func (cfg *Config) Validate() error {
 	}
 	if strings.ContainsAny(cfg.TenantID, "|\r\n") {
 		errs = append(errs, errors.New("'tenant_id' must be a single tenant without '|' or line breaks"))
+	}
+	if strings.ContainsAny(cfg.DefaultTenant, "|\r\n") {
+		errs = append(errs, errors.New("'default_tenant' must be a single tenant without '|' or line breaks"))
+	}
+	for _, k := range cfg.TenantAttributes {
+		if strings.TrimSpace(k) == "" {
+			errs = append(errs, errors.New("'tenant_attributes' must not contain an empty key"))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -83,4 +103,9 @@ func (cfg *Config) pushURL() string {
 	}
 	u.Path = PushPath
 	return u.String()
+}
+
+// tenantSpec is where pushes take their tenant from.
+func (cfg *Config) tenantSpec() tenantSpec {
+	return tenantSpec{fixed: cfg.TenantID, attrs: cfg.TenantAttributes, def: cfg.DefaultTenant}
 }

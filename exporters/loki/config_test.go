@@ -30,6 +30,8 @@ func TestLoadConfig(t *testing.T) {
 				assert.Equal(t, "http://127.0.0.1:3100/loki/api/v1/push", c.ClientConfig.Endpoint)
 				assert.Equal(t, 5*time.Second, c.ClientConfig.Timeout)
 				assert.Equal(t, "team-a", c.TenantID)
+				assert.Equal(t, []string{"k8s.namespace.name"}, c.TenantAttributes)
+				assert.Equal(t, "fallback", c.DefaultTenant)
 				assert.Equal(t, []string{"service.name", "deployment.environment", "level"}, c.Labels)
 				assert.Equal(t, time.Second, c.RetryConfig.InitialInterval)
 				require.True(t, c.QueueConfig.HasValue())
@@ -48,6 +50,8 @@ func TestLoadConfig(t *testing.T) {
 				"'labels' must not contain an empty key",
 				`'labels' keys "service.name" and "service_name" both become the label "service_name"`,
 				`'labels' must not contain "loki.tenant"`,
+				"'default_tenant' must be a single tenant",
+				"'tenant_attributes' must not contain an empty key",
 			},
 		},
 		{

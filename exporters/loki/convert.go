@@ -15,6 +15,9 @@ const (
 	// TenantAttribute is the resource attribute naming the Loki tenant
 	// (set by the lokipush receiver from X-Scope-OrgID).
 	TenantAttribute = "loki.tenant"
+	// ObsdTenantAttribute is the resource attribute the tenant processor
+	// writes (the authenticated tenant); it comes before TenantAttribute.
+	ObsdTenantAttribute = "obsd.tenant"
 	// levelKey is the configured label key filled from the record severity
 	// when no attribute of that name exists.
 	levelKey = "level"
@@ -68,17 +71,23 @@ type tenantGroup struct {
 	resources []int // indices into ResourceLogs
 }
 
+// tenantSpec says where a resource's tenant comes from.
+type tenantSpec struct {
+	fixed string   // tenant_id: every resource's tenant when set
+	attrs []string // tenant_attributes: the first one present names the tenant
+	def   string   // default_tenant: the tenant of resources without one
+}
+
 // groupByTenant splits resources by tenant: the fixed tenant when set, else
-// each resource's loki.tenant attribute ("" means no X-Scope-OrgID).
-func groupByTenant(ld plog.Logs, fixed string) []tenantGroup {
+// the first of the tenant attributes a resource has (non-empty), else the
+// default ("" means no X-Scope-OrgID).
+func groupByTenant(ld plog.Logs, spec tenantSpec) []tenantGroup {
 	rls := ld.ResourceLogs()
 	var groups []tenantGroup
 	for i := 0; i < rls.Len(); i++ {
-		tenant := fixed
+		tenant := spec.fixed
 		if tenant == "" {
-			if v, ok := rls.At(i).Resource().Attributes().Get(TenantAttribute); ok {
-				tenant = v.AsString()
-			}
+			tenant = resourceTenant(rls.At(i).Resource().Attributes(), spec)
 		}
 		j := slices.IndexFunc(groups, func(g tenantGroup) bool { return g.tenant == tenant })
 		if j < 0 {
@@ -88,6 +97,18 @@ func groupByTenant(ld plog.Logs, fixed string) []tenantGroup {
 		groups[j].resources = append(groups[j].resources, i)
 	}
 	return groups
+}
+
+// resourceTenant is the first non-empty tenant attribute, or the default.
+func resourceTenant(attrs pcommon.Map, spec tenantSpec) string {
+	for _, k := range spec.attrs {
+		if v, ok := attrs.Get(k); ok {
+			if s := v.AsString(); s != "" {
+				return s
+			}
+		}
+	}
+	return spec.def
 }
 
 // subset copies the given resources into a new plog.Logs.
@@ -111,8 +132,13 @@ type converter struct {
 	streams map[string]int
 }
 
-func newConverter(keys []string) *converter {
+// newConverter builds a converter promoting keys to labels; the tenant
+// attributes become neither labels nor structured metadata.
+func newConverter(keys []string, tenantAttrs ...string) *converter {
 	c := &converter{specs: newLabelSpecs(keys), isLabel: map[string]bool{TenantAttribute: true}, now: time.Now}
+	for _, k := range tenantAttrs {
+		c.isLabel[k] = true
+	}
 	for _, s := range c.specs {
 		c.isLabel[s.key] = true
 	}

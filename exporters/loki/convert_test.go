@@ -149,8 +149,8 @@ func TestGroupByTenant(t *testing.T) {
 			rl.Resource().Attributes().PutStr(TenantAttribute, tenant)
 		}
 	}
-	assert.Equal(t, []tenantGroup{{"a", []int{0, 3}}, {"", []int{1}}, {"b", []int{2}}}, groupByTenant(ld, ""))
-	assert.Equal(t, []tenantGroup{{"fixed", []int{0, 1, 2, 3}}}, groupByTenant(ld, "fixed"), "a configured tenant overrides the attribute")
+	assert.Equal(t, []tenantGroup{{"a", []int{0, 3}}, {"", []int{1}}, {"b", []int{2}}}, groupByTenant(ld, tenantSpec{attrs: []string{TenantAttribute}}))
+	assert.Equal(t, []tenantGroup{{"fixed", []int{0, 1, 2, 3}}}, groupByTenant(ld, tenantSpec{fixed: "fixed", attrs: []string{TenantAttribute}}), "a configured tenant overrides the attribute")
 }
 
 func TestLabelName(t *testing.T) {
@@ -159,5 +159,26 @@ func TestLabelName(t *testing.T) {
 		"1st": "_1st", "a-b/c": "a_b_c", "é": "_",
 	} {
 		assert.Equal(t, want, labelName(in), in)
+	}
+}
+
+func TestResourceTenant(t *testing.T) {
+	spec := tenantSpec{attrs: []string{ObsdTenantAttribute, TenantAttribute}, def: "anon"}
+	tests := []struct {
+		name  string
+		attrs map[string]any
+		want  string
+	}{
+		{"the authenticated obsd.tenant wins over the pusher's loki.tenant", map[string]any{ObsdTenantAttribute: "cert-a", TenantAttribute: "claimed-b"}, "cert-a"},
+		{"loki.tenant is used when obsd.tenant is missing", map[string]any{TenantAttribute: "b"}, "b"},
+		{"an empty attribute does not name a tenant", map[string]any{ObsdTenantAttribute: "", TenantAttribute: "b"}, "b"},
+		{"a resource without one gets the default tenant", map[string]any{"service.name": "s"}, "anon"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := pcommon.NewMap()
+			require.NoError(t, m.FromRaw(tt.attrs))
+			assert.Equal(t, tt.want, resourceTenant(m, spec))
+		})
 	}
 }

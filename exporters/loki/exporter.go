@@ -55,7 +55,7 @@ func newExporter(cfg *Config, set exporter.Settings) (*lokiExporter, error) {
 		cfg:               cfg,
 		settings:          set,
 		url:               cfg.pushURL(),
-		template:          newConverter(cfg.Labels),
+		template:          newConverter(cfg.Labels, cfg.TenantAttributes...),
 		bufs:              sync.Pool{New: func() any { return new([]byte) }},
 		permanentRejected: counter,
 	}, nil
@@ -81,7 +81,7 @@ func (e *lokiExporter) shutdown(context.Context) error {
 // retryable error, only their data is handed back for retry (so the others
 // are not sent twice); permanent failures are counted and dropped.
 func (e *lokiExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
-	groups := groupByTenant(ld, e.cfg.TenantID)
+	groups := groupByTenant(ld, e.cfg.tenantSpec())
 	var retry []int
 	var retryErrs, permErrs []error
 	for _, g := range groups {

@@ -300,3 +300,31 @@ func exporterhelperNewQueue() exporterhelper.QueueBatchConfig {
 	q.NumConsumers = 1
 	return q
 }
+
+func TestTenantHeaderPerStream(t *testing.T) {
+	loki := newFakeLoki(t, nil)
+	h := startExporter(t, loki.srv.URL, func(c *Config) { c.DefaultTenant = "anon" })
+	ld := plog.NewLogs()
+	for _, r := range []struct{ attr, tenant, line string }{
+		{ObsdTenantAttribute, "cert-a", "from a"},
+		{TenantAttribute, "pusher-b", "from b"},
+		{"", "", "from nobody"},
+	} {
+		rl := ld.ResourceLogs().AppendEmpty()
+		rl.Resource().Attributes().PutStr("service.name", "svc")
+		if r.attr != "" {
+			rl.Resource().Attributes().PutStr(r.attr, r.tenant)
+		}
+		rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr(r.line)
+	}
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), ld))
+	assert.Equal(t, []string{"from a"}, loki.lines("cert-a"), "obsd.tenant is sent as X-Scope-OrgID")
+	assert.Equal(t, []string{"from b"}, loki.lines("pusher-b"), "loki.tenant is sent when obsd.tenant is missing")
+	assert.Equal(t, []string{"from nobody"}, loki.lines("anon"), "default_tenant for the rest")
+	for _, s := range loki.streams {
+		assert.NotContains(t, s.Labels, "tenant", "the tenant is a header, never a label")
+		for _, md := range s.Entries[0].StructuredMetadata {
+			assert.NotContains(t, md.Name, "tenant", "the tenant is never structured metadata")
+		}
+	}
+}

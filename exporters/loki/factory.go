@@ -45,10 +45,11 @@ func createDefaultConfig() component.Config {
 	client := confighttp.NewDefaultClientConfig()
 	client.Timeout = defaultTimeout
 	return &Config{
-		ClientConfig: client,
-		QueueConfig:  configoptional.Some(exporterhelper.NewDefaultQueueConfig()),
-		RetryConfig:  configretry.NewDefaultBackOffConfig(),
-		Labels:       append([]string(nil), DefaultLabels...),
+		ClientConfig:     client,
+		QueueConfig:      configoptional.Some(exporterhelper.NewDefaultQueueConfig()),
+		RetryConfig:      configretry.NewDefaultBackOffConfig(),
+		Labels:           append([]string(nil), DefaultLabels...),
+		TenantAttributes: []string{ObsdTenantAttribute, TenantAttribute},
 	}
 }
 
