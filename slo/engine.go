@@ -42,6 +42,9 @@ type Engine struct {
 	instances []*Instance
 	byGroup   map[groupKey]*Instance
 	series    map[seriesKey]*seriesState
+	// grouped[slo] counts the SLO's group instances (overflow excluded);
+	// limits[slo] is its group_by cap.
+	grouped, limits []int
 	countFrom int64
 	resolve   float64
 	notifier  Notifier
@@ -62,7 +65,9 @@ type Instance struct {
 	slo    *sloDef
 	group  map[string]string
 	hash   uint64
-	acc    *accounts
+	// overflow: the instance of the value sets beyond the group_by cap.
+	overflow bool
+	acc      *accounts
 	alerts [2]alertState
 	// labels[sev] are the alert labels per severity (SLO, group,
 	// alerting and severity labels).
@@ -95,6 +100,7 @@ func NewEngine(slos []*spec.SLO, opts Options) (*Engine, error) {
 		}
 		e.byName[s.Name] = len(e.slos)
 		e.slos = append(e.slos, newSLODef(i, s))
+		e.grouped, e.limits = append(e.grouped, 0), append(e.limits, s.Limit())
 	}
 	if err := errors.Join(errList...); err != nil {
 		return nil, err
@@ -120,12 +126,44 @@ func (e *Engine) SLOs() []*spec.SLO {
 // Instance returns the instance of SLO slo for the group whose hash is
 // groupHash (HashSeed for an SLO without group_by), creating it at now
 // with the group's attribute values when it does not exist yet. group is
-// only read on creation; pass a function so the hot path builds no map.
+// only read on creation; pass a function so the hot path builds no map
+// (nil for an SLO without group_by).
+//
+// Cap: a grouped SLO creates at most its spec.SLO.Limit() instances; a
+// new value set beyond it gets the SLO's single overflow instance (every
+// group label "__overflow__", Overflow() true), created on first use.
+// Instances are never evicted, so label churn never resets one's history.
 func (e *Engine) Instance(slo int, groupHash uint64, group func() map[string]string, now time.Time) *Instance {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if in, ok := e.byGroup[groupKey{slo: slo, hash: groupHash}]; ok {
+		return in
+	}
+	if group != nil && e.grouped[slo] >= e.limits[slo] {
+		return e.instanceLocked(slo, OverflowHash, e.overflowGroup(slo), now.UnixNano())
+	}
 	return e.instanceLocked(slo, groupHash, group, now.UnixNano())
 }
+
+// OverflowValue is the value of every group label of an overflow instance.
+const OverflowValue = "__overflow__"
+
+// OverflowHash is the group hash of overflow instances.
+var OverflowHash = HashString(HashSeed, "\x00"+OverflowValue)
+
+func (e *Engine) overflowGroup(slo int) func() map[string]string {
+	return func() map[string]string {
+		names := e.slos[slo].spec.GroupBy()
+		m := make(map[string]string, len(names))
+		for _, n := range names {
+			m[n] = OverflowValue
+		}
+		return m
+	}
+}
+
+// Overflow reports whether in is its SLO's overflow instance.
+func (in *Instance) Overflow() bool { return in.overflow }
 
 func (e *Engine) instanceLocked(slo int, groupHash uint64, group func() map[string]string, now int64) *Instance {
 	k := groupKey{slo: slo, hash: groupHash}
@@ -138,6 +176,12 @@ func (e *Engine) instanceLocked(slo int, groupHash uint64, group func() map[stri
 		g = group()
 	}
 	in := &Instance{id: uint32(len(e.instances)), slo: d, group: g, hash: groupHash, acc: newAccounts(d.layout, now)}
+	switch {
+	case groupHash == OverflowHash:
+		in.overflow = true
+	case g != nil:
+		e.grouped[slo]++ // restored instances count even beyond a lowered cap
+	}
 	for sev := range in.labels {
 		in.labels[sev] = d.alertLabels(sev, g)
 	}
