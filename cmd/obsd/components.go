@@ -29,7 +29,9 @@ import (
 
 	lokiexporter "github.com/obsd-dev/obsd/exporters/loki"
 	"github.com/obsd-dev/obsd/extensions/ratelimit"
+	"github.com/obsd-dev/obsd/extensions/tlsidentity"
 	"github.com/obsd-dev/obsd/processors/correlation"
+	"github.com/obsd-dev/obsd/processors/tenant"
 	"github.com/obsd-dev/obsd/receivers/lokipush"
 	sloconnector "github.com/obsd-dev/obsd/slo/connector"
 )
@@ -56,6 +58,7 @@ func components() (otelcol.Factories, error) {
 		memorylimiterprocessor.NewFactory(),
 		resourceprocessor.NewFactory(),
 		correlation.NewFactory(),
+		tenant.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -88,6 +91,7 @@ func components() (otelcol.Factories, error) {
 		pprofextension.NewFactory(),
 		bearertokenauthextension.NewFactory(),
 		ratelimit.NewFactory(),
+		tlsidentity.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
