@@ -45,10 +45,10 @@ type Engine struct {
 	// grouped[slo] counts the SLO's group instances (overflow excluded);
 	// limits[slo] is its group_by cap.
 	grouped, limits []int
-	countFrom int64
-	resolve   float64
-	notifier  Notifier
-	stats     [numOutcomes]uint64
+	countFrom       int64
+	resolve         float64
+	notifier        Notifier
+	stats           [numOutcomes]uint64
 	// reused per evaluation, guarded by evalMu
 	status Status
 	trans  []AlertTransition
@@ -61,14 +61,14 @@ type groupKey struct {
 
 // Instance is one SLO for one group of its group-by attributes.
 type Instance struct {
-	id     uint32
-	slo    *sloDef
-	group  map[string]string
-	hash   uint64
+	id    uint32
+	slo   *sloDef
+	group map[string]string
+	hash  uint64
 	// overflow: the instance of the value sets beyond the group_by cap.
 	overflow bool
 	acc      *accounts
-	alerts [2]alertState
+	alerts   [2]alertState
 	// labels[sev] are the alert labels per severity (SLO, group,
 	// alerting and severity labels).
 	labels [2]map[string]string
