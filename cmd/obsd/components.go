@@ -28,10 +28,9 @@ import (
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
 
 	lokiexporter "github.com/obsd-dev/obsd/exporters/loki"
+	"github.com/obsd-dev/obsd/extensions/circuitbreaker"
 	"github.com/obsd-dev/obsd/extensions/ratelimit"
-	"github.com/obsd-dev/obsd/extensions/tlsidentity"
 	"github.com/obsd-dev/obsd/processors/correlation"
-	"github.com/obsd-dev/obsd/processors/tenant"
 	"github.com/obsd-dev/obsd/receivers/lokipush"
 	sloconnector "github.com/obsd-dev/obsd/slo/connector"
 )
@@ -58,7 +57,6 @@ func components() (otelcol.Factories, error) {
 		memorylimiterprocessor.NewFactory(),
 		resourceprocessor.NewFactory(),
 		correlation.NewFactory(),
-		tenant.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -91,7 +89,7 @@ func components() (otelcol.Factories, error) {
 		pprofextension.NewFactory(),
 		bearertokenauthextension.NewFactory(),
 		ratelimit.NewFactory(),
-		tlsidentity.NewFactory(),
+		circuitbreaker.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
