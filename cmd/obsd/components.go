@@ -30,7 +30,9 @@ import (
 	lokiexporter "github.com/obsd-dev/obsd/exporters/loki"
 	"github.com/obsd-dev/obsd/extensions/circuitbreaker"
 	"github.com/obsd-dev/obsd/extensions/ratelimit"
+	"github.com/obsd-dev/obsd/extensions/tlsidentity"
 	"github.com/obsd-dev/obsd/processors/correlation"
+	"github.com/obsd-dev/obsd/processors/tenant"
 	"github.com/obsd-dev/obsd/receivers/lokipush"
 	sloconnector "github.com/obsd-dev/obsd/slo/connector"
 )
@@ -57,6 +59,7 @@ func components() (otelcol.Factories, error) {
 		memorylimiterprocessor.NewFactory(),
 		resourceprocessor.NewFactory(),
 		correlation.NewFactory(),
+		tenant.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -90,6 +93,7 @@ func components() (otelcol.Factories, error) {
 		bearertokenauthextension.NewFactory(),
 		ratelimit.NewFactory(),
 		circuitbreaker.NewFactory(),
+		tlsidentity.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
