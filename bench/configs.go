@@ -15,6 +15,10 @@ type profile string
 const (
 	baseline profile = "baseline"
 	full     profile = "full"
+	// fullMemQ is full with an in-memory sending queue instead of the
+	// persistent one: the difference between the two is the price of
+	// durability (encode + bbolt write + read back per request).
+	fullMemQ profile = "full-memq"
 )
 
 // configParams fills the config templates.
@@ -24,6 +28,7 @@ type configParams struct {
 	Dir                                          string
 	SLOFile                                      string
 	Shed                                         bool // the shed processor is compiled in
+	Storage                                      bool // persistent sending queue
 }
 
 // baselineConfig is what a plain collector does: upstream components only,
@@ -89,7 +94,9 @@ exporters:
     retry_on_failure: {enabled: true, max_elapsed_time: 0s}
     sending_queue:
       enabled: true
+{{- if .Storage}}
       storage: file_storage/queue
+{{- end}}
       sizer: requests
       queue_size: 20000
       num_consumers: 4
@@ -117,8 +124,9 @@ service:
 // writeConfig renders a profile's config into dir.
 func writeConfig(p profile, params configParams) (string, error) {
 	text := baselineConfig
-	if p == full {
+	if p == full || p == fullMemQ {
 		text = fullConfig
+		params.Storage = p == full
 		params.SLOFile = filepath.Join(params.Dir, "slos.yaml")
 		if err := os.WriteFile(params.SLOFile, []byte(sloFile()), 0o600); err != nil {
 			return "", err

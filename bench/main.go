@@ -141,7 +141,11 @@ func printMachine(o options, shed bool) {
 			}
 		}
 	}
-	fmt.Printf("machine: %s, %d cores; %s %s/%s\n", cpu, runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	cores := "?"
+	if out, err := exec.Command("nproc", "--all").Output(); err == nil {
+		cores = strings.TrimSpace(string(out))
+	}
+	fmt.Printf("machine: %s, %s cores; %s %s/%s\n", cpu, cores, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	fmt.Printf("obsd pinned to core %d (GOMAXPROCS=1); load generator + sink on core %d\n", o.obsdCore, o.loadCore)
 	fmt.Printf("phases of %s; fixed rate %.0f items/s; saturation with %d concurrent requests of %d items\n",
 		o.duration, o.rate, o.workers, o.perReq)
@@ -205,11 +209,13 @@ func measureProfile(o options, p profile, work string, shed bool) (*profileResul
 		sr := &signalResult{}
 		res.bySignal[sig] = sr
 		// Warm up (connections, queues, SLO instances), unmeasured.
-		if _, err := runLoad(ctx, loadSpec{signal: sig, target: target, requests: reqs, perReq: o.perReq,
-			workers: 8, rate: o.rate, duration: 2 * time.Second}); err != nil {
+		before := sink.count(sig)
+		warm, err := runLoad(ctx, loadSpec{signal: sig, target: target, requests: reqs, perReq: o.perReq,
+			workers: 8, rate: o.rate, duration: 2 * time.Second})
+		if err != nil {
 			return nil, err
 		}
-		waitDelivered(ctx, sink, sig, 1, o.drainWait)
+		waitDelivered(ctx, sink, sig, before+warm.ackedItems, o.drainWait)
 
 		// Fixed rate: CPU per million items, allocations, latency.
 		fmt.Printf("%s %s: fixed rate %.0f/s for %s\n", p, sig, o.rate, o.duration)
@@ -218,7 +224,7 @@ func measureProfile(o options, p profile, work string, shed bool) (*profileResul
 		if err != nil {
 			return nil, err
 		}
-		before := sink.count(sig)
+		before = sink.count(sig)
 		book := newProbeBook()
 		sink.probes.Store(book)
 		sr.fixed, err = runLoad(ctx, loadSpec{signal: sig, target: target, requests: reqs, perReq: o.perReq,
@@ -229,7 +235,7 @@ func measureProfile(o options, p profile, work string, shed bool) (*profileResul
 		probeItems := int64(book.next) * probeSize
 		got := waitDelivered(ctx, sink, sig, before+sr.fixed.ackedItems+probeItems, o.drainWait)
 		sink.probes.Store(nil)
-		sr.fixedDelivered = got - before
+		sr.fixedDelivered = got - before - probeItems
 		cpu1, _ := proc.cpuSeconds()
 		m1, b1, _ := proc.mallocs()
 		items := float64(sr.fixed.ackedItems + probeItems)

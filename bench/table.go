@@ -10,11 +10,23 @@ import (
 // where both profiles ran.
 func renderTable(o options, results map[profile]*profileResult) string {
 	var b strings.Builder
-	b.WriteString("| figure | baseline | full | full / baseline |\n|---|---:|---:|---:|\n")
+	cols := []profile{baseline, full}
+	if _, ok := results[fullMemQ]; ok {
+		cols = append(cols, fullMemQ)
+	}
+	b.WriteString("| figure |")
+	for _, c := range cols {
+		fmt.Fprintf(&b, " %s |", c)
+	}
+	b.WriteString(" full / baseline |\n|---|")
+	for range cols {
+		b.WriteString("---:|")
+	}
+	b.WriteString("---:|\n")
 	row := func(name string, get func(*profileResult) (float64, bool), format func(float64) string) {
-		cells := make([]string, 0, 2)
+		cells := make([]string, 0, len(cols))
 		vals := map[profile]float64{}
-		for _, p := range []profile{baseline, full} {
+		for _, p := range cols {
 			r, ok := results[p]
 			if !ok {
 				cells = append(cells, "–")
@@ -34,7 +46,7 @@ func renderTable(o options, results map[profile]*profileResult) string {
 				ratio = fmt.Sprintf("%.2f×", fv/bv)
 			}
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", name, cells[0], cells[1], ratio)
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", name, strings.Join(cells, " | "), ratio)
 	}
 	num := func(v float64) string { return fmt.Sprintf("%.0f", v) }
 	two := func(v float64) string { return fmt.Sprintf("%.2f", v) }
