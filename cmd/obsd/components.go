@@ -30,8 +30,10 @@ import (
 	lokiexporter "github.com/obsd-dev/obsd/exporters/loki"
 	"github.com/obsd-dev/obsd/extensions/circuitbreaker"
 	"github.com/obsd-dev/obsd/extensions/ratelimit"
+	"github.com/obsd-dev/obsd/extensions/statuspage"
 	"github.com/obsd-dev/obsd/extensions/tlsidentity"
 	"github.com/obsd-dev/obsd/processors/correlation"
+	"github.com/obsd-dev/obsd/processors/k8smeta"
 	"github.com/obsd-dev/obsd/processors/tenant"
 	"github.com/obsd-dev/obsd/receivers/lokipush"
 	sloconnector "github.com/obsd-dev/obsd/slo/connector"
@@ -59,6 +61,7 @@ func components() (otelcol.Factories, error) {
 		memorylimiterprocessor.NewFactory(),
 		resourceprocessor.NewFactory(),
 		correlation.NewFactory(),
+		k8smeta.NewFactory(),
 		tenant.NewFactory(),
 	)
 	if err != nil {
@@ -94,6 +97,7 @@ func components() (otelcol.Factories, error) {
 		ratelimit.NewFactory(),
 		circuitbreaker.NewFactory(),
 		tlsidentity.NewFactory(),
+		statuspage.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err

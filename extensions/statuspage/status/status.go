@@ -90,7 +90,7 @@ type SLO struct {
 }
 
 // Key identifies an SLO instance across evaluations: name plus group.
-func (s *SLO) Key() string {
+func (s SLO) Key() string {
 	if s.Instance == "" {
 		return s.Name
 	}
