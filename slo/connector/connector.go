@@ -65,6 +65,8 @@ func (c *sloConnector) ConsumeMetrics(_ context.Context, md pmetric.Metrics) err
 	return nil
 }
 
-// ConsumeLogs accepts logs and counts nothing: the SLO spec has no log
-// SLI yet, so a logs pipeline may name the connector without effect.
-func (c *sloConnector) ConsumeLogs(context.Context, plog.Logs) error { return nil }
+// ConsumeLogs counts the log records of log SLIs.
+func (c *sloConnector) ConsumeLogs(_ context.Context, ld plog.Logs) error {
+	c.s.consumeLogs(ld)
+	return nil
+}

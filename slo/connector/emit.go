@@ -25,6 +25,7 @@ const (
 	metricAlert     = "obsd_slo_alert_active"
 	metricPoints    = "obsd_slo_points_total"
 	metricRestore   = "obsd_slo_state_restore_failures_total"
+	metricOverflow  = "obsd_slo_group_overflow_total"
 )
 
 // record is what one evaluation keeps of a Status (the Status is reused
@@ -155,7 +156,7 @@ func newTelemetry(mp metric.MeterProvider, s *shared) (*telemetry, error) {
 		return t, nil
 	}
 	m := mp.Meter(scopeName)
-	var insts [9]metric.Observable
+	var insts [10]metric.Observable
 	var err error
 	objective, err1 := m.Float64ObservableGauge(metricObjective, metric.WithDescription("SLO objective as a ratio (0.999)."))
 	events, err2 := m.Float64ObservableCounter(metricEvents, metric.WithDescription("Events counted by the SLO since it was created."))
@@ -166,18 +167,25 @@ func newTelemetry(mp metric.MeterProvider, s *shared) (*telemetry, error) {
 	active, err7 := m.Int64ObservableGauge(metricAlert, metric.WithDescription("1 while the SLO's alert of this severity is firing."))
 	points, err8 := m.Int64ObservableCounter(metricPoints, metric.WithDescription("Data points and spans offered to the SLO engine, by outcome."))
 	restore, err9 := m.Int64ObservableCounter(metricRestore, metric.WithDescription("State files (state=slo: the SLO snapshot, state=alerting: the alert state) unreadable at start; obsd started that state fresh."))
-	for _, e := range []error{err1, err2, err3, err4, err5, err6, err7, err8, err9} {
+	overflow, err10 := m.Int64ObservableCounter(metricOverflow, metric.WithDescription("Data points, spans and log records of a grouped SLO counted in its overflow instance (group labels __overflow__) because the SLO reached its group_by_limit."))
+	for _, e := range []error{err1, err2, err3, err4, err5, err6, err7, err8, err9, err10} {
 		if e != nil {
 			return nil, e
 		}
 	}
-	insts = [9]metric.Observable{objective, events, bad, ratio, burn, budget, active, points, restore}
+	insts = [10]metric.Observable{objective, events, bad, ratio, burn, budget, active, points, restore, overflow}
 	t.reg, err = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		for outcome, n := range s.engine.Stats() {
 			o.ObserveInt64(points, int64(n), metric.WithAttributes(attribute.String("outcome", outcome)))
 		}
 		o.ObserveInt64(points, int64(s.own[0].Load()), metric.WithAttributes(attribute.String("outcome", outcomeFuture)))
 		o.ObserveInt64(points, int64(s.own[1].Load()), metric.WithAttributes(attribute.String("outcome", outcomeBadBoundary)))
+		o.ObserveInt64(points, int64(s.own[outMalformed].Load()), metric.WithAttributes(attribute.String("outcome", outcomeMalformed)))
+		for _, c := range s.slos {
+			if len(c.spec.GroupBy()) > 0 {
+				o.ObserveInt64(overflow, int64(s.overflow[c.idx].Load()), metric.WithAttributes(attribute.String("slo", c.spec.Name)))
+			}
+		}
 		o.ObserveInt64(restore, int64(s.restoreFailures[0].Load()), metric.WithAttributes(attribute.String("state", "slo")))
 		o.ObserveInt64(restore, int64(s.restoreFailures[1].Load()), metric.WithAttributes(attribute.String("state", "alerting")))
 		t.mu.Lock()

@@ -309,6 +309,9 @@ func (s *shared) add(c compiledSLO, groupBy []string, p *point, total, bad float
 		}
 	}
 	in := s.engine.Instance(c.idx, gh, group, now)
+	if in.Overflow() {
+		s.overflowed(c, 1)
+	}
 	sh := hashMap(p.prefix, p.attrs)
 	var start time.Time
 	if p.start != 0 {

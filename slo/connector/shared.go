@@ -25,7 +25,15 @@ import (
 const (
 	outcomeFuture      = "too_far_future" // stamped beyond max_future_skew
 	outcomeBadBoundary = "bad_threshold"  // latency threshold not a bucket boundary
-	numOwnOutcomes     = 2
+	outcomeMalformed   = "malformed_body" // a log SLI read a field of a body that is not a JSON object
+	numOwnOutcomes     = 3
+)
+
+// Indexes of shared.own.
+const (
+	outFuture = iota
+	outBadBoundary
+	outMalformed
 )
 
 // shared is the state of one connector component ID: one engine fed by
@@ -49,6 +57,12 @@ type shared struct {
 	started time.Time
 
 	own [numOwnOutcomes]atomic.Uint64
+	// overflow[slo] counts the points (data points, spans, log records)
+	// routed to the SLO's overflow instance; overflowLogged: logged once.
+	overflow       []atomic.Uint64
+	overflowLogged []atomic.Bool
+	// anyLogSLI: some SLO counts log records.
+	anyLogSLI bool
 	// restoreFailures counts state files that could not be read at start:
 	// [0] the SLO snapshot, [1] the alerting state.
 	restoreFailures [2]atomic.Uint64
@@ -97,7 +111,10 @@ func newShared(id component.ID, cfg *Config, set component.TelemetrySettings, no
 	for _, sp := range s.engine.SLOs() {
 		i, _ := s.engine.SLOIndex(sp.Name)
 		s.slos = append(s.slos, compiledSLO{idx: i, spec: sp})
+		s.anyLogSLI = s.anyLogSLI || sp.SLI.Logs != nil
 	}
+	s.overflow = make([]atomic.Uint64, len(s.slos))
+	s.overflowLogged = make([]atomic.Bool, len(s.slos))
 	s.board = newBoard(id, s.engine.SLOs(), s.alerts)
 	if s.tel, err = newTelemetry(set.MeterProvider, s); err != nil {
 		return nil, err
