@@ -1,0 +1,110 @@
+// Package k8smeta is obsd's minimal Kubernetes metadata processor: on a
+// node agent it attaches k8s.node.name and, for the pod that sent the data,
+// k8s.namespace.name, k8s.pod.name, k8s.pod.uid, k8s.container.name (when
+// the pod has one container) and a service.name fallback, to traces,
+// metrics and logs. Pods are found by an existing k8s.pod.uid or k8s.pod.ip
+// resource attribute or by the sender's peer IP, in a cache of the node's
+// pods polled from the API server or the kubelet. It stands in for the
+// contrib k8sattributes processor, which does not resolve on obsd's
+// release line.
+package k8smeta
+
+import (
+	"context"
+	"sync"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/collector/processor/processorhelper"
+)
+
+// Type is the component type named in configs.
+var Type = component.MustNewType("k8smeta")
+
+const (
+	// Stability is the stability of the three signals.
+	Stability = component.StabilityLevelAlpha
+	scopeName = "github.com/obsd-dev/obsd/processors/k8smeta"
+)
+
+// factory shares one pod source among the instances (one per pipeline and
+// signal) of a configured component, so the node's pods are polled once.
+type factory struct {
+	mu      sync.Mutex
+	sources map[component.ID]*sharedSource
+}
+
+type sharedSource struct {
+	src  *source
+	refs int
+}
+
+// NewFactory returns the factory of the k8smeta processor.
+func NewFactory() processor.Factory {
+	f := &factory{sources: map[component.ID]*sharedSource{}}
+	return processor.NewFactory(
+		Type,
+		createDefaultConfig,
+		processor.WithTraces(f.createTraces, Stability),
+		processor.WithMetrics(f.createMetrics, Stability),
+		processor.WithLogs(f.createLogs, Stability),
+	)
+}
+
+var processorCapabilities = consumer.Capabilities{MutatesData: true}
+
+func (f *factory) newProcessor(set processor.Settings, cfg *Config, signal string) (*k8sProcessor, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, ok := f.sources[set.ID]
+	if !ok {
+		src, err := newSource(cfg, set.TelemetrySettings)
+		if err != nil {
+			return nil, err
+		}
+		s = &sharedSource{src: src}
+		f.sources[set.ID] = s
+	}
+	s.refs++
+	release := func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if cur, ok := f.sources[set.ID]; ok && cur == s {
+			if s.refs--; s.refs <= 0 {
+				delete(f.sources, set.ID)
+			}
+		}
+	}
+	return newProcessor(cfg, s.src, signal, release), nil
+}
+
+func (f *factory) createTraces(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Traces) (processor.Traces, error) {
+	p, err := f.newProcessor(set, cfg.(*Config), "traces")
+	if err != nil {
+		return nil, err
+	}
+	return processorhelper.NewTraces(ctx, set, cfg, next, p.processTraces,
+		processorhelper.WithCapabilities(processorCapabilities),
+		processorhelper.WithStart(p.start), processorhelper.WithShutdown(p.shutdown))
+}
+
+func (f *factory) createMetrics(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Metrics) (processor.Metrics, error) {
+	p, err := f.newProcessor(set, cfg.(*Config), "metrics")
+	if err != nil {
+		return nil, err
+	}
+	return processorhelper.NewMetrics(ctx, set, cfg, next, p.processMetrics,
+		processorhelper.WithCapabilities(processorCapabilities),
+		processorhelper.WithStart(p.start), processorhelper.WithShutdown(p.shutdown))
+}
+
+func (f *factory) createLogs(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {
+	p, err := f.newProcessor(set, cfg.(*Config), "logs")
+	if err != nil {
+		return nil, err
+	}
+	return processorhelper.NewLogs(ctx, set, cfg, next, p.processLogs,
+		processorhelper.WithCapabilities(processorCapabilities),
+		processorhelper.WithStart(p.start), processorhelper.WithShutdown(p.shutdown))
+}
