@@ -100,7 +100,7 @@ func TestDeltaPoints(t *testing.T) {
 	assert.Equal(t, 15.0, st.Windows[1].Total, "30m window holds both")
 	assert.Equal(t, 6.0, st.Windows[1].Bad)
 	assert.Equal(t, map[string]uint64{"counted": 1, "duplicate": 1, "late": 1, "invalid": 0, "baselined": 0, "reset": 0,
-		"out_of_order": 0, "too_old": 0}, e.Stats())
+		"out_of_order": 0, "too_old": 0, "previous_period": 0}, e.Stats())
 }
 
 func TestWindowsAreRatiosOfSums(t *testing.T) {
@@ -212,7 +212,7 @@ func TestPrometheusStyleHistogramSeries(t *testing.T) {
 	assert.Equal(t, 100+150+30.0, st.Windows[0].Total)
 	assert.Equal(t, 10+40+10.0, st.Windows[0].Bad, "(100-90) + (150-110) + (30-20)")
 	assert.Equal(t, map[string]uint64{"counted": 4, "baselined": 2, "reset": 2, "duplicate": 0, "out_of_order": 0,
-		"late": 0, "invalid": 0, "too_old": 0}, e.Stats())
+		"late": 0, "invalid": 0, "too_old": 0, "previous_period": 0}, e.Stats())
 }
 
 func TestInvalidValuesAreDropped(t *testing.T) {

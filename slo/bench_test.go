@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/obsd-dev/obsd/slo/spec"
 )
 
 func BenchmarkRecordEvent(b *testing.B) {
@@ -94,4 +96,45 @@ func BenchmarkEncodeSnapshot(b *testing.B) {
 		size = len(data)
 	}
 	b.ReportMetric(float64(size)/n, "bytes/instance")
+}
+
+// BenchmarkRecordEventCalendarTimeslices records events of an SLO with a
+// calendar month (Europe/Berlin) counted in 5m time slices: the calendar
+// check and the slice verdicts must not allocate either.
+func BenchmarkRecordEventCalendarTimeslices(b *testing.B) {
+	s := timesliceSLO(spec.Timeslices, 0.99)
+	s.Calendar = &spec.CalendarPeriod{Unit: spec.CalendarMonth, Location: mustZone(b, "Europe/Berlin")}
+	e, _ := newTestEngine(b, s)
+	in := e.Instance(0, HashSeed, nil, t0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		e.AddEvents(in, t0.Add(time.Duration(i%60000)*time.Millisecond), 1, float64(i&1))
+	}
+}
+
+// BenchmarkEvaluateCalendarTimeslices1k evaluates 1,000 instances of a
+// calendar month SLO in 5m time slices, one minute apart, so every fifth
+// evaluation judges a slice per instance.
+func BenchmarkEvaluateCalendarTimeslices1k(b *testing.B) {
+	s := timesliceSLO(spec.Timeslices, 0.99)
+	s.Calendar = &spec.CalendarPeriod{Unit: spec.CalendarMonth, Location: mustZone(b, "Europe/Berlin")}
+	e, _ := newTestEngine(b, s)
+	const n = 1000
+	ins := make([]*Instance, n)
+	for i := range ins {
+		ins[i] = e.Instance(0, uint64(i), nil, t0)
+	}
+	now := t0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		now = now.Add(time.Minute)
+		for _, in := range ins {
+			e.AddEvents(in, now, 100, float64(i%7))
+		}
+		b.StartTimer()
+		e.Evaluate(context.Background(), now, func(*Status) {})
+	}
 }

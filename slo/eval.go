@@ -43,10 +43,17 @@ type Status struct {
 	Events, BadEvents float64
 	Windows           [len(ReportWindows)]WindowResult
 	// BudgetRemaining is 1 - period error ratio / (1 - objective): 1 with
-	// no errors, 0 when spent, negative when overspent.
+	// no errors, 0 when spent, negative when overspent. For a calendar
+	// SLO the period is the current calendar period; for time slices the
+	// period window counts slices (Total: slices with events, Bad: bad
+	// slices, or the sum of slice error ratios with ratio_timeslices).
 	BudgetRemaining float64
-	// TimeToExhaustion at the period's burn rate; <0 when not exhausting.
+	// TimeToExhaustion at the period's burn rate; <0 when not exhausting
+	// (for a calendar period: not before the period resets).
 	TimeToExhaustion time.Duration
+	// PeriodStart and PeriodEnd bound the reported period: the current
+	// calendar period [start, end), or (At − period, At] when rolling.
+	PeriodStart, PeriodEnd time.Time
 	// NoData is true when the 5m window saw no event.
 	NoData bool
 	Alerts [2]AlertStatus
@@ -84,6 +91,7 @@ func newSLODef(i int, s *spec.SLO) *sloDef {
 		}
 	}
 	d := &sloDef{index: i, spec: s, layout: newLayout(durs, s.Period), budget: errorBudget(s.Objective)}
+	newPeriodLayout(d.layout, s)
 	for w := range d.report {
 		d.report[w] = d.layout.byDur[durs[w]]
 	}
@@ -149,9 +157,18 @@ func (e *Engine) evaluate(in *Instance, t int64, now time.Time) {
 		r.ErrorRatio, r.BurnRate, r.NoData = windowResult(sum.total, sum.bad, d.budget)
 		st.Windows[i] = r
 	}
+	st.PeriodStart, st.PeriodEnd = in.periodBounds(now)
+	if in.acc.cal != nil || in.acc.slices != nil {
+		p := &st.Windows[WindowPeriod]
+		p.Total, p.Bad = in.acc.periodSums(d.report[WindowPeriod])
+		p.ErrorRatio, p.BurnRate, p.NoData = windowResult(p.Total, p.Bad, d.budget)
+		if in.acc.cal != nil {
+			p.Window = st.PeriodEnd.Sub(st.PeriodStart)
+		}
+	}
 	period := st.Windows[WindowPeriod]
 	st.BudgetRemaining = 1 - period.BurnRate
-	st.TimeToExhaustion = exhaustion(st.BudgetRemaining, period.BurnRate, s.Period)
+	st.TimeToExhaustion = in.exhaustion(st.BudgetRemaining, period.BurnRate, now)
 	st.NoData = st.Windows[0].NoData
 	for sev := range in.alerts {
 		e.stepAlert(in, sev, t, now)
@@ -264,7 +281,7 @@ func (e *Engine) transition(in *Instance, sev, pair int, now time.Time) AlertTra
 	if a.state == Pending {
 		since = a.pendingSince
 	}
-	tte := exhaustion(e.status.BudgetRemaining, bl, s.Period)
+	tte := in.exhaustion(e.status.BudgetRemaining, bl, now)
 	return AlertTransition{SLO: s.Name, Service: s.Service, Labels: in.labels[sev], Annotations: sd.annotations,
 		Severity: severityNames[sev], State: a.state.String(), LongWindow: p.p.Long, ShortWindow: p.p.Short,
 		BurnRateLong: bl, BurnRateShort: bs, Threshold: p.p.Factor, Objective: s.Objective,

@@ -44,10 +44,14 @@ const (
 	Invalid
 	// TooOld: the point is older than every window; dropped.
 	TooOld
+	// PreviousPeriod: the point is stamped before the current calendar
+	// period (late data): it counts in the rolling alert windows but not
+	// in the period's error budget.
+	PreviousPeriod
 	numOutcomes
 )
 
-var outcomeNames = [numOutcomes]string{"counted", "baselined", "reset", "duplicate", "out_of_order", "late", "invalid", "too_old"}
+var outcomeNames = [numOutcomes]string{"counted", "baselined", "reset", "duplicate", "out_of_order", "late", "invalid", "too_old", "previous_period"}
 
 // String returns the outcome's metric label value.
 func (o Outcome) String() string {
@@ -61,6 +65,8 @@ func fromAdd(r addResult, ok Outcome) Outcome {
 	switch r {
 	case tooOld:
 		return TooOld
+	case prevPeriod:
+		return PreviousPeriod
 	}
 	return ok
 }

@@ -3,6 +3,8 @@ package slo
 import (
 	"math"
 	"time"
+
+	"github.com/obsd-dev/obsd/slo/spec"
 )
 
 // Tier resolutions. A window uses the finest tier that fits it: windows up
@@ -40,6 +42,10 @@ type layout struct {
 	byDur   map[time.Duration]int
 	// tierWindows[t] lists the window indices on tier t.
 	tierWindows [][]int
+	// cal is the SLO's calendar period (nil: rolling); slices its time
+	// slices (nil: occurrences). See period.go.
+	cal    *spec.CalendarPeriod
+	slices *sliceSpec
 }
 
 func resFor(d, period time.Duration) time.Duration {
@@ -139,6 +145,10 @@ type accounts struct {
 	now int64
 	// events and badEvents count every accepted event since start.
 	events, badEvents float64
+	// cal is the calendar period's accumulator (nil: rolling period);
+	// slices the time-slice verdicts (nil: occurrences).
+	cal    *calAcc
+	slices *sliceAcc
 }
 
 func newAccounts(l *layout, now int64) *accounts {
@@ -154,6 +164,13 @@ func newAccounts(l *layout, now int64) *accounts {
 	}
 	a.now = now
 	a.updateMinLo()
+	if l.cal != nil {
+		a.cal = &calAcc{cal: l.cal}
+		a.cal.roll(now)
+	}
+	if l.slices != nil {
+		a.slices = newSliceAcc(l.slices, now)
+	}
 	return a
 }
 
@@ -175,6 +192,9 @@ type addResult uint8
 const (
 	added addResult = iota
 	tooOld
+	// prevPeriod: added to the rolling windows, but stamped before the
+	// current calendar period, so not counted in it.
+	prevPeriod
 )
 
 // add puts an event batch stamped ts (ns) into its slices and windows.
@@ -213,8 +233,24 @@ func (a *accounts) add(ts int64, total, bad float64) addResult {
 	if res == added {
 		a.events += total
 		a.badEvents += bad
+		if a.cal != nil {
+			res = a.addCalendar(ts, total, bad)
+		}
 	}
 	return res
+}
+
+// addCalendar counts an added event batch in the calendar period (time
+// slices count there when judged, see closeSlices).
+func (a *accounts) addCalendar(ts int64, total, bad float64) addResult {
+	if a.slices == nil {
+		if !a.cal.add(ts, total, bad) {
+			return prevPeriod
+		}
+	} else if ts < a.cal.start {
+		return prevPeriod
+	}
+	return added
 }
 
 // advance moves every window to end at now (ns): slots that left a window
@@ -248,6 +284,13 @@ func (a *accounts) advance(now int64) {
 		}
 	}
 	a.updateMinLo()
+	if a.slices != nil {
+		a.closeSlices(now)
+		a.slices.v.advance(now)
+	}
+	if a.cal != nil && now >= a.cal.end {
+		a.cal.roll(now)
+	}
 }
 
 // recompute rebuilds window w's sums from the slices.
@@ -268,6 +311,9 @@ func (a *accounts) sizeBytes() int {
 	n := 0
 	for _, r := range a.rings {
 		n += len(r.epoch) * 20
+	}
+	if a.slices != nil {
+		n += a.slices.v.sizeBytes()
 	}
 	return n + len(a.sums)*24 + len(a.minLo)*8 + 160
 }

@@ -36,6 +36,24 @@ type snapInstance struct {
 	BadEvents float64           `json:"bad_events"`
 	Tiers     []snapTier        `json:"tiers"`
 	Alerts    [2]snapAlert      `json:"alerts"`
+	// Period is the calendar period's accumulator (calendar SLOs; absent
+	// in snapshots of older versions: rebuilt from the slices).
+	Period *snapPeriod `json:"period,omitempty"`
+	// Slices are the time-slice verdicts (timeslice SLOs).
+	Slices *snapSlices `json:"slices,omitempty"`
+}
+
+type snapPeriod struct {
+	Start int64   `json:"start"`
+	End   int64   `json:"end"`
+	Total float64 `json:"total"`
+	Bad   float64 `json:"bad"`
+}
+
+type snapSlices struct {
+	Window  int64    `json:"window"`
+	Closed  int64    `json:"closed"`
+	Verdict snapTier `json:"verdict"`
 }
 
 // snapTier holds the slices First, First+1, ... of one tier as two
@@ -88,6 +106,7 @@ func (e *Engine) encodeSnapshot(now time.Time) ([]byte, error) {
 		for i, a := range in.alerts {
 			si.Alerts[i] = snapAlert{State: a.state, PendingSince: a.pendingSince, ActiveSince: a.activeSince}
 		}
+		encodePeriod(in.acc, &si)
 		s.Instances = append(s.Instances, si)
 	}
 	for k, v := range e.series {
@@ -204,7 +223,14 @@ func decodeSnapshot(data []byte) (*snapshot, error) {
 		if !finite(in.Events, in.BadEvents) {
 			return nil, fmt.Errorf("instance %d: counters not finite", i)
 		}
-		for _, t := range in.Tiers {
+		tiers := in.Tiers
+		if in.Slices != nil {
+			tiers = append(tiers[:len(tiers):len(tiers)], in.Slices.Verdict)
+		}
+		if p := in.Period; p != nil && !finite(p.Total, p.Bad) {
+			return nil, fmt.Errorf("instance %d: period counters not finite", i)
+		}
+		for _, t := range tiers {
 			if t.Res <= 0 {
 				return nil, fmt.Errorf("instance %d: tier resolution %d", i, t.Res)
 			}
@@ -241,26 +267,8 @@ func (e *Engine) restore(s *snapshot) {
 		in := e.instanceLocked(slo, si.Hash, func() map[string]string { return group }, si.Now)
 		in.acc = newAccounts(in.slo.layout, si.Now)
 		in.acc.events, in.acc.badEvents = si.Events, si.BadEvents
-		for t := range in.acc.rings {
-			r := &in.acc.rings[t]
-			for _, st := range si.Tiers {
-				if st.Res != r.res {
-					continue
-				}
-				for i := range st.Total {
-					k := st.First + int64(i)
-					if k < in.acc.minLo[t] || k >= in.acc.minLo[t]+int64(len(r.epoch)) {
-						continue // outside what the ring can hold now
-					}
-					if j := r.index(k); int64(r.epoch[j]) <= k && (st.Total[i] != 0 || st.Bad[i] != 0) {
-						r.epoch[j], r.total[j], r.bad[j] = int32(k), st.Total[i], st.Bad[i]
-					}
-				}
-			}
-		}
-		for w := range in.acc.sums {
-			in.acc.recompute(w)
-		}
+		restoreTiers(in.acc, si.Tiers)
+		restorePeriod(in.acc, &si, in.slo.report[WindowPeriod])
 		for k, a := range si.Alerts {
 			in.alerts[k] = alertState{state: a.State, pendingSince: a.PendingSince, activeSince: a.ActiveSince}
 		}
@@ -269,6 +277,60 @@ func (e *Engine) restore(s *snapshot) {
 	for _, se := range s.Series {
 		if in := ids[se.Inst]; in != nil {
 			e.series[seriesKey{inst: in.id, hash: se.Hash}] = &seriesState{start: se.Start, last: se.Last, total: se.Total, bad: se.Bad}
+		}
+	}
+}
+
+// restoreTiers puts the slices of the tiers whose resolution is unchanged
+// back into a's rings and recomputes its window sums.
+func restoreTiers(a *accounts, tiers []snapTier) {
+	for t := range a.rings {
+		r := &a.rings[t]
+		for _, st := range tiers {
+			if st.Res != r.res {
+				continue
+			}
+			for i := range st.Total {
+				k := st.First + int64(i)
+				if k < a.minLo[t] || k >= a.minLo[t]+int64(len(r.epoch)) {
+					continue // outside what the ring can hold now
+				}
+				if j := r.index(k); int64(r.epoch[j]) <= k && (st.Total[i] != 0 || st.Bad[i] != 0) {
+					r.epoch[j], r.total[j], r.bad[j] = int32(k), st.Total[i], st.Bad[i]
+				}
+			}
+		}
+	}
+	for w := range a.sums {
+		a.recompute(w)
+	}
+}
+
+// encodePeriod saves the calendar accumulator and the time-slice verdicts.
+func encodePeriod(a *accounts, si *snapInstance) {
+	if c := a.cal; c != nil {
+		si.Period = &snapPeriod{Start: c.start, End: c.end, Total: c.total, Bad: c.bad}
+	}
+	if s := a.slices; s != nil {
+		si.Slices = &snapSlices{Window: s.sp.w, Closed: s.closed, Verdict: encodeTier(&s.v.rings[0], s.v.minLo[0])}
+	}
+}
+
+// restorePeriod restores what encodePeriod saved when the SLO's period
+// kind is unchanged. Verdicts of another slice window are dropped (the
+// slices still in the 1m tier are judged again); a calendar accumulator
+// of another period (or none: an older snapshot) is rebuilt from the
+// slices.
+func restorePeriod(a *accounts, si *snapInstance, periodWindow int) {
+	if s, ss := a.slices, si.Slices; s != nil && ss != nil && ss.Window == s.sp.w {
+		s.closed = ss.Closed
+		restoreTiers(s.v, []snapTier{ss.Verdict})
+	}
+	if c := a.cal; c != nil {
+		if p := si.Period; p != nil && p.Start == c.start && p.End == c.end {
+			c.total, c.bad = p.Total, p.Bad
+		} else {
+			a.rebuildCalendar(periodWindow)
 		}
 	}
 }
