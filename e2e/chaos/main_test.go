@@ -1,0 +1,327 @@
+// Package chaos is obsd's fault-injection suite: each test runs the real
+// obsd binary on loopback, breaks something on purpose (kill -9, a dead or
+// slow backend, abusive or malformed clients, a bad config reload) and
+// asserts the guarantee that must survive it. Every test prints its figures
+// with t.Logf and as one "CHAOS <name>: ..." line, also appended to the file
+// named by $CHAOS_SUMMARY when set.
+package chaos
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/credentials/insecure"
+	// The sink's gRPC server must read obsd's gzip-compressed exports.
+	_ "google.golang.org/grpc/encoding/gzip"
+
+	"github.com/obsd-dev/obsd/e2e/chaos/load"
+	"github.com/obsd-dev/obsd/e2e/harness"
+	"github.com/obsd-dev/obsd/e2e/sink"
+)
+
+func TestMain(m *testing.M) { harness.Main(m) }
+
+// ports are the loopback ports one obsd instance listens on.
+type ports struct {
+	GRPC, HTTP, Loki, Health, Metrics int
+}
+
+func newPorts(t *testing.T) ports {
+	return ports{GRPC: harness.FreePort(t), HTTP: harness.FreePort(t), Loki: harness.FreePort(t),
+		Health: harness.FreePort(t), Metrics: harness.FreePort(t)}
+}
+
+// options shape the config of one chaos instance.
+type options struct {
+	// Timeout is the exporters' per-request timeout ("5s" when empty).
+	Timeout string
+	// LimitMiB is the memory_limiter's limit_mib (256 when zero).
+	LimitMiB int
+	// RateLimit is YAML for the ratelimit extension's body (indented by four
+	// spaces); when set the extension is middleware of every receiver.
+	RateLimit string
+	// Connectors is a whole top-level connectors section.
+	Connectors string
+	// TraceExporters are added to the traces pipeline's exporters.
+	TraceExporters string
+}
+
+// config is obsd with OTLP (gRPC and HTTP) and lokipush in, a persistent
+// queue per signal on file_storage in the instance directory, batching in
+// the queue (no batch processor), and the sink as the OTLP backend.
+func config(p ports, s *sink.OTLP, o options) harness.Config {
+	if o.Timeout == "" {
+		o.Timeout = "5s"
+	}
+	if o.LimitMiB == 0 {
+		o.LimitMiB = 256
+	}
+	mw, ext, extIDs := "", "", ""
+	if o.RateLimit != "" {
+		mw = "\n        middlewares: [{id: ratelimit}]"
+		ext = "  ratelimit:\n" + o.RateLimit
+		extIDs = ", ratelimit"
+	}
+	exporter := func(name string) string {
+		return fmt.Sprintf(`  otlp_grpc/%s:
+    endpoint: %s
+    tls:
+      insecure: true
+    timeout: %s
+    retry_on_failure:
+      enabled: true
+      initial_interval: 200ms
+      max_interval: 1s
+      max_elapsed_time: 0s
+    sending_queue:
+      enabled: true
+      storage: file_storage/queue
+      sizer: requests
+      queue_size: 100000
+      num_consumers: 4
+      batch:
+        flush_timeout: 100ms
+        sizer: items
+        min_size: 1000
+        max_size: 5000
+`, name, s.GRPCAddr, o.Timeout)
+	}
+	yaml := fmt.Sprintf(`
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:%d
+        max_recv_msg_size_mib: 1%s
+      http:
+        endpoint: 127.0.0.1:%d
+        max_request_body_size: 1048576%s
+  lokipush:
+    endpoint: 127.0.0.1:%d
+    max_request_body_size: 1048576%s
+processors:
+  memory_limiter:
+    check_interval: 1s
+    limit_mib: %d
+    spike_limit_mib: %d
+exporters:
+%s%s%s
+extensions:
+  file_storage/queue:
+    directory: "{{DIR}}/queue"
+    create_directory: true
+    timeout: 5s
+  health_check:
+    endpoint: 127.0.0.1:%d
+%s
+service:
+  extensions: [health_check, file_storage/queue%s]
+  telemetry:
+    logs:
+      level: info
+    metrics:
+      level: detailed
+      readers:
+        - pull:
+            exporter:
+              prometheus:
+                host: 127.0.0.1
+                port: %d
+                without_scope_info: true
+                without_units: true
+                without_type_suffix: true
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [memory_limiter]
+      exporters: [otlp_grpc/traces%s]
+    logs:
+      receivers: [otlp, lokipush]
+      processors: [memory_limiter]
+      exporters: [otlp_grpc/logs]
+`, p.GRPC, mw, p.HTTP, mw, p.Loki, strings.ReplaceAll(mw, "        ", "    "),
+		o.LimitMiB, o.LimitMiB/5, exporter("traces"), exporter("logs"), o.Connectors,
+		p.Health, ext, extIDs, p.Metrics, o.TraceExporters)
+	return harness.Config{YAML: yaml, HealthPort: p.Health, MetricsPort: p.Metrics}
+}
+
+// dumpOnFailure logs the tail of obsd's output when the test failed.
+func dumpOnFailure(t *testing.T, o *harness.Obsd) {
+	t.Cleanup(func() {
+		if t.Failed() {
+			out := o.Output()
+			if len(out) > 8000 {
+				out = out[len(out)-8000:]
+			}
+			t.Logf("obsd output (tail):\n%s", out)
+		}
+	})
+}
+
+// dial opens a gRPC client connection to obsd's OTLP receiver.
+func dial(t *testing.T, port int) *grpc.ClientConn {
+	t.Helper()
+	conn, err := grpc.NewClient(fmt.Sprintf("127.0.0.1:%d", port), grpc.WithTransportCredentials(insecure.NewCredentials()),
+		// Reconnect fast after obsd restarts.
+		grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, MaxDelay: 500 * time.Millisecond}, MinConnectTimeout: 2 * time.Second}))
+	if err != nil {
+		t.Fatalf("dial obsd: %v", err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// memory is obsd's resident memory from /proc/PID/status, in MiB.
+type memory struct{ HWM, RSS float64 }
+
+func readMemory(pid int) (memory, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return memory{}, err
+	}
+	defer f.Close()
+	var m memory
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 2 {
+			continue
+		}
+		kb, err := strconv.ParseFloat(fields[1], 64)
+		if err != nil {
+			continue
+		}
+		switch fields[0] {
+		case "VmHWM:":
+			m.HWM = kb / 1024
+		case "VmRSS:":
+			m.RSS = kb / 1024
+		}
+	}
+	return m, sc.Err()
+}
+
+// memoryWatch samples obsd's RSS every 200ms and keeps the highest value
+// seen (VmHWM covers the whole life of the process anyway).
+type memoryWatch struct {
+	mu   sync.Mutex
+	peak memory
+	stop chan struct{}
+	done chan struct{}
+}
+
+func watchMemory(pid int) *memoryWatch {
+	w := &memoryWatch{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if m, err := readMemory(pid); err == nil {
+				w.mu.Lock()
+				w.peak.HWM = max(w.peak.HWM, m.HWM)
+				w.peak.RSS = max(w.peak.RSS, m.RSS)
+				w.mu.Unlock()
+			}
+			select {
+			case <-w.stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return w
+}
+
+// Stop ends the sampling and returns the peak.
+func (w *memoryWatch) Stop() memory {
+	close(w.stop)
+	<-w.done
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.peak
+}
+
+// dirSize is the total size of the regular files under dir, in bytes.
+func dirSize(dir string) int64 {
+	var n int64
+	_ = filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+// queueSize is the sum of obsd's exporter queue sizes.
+func queueSize(t *testing.T, o *harness.Obsd) float64 {
+	return harness.Sum(o.Metrics(t), "otelcol_exporter_queue_size", nil)
+}
+
+// summary logs one test's figures and prints them as one CHAOS line.
+func summary(t *testing.T, name, format string, args ...any) {
+	t.Helper()
+	line := fmt.Sprintf("CHAOS %s: %s", name, fmt.Sprintf(format, args...))
+	t.Log(line)
+	fmt.Println(line)
+	if path := os.Getenv("CHAOS_SUMMARY"); path != "" {
+		if f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
+			fmt.Fprintln(f, line)
+			f.Close()
+		}
+	}
+}
+
+// runLoad starts g in the background; the returned function cancels it and
+// waits for its last answers.
+func runLoad(ctx context.Context, gens ...*load.Generator) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, g := range gens {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			g.Run(ctx)
+		}()
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			cancel()
+			wg.Wait()
+		})
+	}
+}
+
+// waitDelivered waits until every acknowledged item of each generator is
+// in the sink, and returns the results (lost > 0 after timeout).
+func waitDelivered(t *testing.T, s *sink.OTLP, timeout time.Duration, traces, logs *load.Generator) (load.Result, load.Result) {
+	t.Helper()
+	var rt, rl load.Result
+	deadline := time.Now().Add(timeout)
+	for {
+		if traces != nil {
+			rt = traces.Check(load.CountSpans(s.Traces()))
+		}
+		if logs != nil {
+			rl = logs.Check(load.CountLogs(s.Logs()))
+		}
+		if (rt.Lost == 0 && rl.Lost == 0) || time.Now().After(deadline) {
+			return rt, rl
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
