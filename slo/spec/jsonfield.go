@@ -20,8 +20,9 @@ const maxJSONDepth = 64
 // null as "", an object or array as its raw JSON. found is false when the
 // path is absent (or crosses a non-object). Escaped strings are decoded
 // into buf, which is returned for reuse; the result may point into data or
-// buf and is valid until buf is reused. Reading stops at the value found:
-// data after it is not checked. It never panics and does not allocate
+// buf and is valid until buf is reused. Reading stops after the value
+// found and the delimiter after it: data further on is not checked. It
+// never panics and does not allocate
 // unless buf must grow.
 func JSONField(data string, path []string, buf []byte) (val string, found bool, nbuf []byte, err error) {
 	sc := jsonScanner{s: data, buf: buf[:0]}
@@ -102,6 +103,11 @@ func (sc *jsonScanner) find(path []string, depth int) (string, bool, error) {
 		switch {
 		case hit && len(path) == 1:
 			v, err := sc.value(depth + 1)
+			if err == nil {
+				if sc.ws(); sc.peek() != ',' && sc.peek() != '}' {
+					err = errJSONSyntax // e.g. 01, or a missing comma
+				}
+			}
 			return v, err == nil, err
 		case hit && sc.peek() == '{':
 			return sc.find(path[1:], depth+1)
