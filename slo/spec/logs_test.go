@@ -150,8 +150,8 @@ func TestGroupByLimit(t *testing.T) {
 func TestJSONField(t *testing.T) {
 	tests := []struct {
 		name, data, path string
-		want           string
-		found, wantErr bool
+		want             string
+		found, wantErr   bool
 	}{
 		{"a top-level number", `{"status":503,"path":"/a"}`, "status", "503", true, false},
 		{"a string", `{"status":503,"path":"/a"}`, "path", "/a", true, false},
