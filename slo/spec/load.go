@@ -65,7 +65,7 @@ func readLimited(path string) ([]byte, error) {
 	if len(data) > MaxFileSize {
 		return nil, fmt.Errorf("%s: slo file is larger than %d bytes", path, MaxFileSize)
 	}
-	return data, nil
+	return data, checkLimits(path, data)
 }
 
 func checkUnique(slos []*SLO) error {
@@ -85,8 +85,8 @@ func checkUnique(slos []*SLO) error {
 // in errors. The format is chosen by the top-level "version" key
 // ("obsd/v1" or "prometheus/v1"). Unknown keys are errors.
 func Parse(file string, data []byte) ([]*SLO, error) {
-	if len(data) > MaxFileSize {
-		return nil, fmt.Errorf("%s: slo file is larger than %d bytes", file, MaxFileSize)
+	if err := checkLimits(file, data); err != nil {
+		return nil, err
 	}
 	var head struct {
 		Version string `yaml:"version"`

@@ -1,0 +1,24 @@
+package spec
+
+import (
+	"fmt"
+
+	"github.com/obsd-dev/obsd/internal/yamllimit"
+)
+
+// MaxExpandedNodes bounds an SLO file's YAML with every alias expanded: a
+// "billion laughs" file of a few hundred bytes is refused before it is
+// decoded, while ordinary anchors and merge keys stay usable.
+const MaxExpandedNodes = yamllimit.MaxExpandedNodes
+
+// checkLimits refuses a file larger than MaxFileSize or whose aliases
+// expand beyond MaxExpandedNodes, naming the file.
+func checkLimits(file string, data []byte) error {
+	if len(data) > MaxFileSize {
+		return fmt.Errorf("%s: slo file is larger than %d bytes", file, MaxFileSize)
+	}
+	if err := yamllimit.Check(data, MaxExpandedNodes); err != nil {
+		return fmt.Errorf("%s: invalid slo file: %w", file, err)
+	}
+	return nil
+}
