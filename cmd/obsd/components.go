@@ -33,6 +33,7 @@ import (
 	"github.com/obsd-dev/obsd/extensions/statuspage"
 	"github.com/obsd-dev/obsd/extensions/tlsidentity"
 	"github.com/obsd-dev/obsd/processors/correlation"
+	"github.com/obsd-dev/obsd/processors/shed"
 	"github.com/obsd-dev/obsd/processors/k8smeta"
 	"github.com/obsd-dev/obsd/processors/tenant"
 	"github.com/obsd-dev/obsd/receivers/lokipush"
@@ -61,6 +62,7 @@ func components() (otelcol.Factories, error) {
 		memorylimiterprocessor.NewFactory(),
 		resourceprocessor.NewFactory(),
 		correlation.NewFactory(),
+		shed.NewFactory(),
 		k8smeta.NewFactory(),
 		tenant.NewFactory(),
 	)
