@@ -18,8 +18,22 @@ const MaxFileSize = 4 << 20
 // Load reads every file matched by the given paths or glob patterns, in
 // sorted order, and returns all SLOs. A pattern that matches nothing, an
 // unreadable or oversized file, and every validation problem are
-// reported together; SLO names must be unique across all files.
+// reported together; SLO names must be unique across all files. OpenSLO
+// files may reference documents (SLI, AlertPolicy, ...) of any other
+// loaded OpenSLO file.
 func Load(patterns ...string) ([]*SLO, error) {
+	out, errList := LoadPartial(patterns...)
+	errList = append(errList, checkUnique(out))
+	if err := errors.Join(errList...); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// LoadPartial is Load for tools that report rather than refuse (obsd slo
+// lint): it returns the SLOs that are valid, whatever happens to the
+// others, and every problem, without checking names across files.
+func LoadPartial(patterns ...string) ([]*SLO, []error) {
 	var files []string
 	var errList []error
 	for _, p := range patterns {
@@ -35,21 +49,28 @@ func Load(patterns ...string) ([]*SLO, error) {
 	}
 	sort.Strings(files)
 	var out []*SLO
+	osl := NewOpenSLOSet()
 	for _, f := range files {
 		data, err := readLimited(f)
 		if err != nil {
 			errList = append(errList, err)
 			continue
 		}
+		if IsOpenSLO(data) {
+			osl.Add(f, data)
+			continue
+		}
 		slos, err := Parse(f, data)
-		errList = append(errList, err)
+		if err != nil {
+			errList = append(errList, err)
+		}
 		out = append(out, slos...)
 	}
-	errList = append(errList, checkUnique(out))
-	if err := errors.Join(errList...); err != nil {
-		return nil, err
+	slos, err := osl.Convert()
+	if err != nil {
+		errList = append(errList, err)
 	}
-	return out, nil
+	return append(out, slos...), errList
 }
 
 func readLimited(path string) ([]byte, error) {
@@ -83,7 +104,8 @@ func checkUnique(slos []*SLO) error {
 
 // Parse decodes and validates one file's content; file names the source
 // in errors. The format is chosen by the top-level "version" key
-// ("obsd/v1" or "prometheus/v1"). Unknown keys are errors.
+// ("obsd/v1" or "prometheus/v1"), or by "apiVersion: openslo/v1" for
+// OpenSLO files (references only within the file). Unknown keys are errors.
 func Parse(file string, data []byte) ([]*SLO, error) {
 	if err := checkLimits(file, data); err != nil {
 		return nil, err
@@ -93,6 +115,9 @@ func Parse(file string, data []byte) ([]*SLO, error) {
 	}
 	if err := yaml.Unmarshal(data, &head); err != nil {
 		return nil, fmt.Errorf("%s: invalid YAML: %w", file, err)
+	}
+	if IsOpenSLO(data) {
+		return parseOpenSLO(file, data)
 	}
 	e := &errs{file: file}
 	var out []*SLO

@@ -1,0 +1,312 @@
+package spec
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+)
+
+// oslConv converts one document; every problem goes to errs with the
+// document and field path it belongs to.
+type oslConv struct {
+	set  *OpenSLOSet
+	errs []error
+}
+
+func (c *oslConv) addf(d *oslDoc, path, format string, args ...any) {
+	c.errs = append(c.errs, fmt.Errorf("%s: '%s' %s", d.where(), path, fmt.Sprintf(format, args...)))
+}
+
+// convertSLO maps one SLO document onto the model.
+func (c *oslConv) convertSLO(d *oslDoc, r *oslSLODoc) *SLO {
+	s := &SLO{Name: r.Metadata.Name, Service: r.Spec.Service, Description: r.Spec.Description, Source: d.file}
+	if s.Description == "" {
+		s.Description = r.Metadata.DisplayName
+	}
+	if s.Service == "" {
+		c.addf(d, "spec.service", "is required")
+	}
+	s.Labels = c.labels(d, "metadata.labels", r.Metadata.Labels)
+	c.timeWindow(d, r.Spec.TimeWindow, s)
+	ind := c.sliOf(d, r)
+	obj := c.objective(d, r.Spec.Objectives, ind, s)
+	c.budgeting(d, r.Spec.BudgetingMethod, obj, s)
+	if ind != nil {
+		c.applyIndicator(d, ind, obj, s)
+	}
+	s.Alerting = c.alerting(d, r, s.Period)
+	return s
+}
+
+// labels maps OpenSLO metadata labels (string values only) onto labels.
+func (c *oslConv) labels(d *oslDoc, path string, m map[string]any) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for _, k := range sortedKeys(m) {
+		v, ok := m[k].(string)
+		switch {
+		case !labelRe.MatchString(k):
+			c.addf(d, path, "has an invalid label name %q (want %s)", k, labelRe)
+		case !ok:
+			c.addf(d, path+"."+k, "must be a string; list or other values are not supported")
+		default:
+			out[k] = v
+		}
+	}
+	return out
+}
+
+var calendarUnits = map[string]struct {
+	unit   CalendarUnit
+	period time.Duration
+}{
+	"1w": {CalendarWeek, 7 * 24 * time.Hour},
+	"1M": {CalendarMonth, 31 * 24 * time.Hour},
+	"1Q": {CalendarQuarter, 92 * 24 * time.Hour},
+}
+
+// timeWindow maps spec.timeWindow onto Period and Calendar.
+func (c *oslConv) timeWindow(d *oslDoc, tw []oslTimeWindow, s *SLO) {
+	s.Period = DefaultPeriod
+	switch {
+	case len(tw) == 0:
+		return
+	case len(tw) > 1:
+		c.addf(d, "spec.timeWindow", "must have exactly one item, got %d", len(tw))
+		return
+	}
+	w := tw[0]
+	rolling := w.IsRolling != nil && *w.IsRolling
+	if w.Calendar == nil && (w.IsRolling == nil || rolling) {
+		if !rolling {
+			c.addf(d, "spec.timeWindow[0].isRolling", "must be true for a window without 'calendar'")
+		}
+		p, err := oslDuration(w.Duration)
+		switch {
+		case err != nil:
+			c.addf(d, "spec.timeWindow[0].duration", "%v", err)
+		case p < time.Hour:
+			c.addf(d, "spec.timeWindow[0].duration", "must be at least 1h, got %s", w.Duration)
+		default:
+			s.Period = p
+		}
+		return
+	}
+	if rolling {
+		c.addf(d, "spec.timeWindow[0].isRolling", "must be false (or absent) with 'calendar'")
+		return
+	}
+	if w.Calendar == nil {
+		c.addf(d, "spec.timeWindow[0].calendar", "is required when 'isRolling' is false")
+		return
+	}
+	u, ok := calendarUnits[w.Duration]
+	if !ok {
+		c.addf(d, "spec.timeWindow[0].duration", "must be 1w, 1M or 1Q for a calendar window, got %q", w.Duration)
+		return
+	}
+	loc, err := time.LoadLocation(w.Calendar.TimeZone)
+	if err != nil {
+		c.addf(d, "spec.timeWindow[0].calendar.timeZone", "is not a known IANA time zone: %v", err)
+		return
+	}
+	s.Period, s.Calendar = u.period, &CalendarPeriod{Unit: u.unit, Location: loc}
+	if w.Calendar.StartTime != "" {
+		c.calendarStart(d, w.Calendar.StartTime, u.unit, loc)
+	}
+}
+
+// calendarStart checks that a calendar window's startTime is the start
+// of a calendar unit (obsd's periods always start on unit boundaries).
+func (c *oslConv) calendarStart(d *oslDoc, start string, unit CalendarUnit, loc *time.Location) {
+	const path = "spec.timeWindow[0].calendar.startTime"
+	var t time.Time
+	var err error
+	for _, layout := range []string{"2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02"} {
+		if t, err = time.ParseInLocation(layout, start, loc); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		c.addf(d, path, "must be a date and time like 2024-01-01 00:00:00, got %q", start)
+		return
+	}
+	midnight := t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0
+	switch {
+	case unit == CalendarWeek && (t.Weekday() != time.Monday || !midnight):
+		c.addf(d, path, "%q is not the start of a week: obsd's calendar weeks start on Monday 00:00:00", start)
+	case unit == CalendarMonth && (t.Day() != 1 || !midnight):
+		c.addf(d, path, "%q is not the start of a month: obsd's calendar months start on the 1st at 00:00:00", start)
+	case unit == CalendarQuarter && (t.Day() != 1 || (t.Month()-1)%3 != 0 || !midnight):
+		c.addf(d, path, "%q is not the start of a quarter: obsd's quarters start on Jan, Apr, Jul or Oct 1st at 00:00:00", start)
+	}
+}
+
+var calendarShorthand = regexp.MustCompile(`^[0-9]+[MQY]$`)
+
+// oslDuration parses OpenSLO's duration shorthand (m, h, d, w) and
+// Prometheus durations; months, quarters and years are not durations.
+func oslDuration(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, fmt.Errorf("is required")
+	}
+	if calendarShorthand.MatchString(s) {
+		return 0, fmt.Errorf("%q is a calendar length (M, Q, Y): use it with 'calendar' and 'isRolling: false', or write days (e.g. 30d)", s)
+	}
+	d, err := model.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("is not a duration (e.g. 5m, 1h, 28d, 4w): %q", s)
+	}
+	return time.Duration(d), nil
+}
+
+// objective checks spec.objectives and sets Objective.
+func (c *oslConv) objective(d *oslDoc, objs []oslObjective, ind *oslIndicator, s *SLO) *oslObjective {
+	if len(objs) != 1 {
+		if len(objs) == 0 {
+			c.addf(d, "spec.objectives", "must have one objective")
+		} else {
+			c.addf(d, "spec.objectives", "has %d objectives; obsd supports exactly one per SLO: write one SLO per objective", len(objs))
+		}
+		return nil
+	}
+	o := &objs[0]
+	const p = "spec.objectives[0]"
+	switch {
+	case o.Target != nil && o.TargetPercent != nil:
+		c.addf(d, p, "must have 'target' or 'targetPercent', not both")
+	case o.Target != nil:
+		if !(*o.Target > 0 && *o.Target < 1) {
+			c.addf(d, p+".target", "must be strictly between 0 and 1, got %v", *o.Target)
+		}
+		s.Objective = percentToRatio(*o.Target * 100)
+	case o.TargetPercent != nil:
+		if !(*o.TargetPercent > 0 && *o.TargetPercent < 100) {
+			c.addf(d, p+".targetPercent", "must be strictly between 0 and 100, got %v", *o.TargetPercent)
+		}
+		s.Objective = percentToRatio(*o.TargetPercent)
+	default:
+		c.addf(d, p, "must have 'target' or 'targetPercent'")
+	}
+	if ind != nil && ind.threshold == nil && (o.Op != "" || o.Value != nil) {
+		c.addf(d, p, "'op' and 'value' apply only to a thresholdMetric SLI")
+	}
+	return o
+}
+
+// budgeting maps budgetingMethod and the time slice fields.
+func (c *oslConv) budgeting(d *oslDoc, method string, o *oslObjective, s *SLO) {
+	const p = "spec.objectives[0]"
+	if o == nil {
+		o = &oslObjective{}
+	}
+	var window time.Duration
+	if o.TimeSliceWindow != "" {
+		var err error
+		if n, convErr := strconv.Atoi(o.TimeSliceWindow); convErr == nil {
+			window = time.Duration(n) * time.Minute // a bare number is minutes
+		} else if window, err = oslDuration(o.TimeSliceWindow); err != nil {
+			c.addf(d, p+".timeSliceWindow", "%v", err)
+		}
+	}
+	switch method {
+	case "", "Occurrences":
+		if o.TimeSliceTarget != nil || o.TimeSliceWindow != "" {
+			c.addf(d, p, "'timeSliceTarget' and 'timeSliceWindow' need budgetingMethod Timeslices or RatioTimeslices")
+		}
+		return
+	case "Timeslices":
+		s.Budgeting.Method = Timeslices
+		if o.TimeSliceTarget == nil || !(*o.TimeSliceTarget > 0 && *o.TimeSliceTarget <= 1) {
+			c.addf(d, p+".timeSliceTarget", "must be in (0, 1] with budgetingMethod Timeslices")
+		} else {
+			s.Budgeting.SliceTarget = *o.TimeSliceTarget
+		}
+	case "RatioTimeslices":
+		s.Budgeting.Method = RatioTimeslices
+		if o.TimeSliceTarget != nil {
+			c.addf(d, p+".timeSliceTarget", "does not apply to budgetingMethod RatioTimeslices (the SLI is the mean of the slice ratios)")
+		}
+	default:
+		c.addf(d, "spec.budgetingMethod", "must be Occurrences, Timeslices or RatioTimeslices, got %q", method)
+		return
+	}
+	switch {
+	case o.TimeSliceWindow == "":
+		c.addf(d, p+".timeSliceWindow", "is required with budgetingMethod %s", method)
+	case window < time.Minute || window >= s.Period:
+		c.addf(d, p+".timeSliceWindow", "must be at least 1m and shorter than the period %s, got %s", s.Period, o.TimeSliceWindow)
+	default:
+		s.Budgeting.SliceWindow = window
+	}
+}
+
+// sliOf returns the SLO's indicator, inline or referenced.
+func (c *oslConv) sliOf(d *oslDoc, r *oslSLODoc) *oslIndicator {
+	switch {
+	case r.Spec.Indicator != nil && r.Spec.IndicatorRef != "":
+		c.addf(d, "spec", "must have 'indicator' or 'indicatorRef', not both")
+	case r.Spec.Indicator != nil:
+		in := r.Spec.Indicator
+		if in.Kind != "" && in.Kind != kindSLI {
+			c.addf(d, "spec.indicator.kind", "must be %q, got %q", kindSLI, in.Kind)
+		}
+		if in.APIVersion != "" && in.APIVersion != APIVersionOpenSLO {
+			c.addf(d, "spec.indicator.apiVersion", "must be %q, got %q", APIVersionOpenSLO, in.APIVersion)
+		}
+		return c.indicator(d, "spec.indicator.spec", &in.Spec)
+	case r.Spec.IndicatorRef != "":
+		ref := c.set.ref(kindSLI, r.Spec.IndicatorRef)
+		if ref == nil {
+			c.addf(d, "spec.indicatorRef", "names no SLI document %q in the loaded files", r.Spec.IndicatorRef)
+			return nil
+		}
+		return c.indicator(ref, "spec", &ref.value.(*oslSLIDoc).Spec)
+	default:
+		c.addf(d, "spec", "must have 'indicator' or 'indicatorRef'")
+	}
+	return nil
+}
+
+// applyIndicator sets the SLI; a threshold metric needs the objective's
+// op and value.
+func (c *oslConv) applyIndicator(d *oslDoc, ind *oslIndicator, o *oslObjective, s *SLO) {
+	switch {
+	case ind.ratio != nil:
+		s.SLI.Metric = ind.ratio
+	case ind.latency != nil:
+		s.SLI.Latency = ind.latency
+	case ind.threshold != nil && o != nil:
+		const p = "spec.objectives[0]"
+		if o.Op != "lte" {
+			c.addf(d, p+".op", "must be \"lte\" for a thresholdMetric: obsd counts an observation at most 'value' as good (histogram buckets are \"le\"), got %q", o.Op)
+		}
+		if o.Value == nil || !(*o.Value > 0) {
+			c.addf(d, p+".value", "must be greater than zero: it is the latency threshold in the histogram's unit")
+			return
+		}
+		s.SLI.Latency = &MetricLatency{Histogram: *ind.threshold, Threshold: *o.Value}
+	}
+}
+
+// oslRef reports whether a reference and an inline object are mixed up
+// and returns the name used in errors.
+func oslInlineKind(c *oslConv, d *oslDoc, path, want, kind, apiVersion string) {
+	if kind != "" && kind != want {
+		c.addf(d, path+".kind", "must be %q, got %q", want, kind)
+	}
+	if apiVersion != "" && apiVersion != APIVersionOpenSLO {
+		c.addf(d, path+".apiVersion", "must be %q, got %q", APIVersionOpenSLO, apiVersion)
+	}
+}
+
+// joinNames is a sorted, comma-separated list.
+func joinNames(m map[string]bool) string {
+	return strings.Join(sortedKeys(m), ",")
+}

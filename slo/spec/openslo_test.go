@@ -1,0 +1,244 @@
+package spec
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func getter(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoadOpenSLO(t *testing.T) {
+	slos, err := Load("testdata/openslo/valid/*.yaml")
+	require.NoError(t, err)
+	byName := map[string]*SLO{}
+	for _, s := range slos {
+		byName[s.Name] = s
+	}
+	require.Len(t, byName, 5)
+
+	t.Run("a referenced SLI with sum by and rate maps onto a metric ratio with group_by", func(t *testing.T) {
+		a := byName["checkout-availability"]
+		require.NotNil(t, a.SLI.Metric)
+		assert.Equal(t, "checkout", a.Service)
+		assert.Equal(t, "Checkout availability", a.Description, "displayName is the description when there is none")
+		assert.InDelta(t, 0.999, a.Objective, 1e-12)
+		assert.Equal(t, 28*24*time.Hour, a.Period)
+		assert.Nil(t, a.Calendar)
+		assert.Equal(t, map[string]string{"team": "payments"}, a.Labels)
+		assert.Equal(t, []string{"region"}, a.SLI.Metric.GroupBy)
+		tot, bad := a.SLI.Metric.Match("http_requests_total", getter(map[string]string{"job": "checkout", "code": "503"}))
+		assert.True(t, tot)
+		assert.True(t, bad)
+		_, bad = a.SLI.Metric.Match("http_requests_total", getter(map[string]string{"job": "checkout", "code": "200"}))
+		assert.False(t, bad)
+	})
+	t.Run("alert policies map onto one window pair per condition, targets onto a label", func(t *testing.T) {
+		a := byName["checkout-availability"].Alerting
+		assert.Equal(t, "https://runbooks.example/checkout", a.RunbookURL)
+		assert.Equal(t, map[string]string{"summary": "Checkout fails too often"}, a.Annotations)
+		assert.True(t, a.Page.Enabled)
+		assert.Equal(t, []WindowPair{{Long: time.Hour, Short: 5 * time.Minute, Factor: 13.44}}, a.Page.Windows)
+		assert.Equal(t, 2*time.Minute, a.Page.For)
+		assert.Equal(t, map[string]string{"notification_targets": "checkout-pager"}, a.Page.Labels)
+		assert.Equal(t, []WindowPair{{Long: 24 * time.Hour, Short: 2 * time.Hour, Factor: 2.8}}, a.Ticket.Windows)
+		assert.Equal(t, map[string]string{"notification_targets": "checkout-tickets"}, a.Ticket.Labels)
+	})
+	t.Run("a thresholdMetric on a histogram with op lte is a latency SLI on a calendar month with time slices", func(t *testing.T) {
+		l := byName["checkout-latency"]
+		require.NotNil(t, l.SLI.Latency)
+		assert.Equal(t, "http_server_request_duration_seconds", l.SLI.Latency.Histogram.MetricName, "_bucket is stripped")
+		assert.Equal(t, 0.3, l.SLI.Latency.Threshold)
+		require.NotNil(t, l.Calendar)
+		assert.Equal(t, CalendarMonth, l.Calendar.Unit)
+		assert.Equal(t, "Europe/Berlin", l.Calendar.Location.String())
+		assert.Equal(t, 31*24*time.Hour, l.Period)
+		assert.Equal(t, Budgeting{Method: Timeslices, SliceTarget: 0.95, SliceWindow: 5 * time.Minute}, l.Budgeting)
+		assert.True(t, l.Alerting.Page.Enabled, "no alert policy keeps obsd's default windows")
+	})
+	t.Run("good plus one matcher becomes bad with the negated matcher", func(t *testing.T) {
+		g := byName["checkout-good"]
+		require.NotNil(t, g.SLI.Metric)
+		assert.Equal(t, `http_requests_total{job="checkout", code=~"5.."}`, g.SLI.Metric.Bad.Text)
+		for code, wantBad := range map[string]bool{"500": true, "200": false, "": false} {
+			_, bad := g.SLI.Metric.Match("http_requests_total", getter(map[string]string{"job": "checkout", "code": code}))
+			assert.Equal(t, wantBad, bad, "code %q", code)
+		}
+		assert.Equal(t, Budgeting{Method: RatioTimeslices, SliceWindow: time.Minute}, g.Budgeting, "a bare number is minutes")
+		assert.Equal(t, 7*24*time.Hour, g.Period)
+	})
+	t.Run("a good bucket over the histogram's count is a latency SLI on a calendar quarter", func(t *testing.T) {
+		b := byName["checkout-bucket"]
+		require.NotNil(t, b.SLI.Latency)
+		assert.Equal(t, 0.5, b.SLI.Latency.Threshold)
+		assert.Equal(t, "http_server_request_duration_seconds", b.SLI.Latency.Histogram.MetricName)
+		assert.Equal(t, CalendarQuarter, b.Calendar.Unit)
+		assert.Equal(t, 92*24*time.Hour, b.Period)
+	})
+	t.Run("an SLI is referenced across files and a week starts on Monday", func(t *testing.T) {
+		c := byName["cart-availability"]
+		require.NotNil(t, c.SLI.Metric)
+		assert.Equal(t, "rpc_server_calls_total", c.SLI.Metric.Total.MetricName)
+		assert.Equal(t, CalendarWeek, c.Calendar.Unit)
+		assert.True(t, strings.HasSuffix(c.Source, "cart.yaml"))
+	})
+}
+
+func TestOpenSLOGolden(t *testing.T) {
+	slos, err := Load("testdata/openslo/valid/*.yaml")
+	require.NoError(t, err)
+	got, err := json.MarshalIndent(slos, "", "  ")
+	require.NoError(t, err)
+	golden := "testdata/openslo/valid.golden.json"
+	if *update {
+		require.NoError(t, os.WriteFile(golden, got, 0o600))
+	}
+	want, err := os.ReadFile(golden)
+	require.NoError(t, err)
+	assert.JSONEq(t, string(want), string(got))
+}
+
+// The examples of the OpenSLO specification's README: what maps loads,
+// what does not is refused with the reason.
+func TestOpenSLOSpecExamples(t *testing.T) {
+	t.Run("the spec's referenced alert policy, condition and target map onto a page window pair", func(t *testing.T) {
+		slos, err := Load("testdata/openslo/spec-alertpolicy-ref.yaml", "testdata/openslo/uses-spec-policy.yaml")
+		require.NoError(t, err)
+		require.Len(t, slos, 1)
+		a := slos[0].Alerting
+		assert.Equal(t, []WindowPair{{Long: time.Hour, Short: 5 * time.Minute, Factor: 2}}, a.Page.Windows)
+		assert.Equal(t, 5*time.Minute, a.Page.For)
+		assert.Equal(t, "OnCallDevopsMailNotification", a.Page.Labels["notification_targets"])
+		assert.False(t, a.Ticket.Enabled, "no ticket condition: no ticket alert")
+	})
+	t.Run("the spec's inline policy, Slack target and Service load once the mail target exists", func(t *testing.T) {
+		slos, err := Load("testdata/openslo/spec-alertpolicy-inline.yaml", "testdata/openslo/uses-spec-policy.yaml",
+			"testdata/openslo/spec-datasource.yaml")
+		require.Error(t, err, "the inline policy names OnCallDevopsMailNotification, which only the other example declares")
+		assert.Nil(t, slos)
+		assert.Contains(t, err.Error(), `spec-alertpolicy-inline.yaml: document 1 (AlertPolicy "AlertPolicy"): 'spec.notificationTargets[0].targetRef' names no AlertNotificationTarget document "OnCallDevopsMailNotification"`)
+	})
+	for _, tc := range []struct{ file, want string }{
+		{"spec-slo-inline.yaml", `document 1 (SLO "foo-slo"): 'spec.indicator.spec.ratioMetric.total.metricSource.metricSourceRef' names no DataSource document "datadog-datasource"`},
+		{"spec-ratio-metric.yaml", `document 2 (SLI "localhost-requests"): 'spec.ratioMetric.good' must select the series of 'total' plus exactly one more matcher`},
+		{"spec-threshold-metric.yaml", `document 1 (SLI "redshift-latency"): 'spec.thresholdMetric.metricSource.type' "Redshift" is not supported`},
+	} {
+		t.Run(tc.file+" is refused with the reason", func(t *testing.T) {
+			s := NewOpenSLOSet()
+			data, err := os.ReadFile("testdata/openslo/" + tc.file)
+			require.NoError(t, err)
+			s.Add(tc.file, data)
+			_, err = s.Convert()
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+	t.Run("the spec's DataSource example is accepted", func(t *testing.T) {
+		s := NewOpenSLOSet()
+		data, err := os.ReadFile("testdata/openslo/spec-datasource.yaml")
+		require.NoError(t, err)
+		s.Add("spec-datasource.yaml", data)
+		slos, err := s.Convert()
+		require.NoError(t, err)
+		assert.Empty(t, slos)
+	})
+}
+
+func TestOpenSLOInvalid(t *testing.T) {
+	for _, tc := range []struct{ name, file, want string }{
+		{"several objectives are refused", "several-objectives", `document 1 (SLO "x"): 'spec.objectives' has 2 objectives; obsd supports exactly one per SLO`},
+		{"an unknown field is refused", "unknown-field", `document 1 (SLO "x"): yaml: unmarshal errors:` + "\n  line 8: field colour not found"},
+		{"an unknown kind is refused", "unknown-kind", `document 1 (Dashboard "d"): 'kind' must be one of SLO, SLI`},
+		{"another apiVersion is refused", "api-version", `'apiVersion' must be "openslo/v1", got "openslo/v2alpha"`},
+		{"a calendar start inside a month is refused", "calendar-unaligned", `'spec.timeWindow[0].calendar.startTime' "2024-01-15 00:00:00" is not the start of a month`},
+		{"a two-month calendar is refused", "calendar-unit", `'spec.timeWindow[0].duration' must be 1w, 1M or 1Q for a calendar window, got "2M"`},
+		{"a rolling month is refused", "rolling-month", `'spec.timeWindow[0].duration' "1M" is a calendar length`},
+		{"a quantile is not an event SLI", "histogram-quantile", `'spec.indicator.spec.thresholdMetric.metricSource.spec.query' is a quantile, not a count of events`},
+		{"a missing SLI is named", "missing-sli-ref", `'spec.indicatorRef' names no SLI document "nowhere"`},
+		{"a raw ratio is refused", "raw-ratio", `'spec.indicator.spec.ratioMetric.raw' is not supported`},
+		{"time slices need a slice target", "timeslices-no-target", `'spec.objectives[0].timeSliceTarget' must be in (0, 1] with budgetingMethod Timeslices`},
+		{"an unknown severity is refused", "bad-severity", `'spec.alertPolicies[0].spec.conditions[0].spec.severity' must be page or critical`},
+		{"alerting on no data is refused", "no-data", `'spec.alertPolicies[0].spec.alertWhenNoData' true is not supported`},
+		{"a threshold metric with gte is refused", "threshold-op", `'spec.objectives[0].op' must be "lte" for a thresholdMetric`},
+		{"good on another metric cannot be turned into bad", "good-unmappable", `'spec.indicator.spec.ratioMetric.good' must select the series of 'total' plus exactly one more matcher`},
+		{"a division is not a supported shape", "unsupported-shape", `'spec.indicator.spec.ratioMetric.bad.metricSource.spec.query' has an unsupported shape`},
+		{"target and targetPercent together are refused", "both-targets", `'spec.objectives[0]' must have 'target' or 'targetPercent', not both`},
+		{"two SLIs with one name are refused", "duplicate-name", `document 2 (SLI "errors"): 'metadata.name' is already used by document 1`},
+		{"an unknown time zone is refused", "unknown-timezone", `'spec.timeWindow[0].calendar.timeZone' is not a known IANA time zone`},
+		{"a gauge is refused", "gauge", `'spec.indicator.spec.ratioMetric.counter' false (a gauge) is not supported`},
+		{"a lookback window under 12m is refused", "lookback-short", `'spec.alertPolicies[0].spec.conditions[0].spec.condition.lookbackWindow' must be between 12m`},
+		{"an unknown metric source spec key is refused", "source-spec-key", `'spec.indicator.spec.ratioMetric.total.metricSource.spec.region' is not supported`},
+		{"a list label is refused", "label-list", `'metadata.labels.tags' must be a string`},
+		{"a non-Prometheus source is refused", "other-datasource", `'spec.indicator.spec.ratioMetric.bad.metricSource.type' "Datadog" is not supported`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join("testdata/openslo/invalid", tc.file+".yaml")
+			slos, err := Load(path)
+			require.Error(t, err)
+			assert.Nil(t, slos)
+			assert.Contains(t, err.Error(), path+": ")
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
+
+func TestInvalidTestdataHasATestEach(t *testing.T) {
+	files, err := filepath.Glob("testdata/openslo/invalid/*.yaml")
+	require.NoError(t, err)
+	assert.Len(t, files, 24, "add a case to TestOpenSLOInvalid for every invalid file")
+}
+
+func TestParseOpenSLOFileAlone(t *testing.T) {
+	data, err := os.ReadFile("testdata/openslo/valid/checkout.yaml")
+	require.NoError(t, err)
+	slos, err := Parse("checkout.yaml", data)
+	require.NoError(t, err)
+	assert.Len(t, slos, 4)
+
+	data, err = os.ReadFile("testdata/openslo/valid/shared-sli.yaml")
+	require.NoError(t, err)
+	_, err = Parse("shared-sli.yaml", data)
+	assert.ErrorContains(t, err, "declares no openslo/v1 document of kind SLO")
+
+	assert.True(t, IsOpenSLO([]byte("apiVersion: openslo/v1\nkind: SLO\n")))
+	assert.False(t, IsOpenSLO([]byte("version: obsd/v1\n")))
+	assert.False(t, IsOpenSLO([]byte("apiVersion: v1\nkind: ConfigMap\n")))
+}
+
+func FuzzLoadOpenSLO(f *testing.F) {
+	for _, glob := range []string{"testdata/openslo/*.yaml", "testdata/openslo/valid/*.yaml", "testdata/openslo/invalid/*.yaml"} {
+		files, err := filepath.Glob(glob)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, p := range files {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(data)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s := NewOpenSLOSet()
+		s.Add("fuzz.yaml", data)
+		slos, _ := s.Convert() // valid SLOs may sit next to errors of other documents
+		for _, s := range slos {
+			if !(s.Objective > 0 && s.Objective < 1) {
+				t.Fatalf("accepted objective %v", s.Objective)
+			}
+			if s.SLI.Metric == nil && s.SLI.Latency == nil {
+				t.Fatalf("accepted an SLO without SLI: %+v", s)
+			}
+			if s.Period < time.Hour {
+				t.Fatalf("accepted period %s", s.Period)
+			}
+		}
+	})
+}
