@@ -13,7 +13,6 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/provider/envprovider"
-	"go.opentelemetry.io/collector/confmap/provider/fileprovider"
 	"go.opentelemetry.io/collector/confmap/provider/httpprovider"
 	"go.opentelemetry.io/collector/confmap/provider/yamlprovider"
 	"go.opentelemetry.io/collector/featuregate"
@@ -71,7 +70,8 @@ func baseSettings() otelcol.CollectorSettings {
 				ProviderFactories: []confmap.ProviderFactory{
 					newEmbeddedProviderFactory(),
 					envprovider.NewFactory(),
-					fileprovider.NewFactory(),
+					// The file provider with size and alias-bomb limits.
+					newLimitedFileProviderFactory(),
 					httpprovider.NewFactory(),
 					yamlprovider.NewFactory(),
 				},
