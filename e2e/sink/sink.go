@@ -38,6 +38,7 @@ type OTLP struct {
 	failure codes.Code    // when not OK, every request fails with it
 	delay   time.Duration // every request waits this long first
 	calls   int
+	auth    *auth // nil unless NewOTLPWith was given a bearer token or TLS
 }
 
 // NewOTLP starts a sink on loopback; it is stopped at test cleanup.
@@ -61,6 +62,16 @@ func NewOTLP(t testing.TB) *OTLP {
 	pmetricotlp.RegisterGRPCServer(s.grpcServer, &metricServer{s: s})
 	go func() { _ = s.grpcServer.Serve(gl) }()
 
+	mux := s.httpMux()
+	s.httpServer = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = s.httpServer.Serve(hl) }()
+
+	t.Cleanup(s.Close)
+	return s
+}
+
+// httpMux routes the OTLP/HTTP paths to the sink's stores.
+func (s *OTLP) httpMux() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v1/traces", s.handleHTTP(func(b []byte) error {
 		req := ptraceotlp.NewExportRequest()
@@ -86,11 +97,7 @@ func NewOTLP(t testing.TB) *OTLP {
 		s.addMetrics(req.Metrics())
 		return nil
 	}))
-	s.httpServer = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = s.httpServer.Serve(hl) }()
-
-	t.Cleanup(s.Close)
-	return s
+	return mux
 }
 
 // Close stops both servers.
