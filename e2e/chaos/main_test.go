@@ -216,6 +216,7 @@ func readMemory(pid int) (memory, error) {
 type memoryWatch struct {
 	mu   sync.Mutex
 	peak memory
+	once sync.Once
 	stop chan struct{}
 	done chan struct{}
 }
@@ -243,9 +244,9 @@ func watchMemory(pid int) *memoryWatch {
 	return w
 }
 
-// Stop ends the sampling and returns the peak.
+// Stop ends the sampling and returns the peak; it may be called again.
 func (w *memoryWatch) Stop() memory {
-	close(w.stop)
+	w.once.Do(func() { close(w.stop) })
 	<-w.done
 	w.mu.Lock()
 	defer w.mu.Unlock()

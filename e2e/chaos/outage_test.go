@@ -1,0 +1,84 @@
+package chaos
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/obsd-dev/obsd/e2e/chaos/load"
+	"github.com/obsd-dev/obsd/e2e/harness"
+	"github.com/obsd-dev/obsd/e2e/sink"
+)
+
+// outage is how long the backend refuses everything.
+const outage = 30 * time.Second
+
+// TestBackendOutage: the sink refuses every export (UNAVAILABLE) for 30s
+// while load continues at a steady rate. obsd keeps acknowledging into its
+// persistent queues, which grow on disk while its memory stays under the
+// memory_limiter's limit; when the sink comes back the backlog drains to an
+// empty queue and every acknowledged item arrives.
+func TestBackendOutage(t *testing.T) {
+	const limitMiB = 256
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	s := sink.NewOTLP(t)
+	p := newPorts(t)
+	o := harness.StartInDir(t, t.TempDir(), config(p, s, options{LimitMiB: limitMiB}))
+	dumpOnFailure(t, o)
+	mem := watchMemory(o.PID())
+	defer mem.Stop()
+	queueDir := filepath.Join(o.Dir, "queue")
+
+	conn := dial(t, p.GRPC)
+	traces := load.New(conn, load.Config{Signal: load.Traces, BatchSize: 100, Streams: 2, Rate: 40})
+	logs := load.New(conn, load.Config{Signal: load.Logs, BatchSize: 100, Streams: 2, Rate: 40})
+	stop := runLoad(ctx, traces, logs)
+	defer stop()
+	harness.Eventually(t, 30*time.Second, func() bool { return s.SpanCount() > 0 && s.LogRecordCount() > 0 },
+		"nothing reached the sink before the outage")
+
+	diskBefore := dirSize(queueDir)
+	s.Fail(codes.Unavailable)
+	var diskPeak int64
+	var queuePeak float64
+	end := time.Now().Add(outage)
+	for time.Now().Before(end) {
+		diskPeak = max(diskPeak, dirSize(queueDir))
+		queuePeak = max(queuePeak, queueSize(t, o))
+		time.Sleep(500 * time.Millisecond)
+	}
+	s.Fail(codes.OK)
+	healedAt := time.Now()
+	stop()
+	ackedTotal := traces.Stats().Acked + logs.Stats().Acked
+
+	rt, rl := waitDelivered(t, s, 90*time.Second, traces, logs)
+	harness.Eventually(t, 60*time.Second, func() bool { return queueSize(t, o) == 0 },
+		"the exporter queues did not drain to 0 after the outage")
+	drain := time.Since(healedAt)
+	peak := mem.Stop()
+	final, err := readMemory(o.PID())
+	if err != nil {
+		t.Fatalf("read obsd memory: %v", err)
+	}
+	summary(t, "outage", "outage=%s traces{%s} logs{%s} queue_peak_requests=%.0f disk_before=%dB disk_peak=%dB drain=%s vmhwm=%.0fMiB rss_peak=%.0fMiB limit=%dMiB client_errors=%v",
+		outage, rt, rl, queuePeak, diskBefore, diskPeak, drain.Round(100*time.Millisecond), final.HWM, peak.RSS, limitMiB,
+		traces.Stats().Errors)
+
+	if rt.Lost != 0 || rl.Lost != 0 {
+		t.Errorf("acknowledged items lost in the outage: spans %d (first %v), logs %d (first %v)", rt.Lost, rt.FirstLost, rl.Lost, rl.FirstLost)
+	}
+	if ackedTotal < 2*int(outage/time.Second)*40*100/2 {
+		t.Errorf("only %d items acknowledged: obsd stopped taking data during the outage", ackedTotal)
+	}
+	if final.HWM >= limitMiB {
+		t.Errorf("obsd's peak RSS %.0f MiB is not under its memory limit %d MiB", final.HWM, limitMiB)
+	}
+	if diskPeak <= diskBefore || queuePeak == 0 {
+		t.Errorf("the queue did not spill to disk: %d B before, %d B peak, queue peak %.0f requests", diskBefore, diskPeak, queuePeak)
+	}
+}
