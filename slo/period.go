@@ -95,7 +95,7 @@ func (a *accounts) closeSlices(now int64) {
 	sp := s.sp
 	last := floorDiv(now-int64(sliceSettle), sp.w) - 1 // slice (last·w, (last+1)·w] ended sliceSettle ago
 	r := &a.rings[sp.fine]
-	if oldest := floorDiv(int64(len(r.epoch))*r.res, sp.w); last-s.closed > oldest {
+	if oldest := floorDiv(int64(len(r.epoch))*r.res, sp.w); s.closed < last-oldest {
 		s.closed = last - oldest // older slices are no longer in the 1m tier
 	}
 	for j := s.closed + 1; j <= last; j++ {
@@ -157,14 +157,22 @@ func (a *accounts) sumSince(t int, start int64) (total, bad float64) {
 
 // rebuildCalendar fills the calendar accumulator from the slices, for a
 // snapshot written without it (an older obsd, or the SLO's period kind
-// changed): the slice straddling the period's start is left out.
+// changed): from the finest tier whose windows reach back to the
+// period's start (else the period window's tier); the slice straddling
+// the start is left out.
 func (a *accounts) rebuildCalendar(periodWindow int) {
 	c := a.cal
 	if a.slices != nil {
 		c.total, c.bad = a.slices.v.sumSince(0, c.start)
 		return
 	}
-	c.total, c.bad = a.sumSince(a.l.windows[periodWindow].tier, c.start)
+	best := a.l.windows[periodWindow].tier
+	for t, r := range a.rings {
+		if a.minLo[t]*r.res <= c.start && r.res < a.rings[best].res {
+			best = t
+		}
+	}
+	c.total, c.bad = a.sumSince(best, c.start)
 }
 
 // periodBounds returns the reported period [start, end): the calendar

@@ -48,6 +48,8 @@ type snapPeriod struct {
 	End   int64   `json:"end"`
 	Total float64 `json:"total"`
 	Bad   float64 `json:"bad"`
+	// SliceWindow is the time-slice window the sums count (0: events).
+	SliceWindow int64 `json:"slice_window,omitempty"`
 }
 
 type snapSlices struct {
@@ -310,6 +312,9 @@ func restoreTiers(a *accounts, tiers []snapTier) {
 func encodePeriod(a *accounts, si *snapInstance) {
 	if c := a.cal; c != nil {
 		si.Period = &snapPeriod{Start: c.start, End: c.end, Total: c.total, Bad: c.bad}
+		if a.slices != nil {
+			si.Period.SliceWindow = a.slices.sp.w
+		}
 	}
 	if s := a.slices; s != nil {
 		si.Slices = &snapSlices{Window: s.sp.w, Closed: s.closed, Verdict: encodeTier(&s.v.rings[0], s.v.minLo[0])}
@@ -323,11 +328,16 @@ func encodePeriod(a *accounts, si *snapInstance) {
 // slices.
 func restorePeriod(a *accounts, si *snapInstance, periodWindow int) {
 	if s, ss := a.slices, si.Slices; s != nil && ss != nil && ss.Window == s.sp.w {
-		s.closed = ss.Closed
+		// A slice number from the future (a corrupt file) would stop judging.
+		s.closed = min(ss.Closed, floorDiv(si.Now, s.sp.w))
 		restoreTiers(s.v, []snapTier{ss.Verdict})
 	}
 	if c := a.cal; c != nil {
-		if p := si.Period; p != nil && p.Start == c.start && p.End == c.end {
+		w := int64(0)
+		if a.slices != nil {
+			w = a.slices.sp.w
+		}
+		if p := si.Period; p != nil && p.Start == c.start && p.End == c.end && p.SliceWindow == w {
 			c.total, c.bad = p.Total, p.Bad
 		} else {
 			a.rebuildCalendar(periodWindow)

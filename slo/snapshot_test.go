@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/obsd-dev/obsd/slo/spec"
 )
 
 func TestSnapshotRoundTrip(t *testing.T) {
@@ -102,23 +104,65 @@ func FuzzDecodeSnapshot(f *testing.F) {
 	}
 	f.Add(data)
 	f.Add([]byte(`{"version":1}`))
+	// A calendar SLO in time slices named "a" too: its period state.
+	cal := calendarTimesliceSLO(f)
+	e, _ = newTestEngine(f, cal)
+	in = e.Instance(0, HashSeed, nil, t0)
+	e.AddEvents(in, minute(1), 10, 1)
+	e.Evaluate(context.Background(), minute(10), nil)
+	if data, err = e.encodeSnapshot(minute(10)); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(data)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := decodeSnapshot(data)
 		if err != nil {
 			return
 		}
-		e, _ := newTestEngine(t, testSLO("a", 0.99))
-		e.mu.Lock()
-		e.restore(s)
-		e.mu.Unlock()
-		e.Evaluate(context.Background(), t0, func(st *Status) {
-			for _, w := range st.Windows {
-				if w.ErrorRatio != w.ErrorRatio || w.BurnRate != w.BurnRate {
-					t.Fatal("NaN after restore")
+		for _, slo := range []*spec.SLO{testSLO("a", 0.99), cal} {
+			e, _ := newTestEngine(t, slo)
+			e.mu.Lock()
+			e.restore(s)
+			e.mu.Unlock()
+			e.Evaluate(context.Background(), t0.Add(time.Hour), func(st *Status) {
+				for _, w := range st.Windows {
+					if w.ErrorRatio != w.ErrorRatio || w.BurnRate != w.BurnRate {
+						t.Fatal("NaN after restore")
+					}
 				}
-			}
-		})
+			})
+		}
 	})
+}
+
+// calendarTimesliceSLO is SLO "a" with a calendar month in Berlin
+// counted in 5m time slices.
+func calendarTimesliceSLO(t testing.TB) *spec.SLO {
+	s := timesliceSLO(spec.Timeslices, 0.99)
+	s.Name = "a"
+	s.Calendar = &spec.CalendarPeriod{Unit: spec.CalendarMonth, Location: mustZone(t, "Europe/Berlin")}
+	return s
+}
+
+func TestAdoptChangingThePeriodKind(t *testing.T) {
+	old, _ := newTestEngine(t, testSLO("a", 0.99))
+	in := old.Instance(0, HashSeed, nil, t0)
+	old.AddEvents(in, at(t, "2025-12-31T20:00:00Z"), 10, 10) // December in Berlin
+	old.AddEvents(in, minute(1), 10, 2)                       // Jan 1 01:01 in Berlin
+	calendar := calendarSLO(spec.CalendarMonth, mustZone(t, "Europe/Berlin"), 0.99)
+	calendar.Name = "a"
+	e, _ := newTestEngine(t, calendar)
+	require.NoError(t, e.Adopt(old, minute(2)))
+	st := status(e, minute(2))
+	assert.Equal(t, 10.0, st.Windows[WindowPeriod].Total, "a rolling SLO turned calendar rebuilds the period from its slices")
+	assert.Equal(t, 20.0, st.Windows[reportIndex("1d")].Total, "the alert windows are carried over")
+
+	slices := calendarTimesliceSLO(t)
+	e2, _ := newTestEngine(t, slices)
+	require.NoError(t, e2.Adopt(e, minute(2)))
+	st = status(e2, minute(10))
+	assert.Equal(t, 1.0, st.Windows[WindowPeriod].Total, "turned into time slices: the slices still in the 1m tier are judged")
+	assert.Equal(t, 1.0, st.Windows[WindowPeriod].Bad)
 }
 
 func TestAdoptKeepsStateOfSLOsStillDeclared(t *testing.T) {
