@@ -148,7 +148,7 @@ func TestAdoptChangingThePeriodKind(t *testing.T) {
 	old, _ := newTestEngine(t, testSLO("a", 0.99))
 	in := old.Instance(0, HashSeed, nil, t0)
 	old.AddEvents(in, at(t, "2025-12-31T20:00:00Z"), 10, 10) // December in Berlin
-	old.AddEvents(in, minute(1), 10, 2)                       // Jan 1 01:01 in Berlin
+	old.AddEvents(in, minute(1), 10, 2)                      // Jan 1 01:01 in Berlin
 	calendar := calendarSLO(spec.CalendarMonth, mustZone(t, "Europe/Berlin"), 0.99)
 	calendar.Name = "a"
 	e, _ := newTestEngine(t, calendar)
