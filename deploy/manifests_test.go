@@ -16,6 +16,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -26,11 +27,15 @@ var update = flag.Bool("update", false, "regenerate deploy/kubernetes/20-configm
 
 // manifests are the decoded objects of deploy/kubernetes, by kind.
 type manifests struct {
-	daemonSets  []appsv1.DaemonSet
-	services    []corev1.Service
-	configMaps  []corev1.ConfigMap
-	other       []string // kinds decoded but not inspected further
-	objectCount int
+	daemonSets   []appsv1.DaemonSet
+	deployments  []appsv1.Deployment
+	services     []corev1.Service
+	configMaps   []corev1.ConfigMap
+	pdbs         []policyv1.PodDisruptionBudget
+	pvcs         []corev1.PersistentVolumeClaim
+	clusterRoles []rbacv1.ClusterRole
+	other        []string // kinds decoded but not inspected further
+	objectCount  int
 }
 
 func TestConfigMapMatchesExampleConfig(t *testing.T) {
@@ -190,9 +195,15 @@ func configInt(t *testing.T, cfg, pattern string) int {
 
 func loadManifests(t *testing.T) manifests {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join("kubernetes", "*.yaml"))
+	return loadManifestsDir(t, "kubernetes")
+}
+
+// loadManifestsDir strictly decodes every document of dir/*.yaml.
+func loadManifestsDir(t *testing.T, dir string) manifests {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil || len(files) == 0 {
-		t.Fatalf("no manifests: %v", err)
+		t.Fatalf("no manifests in %s: %v", dir, err)
 	}
 	var m manifests
 	for _, f := range files {
@@ -200,16 +211,22 @@ func loadManifests(t *testing.T) manifests {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i, doc := range regexp.MustCompile(`(?m)^---\s*$`).Split(string(data), -1) {
-			if strings.TrimSpace(stripComments(doc)) == "" {
-				continue
-			}
-			if err := m.add([]byte(doc)); err != nil {
-				t.Errorf("%s document %d: %v", f, i+1, err)
-			}
-		}
+		m.addStream(t, f, data)
 	}
 	return m
+}
+
+// addStream strictly decodes every document of a multi-document YAML stream.
+func (m *manifests) addStream(t *testing.T, name string, data []byte) {
+	t.Helper()
+	for i, doc := range regexp.MustCompile(`(?m)^---\s*$`).Split(string(data), -1) {
+		if strings.TrimSpace(stripComments(doc)) == "" {
+			continue
+		}
+		if err := m.add([]byte(doc)); err != nil {
+			t.Errorf("%s document %d: %v", name, i+1, err)
+		}
+	}
 }
 
 func (m *manifests) add(doc []byte) error {
@@ -238,12 +255,35 @@ func (m *manifests) add(doc []byte) error {
 			return err
 		}
 		m.configMaps = append(m.configMaps, o)
+	case "Deployment":
+		var o appsv1.Deployment
+		if err := strict(&o); err != nil {
+			return err
+		}
+		m.deployments = append(m.deployments, o)
+	case "PodDisruptionBudget":
+		var o policyv1.PodDisruptionBudget
+		if err := strict(&o); err != nil {
+			return err
+		}
+		m.pdbs = append(m.pdbs, o)
+	case "PersistentVolumeClaim":
+		var o corev1.PersistentVolumeClaim
+		if err := strict(&o); err != nil {
+			return err
+		}
+		m.pvcs = append(m.pvcs, o)
+	case "ClusterRole":
+		var o rbacv1.ClusterRole
+		if err := strict(&o); err != nil {
+			return err
+		}
+		m.clusterRoles = append(m.clusterRoles, o)
+		m.other = append(m.other, tm.Kind)
 	case "Namespace":
 		return m.strictOther(tm.Kind, strict, &corev1.Namespace{})
 	case "ServiceAccount":
 		return m.strictOther(tm.Kind, strict, &corev1.ServiceAccount{})
-	case "ClusterRole":
-		return m.strictOther(tm.Kind, strict, &rbacv1.ClusterRole{})
 	case "ClusterRoleBinding":
 		return m.strictOther(tm.Kind, strict, &rbacv1.ClusterRoleBinding{})
 	default:
