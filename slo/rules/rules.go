@@ -70,7 +70,13 @@ func Groups(slos []*spec.SLO, alertName string) ([]rulefmt.RuleGroup, []Skipped)
 	for _, s := range slos {
 		q, ok := queriesOf(s)
 		if !ok {
-			skipped = append(skipped, Skipped{SLO: s.Name, Reason: "span SLI: Prometheus has no metric for it"})
+			// Span and log SLIs count telemetry Prometheus never sees: no
+			// PromQL source to export (alert on obsd_slo_* instead).
+			reason := "span SLI: Prometheus has no metric for it"
+			if s.SLI.Logs != nil {
+				reason = "log SLI: Prometheus has no metric for it"
+			}
+			skipped = append(skipped, Skipped{SLO: s.Name, Reason: reason})
 			continue
 		}
 		groups = append(groups, group(s, q, alertName))
