@@ -1,0 +1,72 @@
+package chaos
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/obsd-dev/obsd/e2e/chaos/load"
+	"github.com/obsd-dev/obsd/e2e/harness"
+	"github.com/obsd-dev/obsd/e2e/sink"
+)
+
+// slowFor is how long the backend stays slow; sinkDelay is how long it
+// takes to answer meanwhile, against an exporter timeout of 2s.
+const (
+	slowFor   = 12 * time.Second
+	sinkDelay = 10 * time.Second
+)
+
+// TestSlowBackend: the sink answers only after 10s while obsd's exporter
+// timeout is 2s. The timeouts fire and the exports are retried, the data
+// stays in the queue, and once the sink is fast again every acknowledged
+// item arrives.
+func TestSlowBackend(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	s := sink.NewOTLP(t)
+	p := newPorts(t)
+	o := harness.StartInDir(t, t.TempDir(), config(p, s, options{Timeout: "2s"}))
+	dumpOnFailure(t, o)
+	conn := dial(t, p.GRPC)
+	traces := load.New(conn, load.Config{Signal: load.Traces, BatchSize: 100, Streams: 2, Rate: 20})
+	stop := runLoad(ctx, traces)
+	defer stop()
+	harness.Eventually(t, 30*time.Second, func() bool { return s.SpanCount() > 0 }, "nothing reached the sink before it turned slow")
+
+	s.Delay(sinkDelay)
+	callsBefore, spansBefore := s.Calls(), s.SpanCount()
+	slowStart := time.Now()
+	var queuePeak float64
+	for time.Since(slowStart) < slowFor {
+		queuePeak = max(queuePeak, queueSize(t, o))
+		time.Sleep(500 * time.Millisecond)
+	}
+	attempts := s.Calls() - callsBefore
+	storedWhileSlow := s.SpanCount() - spansBefore
+	timeouts := strings.Count(o.Output(), "DeadlineExceeded")
+	s.Delay(0)
+	healedAt := time.Now()
+	stop()
+
+	rt, _ := waitDelivered(t, s, 60*time.Second, traces, nil)
+	harness.Eventually(t, 60*time.Second, func() bool { return queueSize(t, o) == 0 }, "the queue did not drain after the sink became fast")
+	summary(t, "slow", "sink_delay=%s exporter_timeout=2s slow_for=%s traces{%s} attempts_while_slow=%d timeout_logs=%d stored_while_slow=%d queue_peak_requests=%.0f drain=%s",
+		sinkDelay, slowFor, rt, attempts, timeouts, storedWhileSlow, queuePeak, time.Since(healedAt).Round(100*time.Millisecond))
+
+	if rt.Lost != 0 {
+		t.Errorf("acknowledged spans lost with a slow backend: %d (first %v)", rt.Lost, rt.FirstLost)
+	}
+	if timeouts == 0 {
+		t.Errorf("obsd never logged an export timing out (DeadlineExceeded)")
+	}
+	// Each consumer's export times out after 2s and is retried: within 12s
+	// the sink sees several attempts per consumer, none of them stored.
+	if attempts < 8 {
+		t.Errorf("the sink saw %d export attempts in %s; timeouts and retries should make many", attempts, slowFor)
+	}
+	if queuePeak == 0 {
+		t.Errorf("the queue never held data while the sink was slow")
+	}
+}
