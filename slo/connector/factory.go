@@ -1,5 +1,5 @@
 // Package sloconnector is the collector glue of obsd's SLO engine: a
-// connector that counts good and bad events from spans and metrics into
+// connector that counts good and bad events from spans, metrics and logs into
 // slo.Engine, evaluates it on an interval, emits obsd_slo_* metrics to its
 // metrics pipelines and to obsd's own /metrics, hands alert transitions to
 // alerting.Manager, and snapshots the state across restarts.
