@@ -238,6 +238,8 @@ func TestSpansFeedTheSLOAndFireThePage(t *testing.T) {
 	assert.Equal(t, 10.0, got(metricEvents), "6 good + 4 bad server spans of /pay")
 	assert.Equal(t, 4.0, got(metricBad), "status error, HTTP 503 and over 500ms are bad")
 	assert.Equal(t, 0.99, got(metricObjective))
+	assert.Equal(t, float64(t0.Add(30*time.Second-time.Hour).Unix()), got(metricPeriodStart), "a rolling period (1h) ends now")
+	assert.Equal(t, float64(t0.Add(30*time.Second).Unix()), got(metricPeriodEnd))
 	assert.InDelta(t, 0.4, got(metricRatio, "window", "5m"), 1e-9)
 	assert.InDelta(t, 40, got(metricBurn, "window", "5m"), 1e-9)
 	assert.Equal(t, 1.0, got(metricAlert, "severity", "page"))
@@ -262,7 +264,7 @@ func TestSpansFeedTheSLOAndFireThePage(t *testing.T) {
 		}
 	}
 	assert.Equal(t, map[string]bool{metricObjective: true, metricEvents: true, metricBad: true, metricRatio: true,
-		metricBurn: true, metricBudget: true, metricAlert: true}, names)
+		metricBurn: true, metricBudget: true, metricAlert: true, metricPeriodStart: true, metricPeriodEnd: true}, names)
 }
 
 func sumMetric(name string, temporality pmetric.AggregationTemporality, start, ts time.Time, points ...struct {

@@ -26,6 +26,10 @@ const (
 	metricPoints    = "obsd_slo_points_total"
 	metricRestore   = "obsd_slo_state_restore_failures_total"
 	metricOverflow  = "obsd_slo_group_overflow_total"
+	// The reported period [start, end) in Unix seconds: the current
+	// calendar period, or (now − period, now] for a rolling one.
+	metricPeriodStart = "obsd_slo_period_start_seconds"
+	metricPeriodEnd   = "obsd_slo_period_end_seconds"
 )
 
 // record is what one evaluation keeps of a Status (the Status is reused
@@ -39,16 +43,21 @@ type record struct {
 	burn      [len(slo.ReportWindows)]float64
 	budget    float64
 	active    [2]bool
+	// period bounds in Unix seconds
+	periodStart, periodEnd float64
 }
 
 var severities = [2]string{"page", "ticket"}
+
+func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 
 func newRecord(st *slo.Status) record {
 	l := make(map[string]string, len(st.Labels)+len(st.Group)+2)
 	maps.Copy(l, st.Labels)
 	maps.Copy(l, st.Group)
 	l["slo"], l["service"] = st.SLO, st.Service
-	r := record{labels: l, objective: st.Objective, events: st.Events, bad: st.BadEvents, budget: st.BudgetRemaining}
+	r := record{labels: l, objective: st.Objective, events: st.Events, bad: st.BadEvents, budget: st.BudgetRemaining,
+		periodStart: unixSeconds(st.PeriodStart), periodEnd: unixSeconds(st.PeriodEnd)}
 	for i := range st.Windows {
 		r.ratio[i], r.burn[i] = st.Windows[i].ErrorRatio, st.Windows[i].BurnRate
 	}
@@ -62,6 +71,7 @@ func newRecord(st *slo.Status) record {
 type emitter struct {
 	md                                             pmetric.Metrics
 	objective, events, bad, ratio, burn, budget, a pmetric.Metric
+	periodStart, periodEnd                         pmetric.Metric
 	ts, start                                      pcommon.Timestamp
 }
 
@@ -97,8 +107,15 @@ func newEmitter(now, started time.Time) *emitter {
 	e.burn = gauge(metricBurn, "Error budget burn rate over the window.", "1")
 	e.budget = gauge(metricBudget, "Error budget remaining over the period (1 unspent, negative overspent).", "1")
 	e.a = gauge(metricAlert, "1 while the SLO's alert of this severity is firing.", "1")
+	e.periodStart = gauge(metricPeriodStart, periodStartDesc, "s")
+	e.periodEnd = gauge(metricPeriodEnd, periodEndDesc, "s")
 	return e
 }
+
+const (
+	periodStartDesc = "Start of the SLO's reported period (the current calendar period, or now minus the rolling period), Unix seconds."
+	periodEndDesc   = "End of the SLO's reported period (the end of the current calendar period, or now), Unix seconds."
+)
 
 func (e *emitter) point(m pmetric.Metric, r *record, v float64, key, val string) {
 	var dp pmetric.NumberDataPoint
@@ -129,6 +146,8 @@ func (e *emitter) add(r *record) {
 		e.point(e.burn, r, r.burn[i], "window", w)
 	}
 	e.point(e.budget, r, r.budget, "", "")
+	e.point(e.periodStart, r, r.periodStart, "", "")
+	e.point(e.periodEnd, r, r.periodEnd, "", "")
 	for i, sev := range severities {
 		e.point(e.a, r, b2f(r.active[i]), "severity", sev)
 	}
@@ -156,7 +175,7 @@ func newTelemetry(mp metric.MeterProvider, s *shared) (*telemetry, error) {
 		return t, nil
 	}
 	m := mp.Meter(scopeName)
-	var insts [10]metric.Observable
+	var insts [12]metric.Observable
 	var err error
 	objective, err1 := m.Float64ObservableGauge(metricObjective, metric.WithDescription("SLO objective as a ratio (0.999)."))
 	events, err2 := m.Float64ObservableCounter(metricEvents, metric.WithDescription("Events counted by the SLO since it was created."))
@@ -168,12 +187,14 @@ func newTelemetry(mp metric.MeterProvider, s *shared) (*telemetry, error) {
 	points, err8 := m.Int64ObservableCounter(metricPoints, metric.WithDescription("Data points and spans offered to the SLO engine, by outcome."))
 	restore, err9 := m.Int64ObservableCounter(metricRestore, metric.WithDescription("State files (state=slo: the SLO snapshot, state=alerting: the alert state) unreadable at start; obsd started that state fresh."))
 	overflow, err10 := m.Int64ObservableCounter(metricOverflow, metric.WithDescription("Data points, spans and log records of a grouped SLO counted in its overflow instance (group labels __overflow__) because the SLO reached its group_by_limit."))
-	for _, e := range []error{err1, err2, err3, err4, err5, err6, err7, err8, err9, err10} {
+	periodStart, err11 := m.Float64ObservableGauge(metricPeriodStart, metric.WithDescription(periodStartDesc), metric.WithUnit("s"))
+	periodEnd, err12 := m.Float64ObservableGauge(metricPeriodEnd, metric.WithDescription(periodEndDesc), metric.WithUnit("s"))
+	for _, e := range []error{err1, err2, err3, err4, err5, err6, err7, err8, err9, err10, err11, err12} {
 		if e != nil {
 			return nil, e
 		}
 	}
-	insts = [10]metric.Observable{objective, events, bad, ratio, burn, budget, active, points, restore, overflow}
+	insts = [12]metric.Observable{objective, events, bad, ratio, burn, budget, active, points, restore, overflow, periodStart, periodEnd}
 	t.reg, err = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		for outcome, n := range s.engine.Stats() {
 			o.ObserveInt64(points, int64(n), metric.WithAttributes(attribute.String("outcome", outcome)))
@@ -197,6 +218,8 @@ func newTelemetry(mp metric.MeterProvider, s *shared) (*telemetry, error) {
 			o.ObserveFloat64(events, r.events, base)
 			o.ObserveFloat64(bad, r.bad, base)
 			o.ObserveFloat64(budget, r.budget, base)
+			o.ObserveFloat64(periodStart, r.periodStart, base)
+			o.ObserveFloat64(periodEnd, r.periodEnd, base)
 			for w, name := range slo.ReportWindows {
 				with := metric.WithAttributes(append(set.ToSlice(), attribute.String("window", name))...)
 				o.ObserveFloat64(ratio, r.ratio[w], with)
