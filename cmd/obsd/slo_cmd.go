@@ -18,7 +18,7 @@ import (
 // newSLOCommand groups obsd's SLO tools.
 func newSLOCommand() *cobra.Command {
 	c := &cobra.Command{Use: "slo", Short: "SLO tools"}
-	c.AddCommand(newSLOBacktestCommand(), newSLORulesCommand())
+	c.AddCommand(newSLOBacktestCommand(), newSLORulesCommand(), newSLOLintCommand())
 	return c
 }
 

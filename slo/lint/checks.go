@@ -1,0 +1,263 @@
+package lint
+
+import (
+	"math"
+	"regexp"
+	"regexp/syntax"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/obsd-dev/obsd/slo/spec"
+)
+
+// Bounds of the usual ranges; outside them the lint warns.
+const (
+	// MinObjective: an objective under it is almost surely a mistake
+	// (a ratio written where a percent is expected): an error.
+	MinObjective = 0.5
+	// LowObjective: under it users cannot rely on the service: a warning.
+	LowObjective = 0.9
+	// MinBudget: a period whose error budget is shorter than this much
+	// full outage leaves no room for a single deploy or incident: a warning.
+	MinBudget = 5 * time.Minute
+	// MinPeriod and MaxPeriod bound a useful rolling period.
+	MinPeriod = 7 * 24 * time.Hour
+	MaxPeriod = 90 * 24 * time.Hour
+)
+
+// check runs every check on one valid SLO.
+func (l *linter) check(s *spec.SLO) {
+	l.checkObjective(s)
+	l.checkPeriod(s)
+	if s.Objective >= MinObjective { // else every window reports the objective again
+		l.checkSeverity(s, "page", fieldPage, s.Alerting.Page)
+		l.checkSeverity(s, "ticket", fieldTicket, s.Alerting.Ticket)
+	}
+	l.checkRunbook(s)
+	l.checkSLI(s)
+}
+
+func pct(r float64) string { return strconv.FormatFloat(r*100, 'g', 10, 64) + "%" }
+
+func (l *linter) checkObjective(s *spec.SLO) {
+	switch {
+	case s.Objective < MinObjective:
+		l.add(s, fieldObjective, Error, "objective %s is under %s: a ratio written where a percent is expected (obsd's 'objective' is a percent, e.g. 99.9)?", pct(s.Objective), pct(MinObjective))
+	case s.Objective < LowObjective:
+		l.add(s, fieldObjective, Warning, "objective %s is unusually low: users cannot rely on a service that fails more than 1 in 10 times", pct(s.Objective))
+	}
+	if budget := time.Duration((1 - s.Objective) * float64(s.Period)); budget < MinBudget {
+		l.add(s, fieldObjective, Warning, "objective %s leaves an error budget of %s of full outage per %s: one deploy or incident exhausts it", pct(s.Objective), budget.Round(time.Second), days(s.Period))
+	}
+}
+
+func (l *linter) checkPeriod(s *spec.SLO) {
+	if s.Calendar != nil {
+		return
+	}
+	switch {
+	case s.Period < MinPeriod:
+		l.add(s, fieldPeriod, Warning, "period %s is short: the budget forgets incidents within days; 7d to 90d is usual (28d or 30d)", days(s.Period))
+	case s.Period > MaxPeriod:
+		l.add(s, fieldPeriod, Warning, "period %s is long: the budget reacts to an improvement or a regression only after months; 7d to 90d is usual", days(s.Period))
+	}
+}
+
+// dur formats a duration as Prometheus does ("1h", "5m", "1d").
+func dur(d time.Duration) string { return model.Duration(d).String() }
+
+// days formats whole days as "28d".
+func days(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return strconv.Itoa(int(d/(24*time.Hour))) + "d"
+	}
+	return d.String()
+}
+
+// checkSeverity checks each window pair against the period and objective.
+func (l *linter) checkSeverity(s *spec.SLO, name string, f field, sev spec.Severity) {
+	if !sev.Enabled {
+		return
+	}
+	if len(sev.Windows) == 0 {
+		l.add(s, f, Error, "%s alerts are enabled but have no window pair that fits the %s period: they can never fire", name, days(s.Period))
+		return
+	}
+	budget := 1 - s.Objective
+	for _, w := range sev.Windows {
+		switch {
+		case w.Long > s.Period:
+			l.add(s, f, Error, "%s window %s/%s: the long window is longer than the %s period", name, dur(w.Long), dur(w.Short), days(s.Period))
+		case w.Short >= w.Long:
+			l.add(s, f, Error, "%s window %s/%s: the short window must be shorter than the long one", name, dur(w.Long), dur(w.Short))
+		}
+		if w.Factor*budget > 1+1e-9 {
+			l.add(s, f, Error, "%s window %s/%s can never fire: burn rate %g × error budget %g = %g, more than every event failing",
+				name, dur(w.Long), dur(w.Short), w.Factor, round(budget), round(w.Factor*budget))
+		} else if name == "page" && w.Factor <= 1 {
+			l.add(s, f, Warning, "page window %s/%s at burn rate %g pages while the budget would still last the whole period; scale the windows to the period",
+				dur(w.Long), dur(w.Short), w.Factor)
+		}
+	}
+}
+
+func round(v float64) float64 { return math.Round(v*1e9) / 1e9 }
+
+func (l *linter) checkRunbook(s *spec.SLO) {
+	a := s.Alerting
+	if !a.Page.Enabled || a.RunbookURL != "" || a.Annotations["runbook_url"] != "" || a.Page.Annotations["runbook_url"] != "" {
+		return
+	}
+	if !l.opt.AllowMissingRunbook {
+		l.add(s, fieldAlerting, Error, "page alerts have no runbook URL: whoever is paged at night needs one (set it, or pass --allow-missing-runbook)")
+	}
+}
+
+// causeRe matches metric names of resources (causes) rather than what
+// users feel (symptoms: errors, latency).
+var causeRe = regexp.MustCompile(`^(node_|machine_|container_(cpu|memory|fs)_|kube_node_|go_memstats_|process_(cpu|resident|virtual)_)|(^|_)(cpu|memory|mem|disk|filesystem|fs|load[0-9]*|swap|inode|heap|gc)(_|$)`)
+
+func (l *linter) checkSLI(s *spec.SLO) {
+	sli := s.SLI
+	switch {
+	case sli.Metric != nil:
+		m := sli.Metric
+		l.checkSelector(s, fieldBad, "bad", m.Bad)
+		l.checkSelector(s, fieldTotal, "total", m.Total)
+		l.checkBadTotal(s, m)
+	case sli.Latency != nil:
+		l.checkSelector(s, fieldLatency, "histogram", sli.Latency.Histogram)
+	case sli.Logs != nil:
+		l.checkMatchers(s, fieldLogs, "logs total "+sli.Logs.Total.Text, logMatchers(sli.Logs.Total))
+		l.checkMatchers(s, fieldLogs, "logs bad "+sli.Logs.Bad.Text, logMatchers(sli.Logs.Bad))
+	}
+}
+
+func logMatchers(sel spec.LogSelector) []*labels.Matcher {
+	out := make([]*labels.Matcher, 0, len(sel.Matchers))
+	for _, m := range sel.Matchers {
+		if m.Matcher == nil {
+			continue
+		}
+		c := *m.Matcher
+		c.Name = m.Field.Name
+		out = append(out, &c)
+	}
+	return out
+}
+
+func (l *linter) checkSelector(s *spec.SLO, f field, role string, sel spec.Selector) {
+	if causeRe.MatchString(sel.MetricName) {
+		l.add(s, f, Warning, "%s metric %s measures a cause (a resource), not a symptom users feel: build the SLI on errors or latency of requests", role, sel.MetricName)
+	}
+	l.checkMatchers(s, f, role+" selector "+sel.Text, sel.Matchers)
+}
+
+// checkMatchers reports matchers that no series can satisfy: a regex
+// that matches nothing, or contradictory matchers on one label.
+func (l *linter) checkMatchers(s *spec.SLO, f field, what string, ms []*labels.Matcher) {
+	for i, a := range ms {
+		if (a.Type == labels.MatchRegexp) && !regexCanMatch(a.Value) {
+			l.add(s, f, Error, "%s can never match: regex %s matches no value", what, a)
+			continue
+		}
+		for _, b := range ms[i+1:] {
+			if a.Name == b.Name && contradict(a, b) {
+				l.add(s, f, Error, "%s can never match: %s and %s contradict each other", what, a, b)
+			}
+		}
+	}
+}
+
+// contradict reports whether no value satisfies both matchers; it
+// decides when one side is an equality (the other is then evaluated on
+// its value) and leaves other pairs alone.
+func contradict(a, b *labels.Matcher) bool {
+	if a.Type != labels.MatchEqual {
+		a, b = b, a
+	}
+	if a.Type != labels.MatchEqual {
+		return false
+	}
+	return !b.Matches(a.Value)
+}
+
+// regexCanMatch reports whether a (fully anchored) regex matches at
+// least one string; it detects empty character classes and the like.
+func regexCanMatch(expr string) bool {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return true // the loader has already refused it
+	}
+	return canMatch(re.Simplify())
+}
+
+func canMatch(re *syntax.Regexp) bool {
+	switch re.Op {
+	case syntax.OpNoMatch:
+		return false
+	case syntax.OpCharClass:
+		return len(re.Rune) > 0
+	case syntax.OpConcat:
+		for _, s := range re.Sub {
+			if !canMatch(s) {
+				return false
+			}
+		}
+		return true
+	case syntax.OpAlternate:
+		for _, s := range re.Sub {
+			if canMatch(s) {
+				return true
+			}
+		}
+		return false
+	case syntax.OpCapture, syntax.OpPlus:
+		return canMatch(re.Sub[0])
+	case syntax.OpRepeat:
+		return re.Min == 0 || canMatch(re.Sub[0])
+	}
+	return true
+}
+
+// checkBadTotal compares the bad and total selectors of a ratio.
+func (l *linter) checkBadTotal(s *spec.SLO, m *spec.MetricRatio) {
+	bad, total := m.Bad, m.Total
+	if bad.MetricName != total.MetricName {
+		l.add(s, fieldBad, Warning, "bad counts %s but total counts %s: unless every bad event is also counted in total, the error ratio is wrong (it can pass 100%%)", bad.MetricName, total.MetricName)
+		return
+	}
+	if sameSet(bad.Matchers, total.Matchers) {
+		l.add(s, fieldBad, Error, "bad selects the same series as total: every event is bad")
+		return
+	}
+	for _, t := range total.Matchers {
+		if !hasMatcher(bad.Matchers, t) {
+			l.add(s, fieldBad, Warning, "bad lacks total's matcher %s: bad events outside total inflate the error ratio", t)
+		}
+	}
+}
+
+func hasMatcher(ms []*labels.Matcher, m *labels.Matcher) bool {
+	for _, x := range ms {
+		if x.String() == m.String() {
+			return true
+		}
+	}
+	return false
+}
+
+func sameSet(a, b []*labels.Matcher) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, m := range a {
+		if !hasMatcher(b, m) {
+			return false
+		}
+	}
+	return true
+}
