@@ -4,17 +4,23 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"reflect"
+	"slices"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/confmap"
 )
 
 // Config is the configuration of the statuspage extension.
 type Config struct {
-	// ServerConfig is where the page listens ('endpoint', default
-	// 127.0.0.1:55680: loopback only), with TLS and timeouts.
-	confighttp.ServerConfig `mapstructure:",squash"`
+	// Server is where the page listens ('endpoint', default
+	// 127.0.0.1:55680: loopback only), with TLS and timeouts. A named
+	// field, not an embedded one: an embedded ServerConfig would lend
+	// Config its Unmarshal method and the other keys would be ignored.
+	Server confighttp.ServerConfig `mapstructure:",squash"`
 	// Refresh is how often the pages reload themselves and the
 	// self-metrics are scraped for rates (default 5s).
 	Refresh time.Duration `mapstructure:"refresh"`
@@ -28,12 +34,59 @@ type Config struct {
 	GrafanaURL string `mapstructure:"grafana_url"`
 }
 
-var _ component.Config = (*Config)(nil)
+var (
+	_ component.Config    = (*Config)(nil)
+	_ confmap.Unmarshaler = (*Config)(nil)
+)
+
+// Unmarshal decodes the config and rejects unknown keys: the collector
+// ignores unused keys next to a squashed confighttp.ServerConfig, so a
+// misspelt 'refresh' would otherwise pass silently.
+func (c *Config) Unmarshal(conf *confmap.Conf) error {
+	type plain Config
+	if err := conf.Unmarshal((*plain)(c)); err != nil {
+		return err
+	}
+	known := map[string]bool{}
+	topKeys(reflect.TypeFor[Config](), known)
+	var unknown []string
+	for k := range conf.ToStringMap() {
+		if !known[k] {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		return fmt.Errorf("unknown keys %s in the statuspage config", strings.Join(unknown, ", "))
+	}
+	return nil
+}
+
+// topKeys collects the mapstructure keys of t, descending into squashed
+// fields.
+func topKeys(t reflect.Type, into map[string]bool) {
+	for f := range t.Fields() {
+		if !f.IsExported() {
+			continue
+		}
+		name, opts, _ := strings.Cut(f.Tag.Get("mapstructure"), ",")
+		if slices.Contains(strings.Split(opts, ","), "squash") && f.Type.Kind() == reflect.Struct {
+			topKeys(f.Type, into)
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		if name != "-" {
+			into[name] = true
+		}
+	}
+}
 
 // Validate checks the configuration; every problem is returned.
 func (c *Config) Validate() error {
 	var errs []error
-	if c.NetAddr.Endpoint == "" {
+	if c.Server.NetAddr.Endpoint == "" {
 		errs = append(errs, errors.New("'endpoint' must not be empty"))
 	}
 	if c.Refresh <= 0 {

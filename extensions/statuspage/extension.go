@@ -49,6 +49,8 @@ type statusPage struct {
 	scrapeErr  string
 
 	server *http.Server
+	// addr is the address listened on (known once started).
+	addr   string
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -85,18 +87,18 @@ func newExtension(cfg *Config, set extension.Settings) (*statusPage, error) {
 
 // Start listens on the configured endpoint and starts scraping.
 func (e *statusPage) Start(ctx context.Context, host component.Host) error {
-	ln, err := e.cfg.ToListener(ctx)
+	ln, err := e.cfg.Server.ToListener(ctx)
 	if err != nil {
-		return fmt.Errorf("statuspage cannot listen on %q: %w", e.cfg.NetAddr.Endpoint, err)
+		return fmt.Errorf("statuspage cannot listen on %q: %w", e.cfg.Server.NetAddr.Endpoint, err)
 	}
-	srv, err := e.cfg.ToServer(ctx, host.GetExtensions(), e.set.TelemetrySettings, e.handler)
+	srv, err := e.cfg.Server.ToServer(ctx, host.GetExtensions(), e.set.TelemetrySettings, e.handler)
 	if err != nil {
 		_ = ln.Close()
 		return err
 	}
 	loopCtx, cancel := context.WithCancel(context.Background())
 	e.mu.Lock()
-	e.server, e.cancel = srv, cancel
+	e.server, e.cancel, e.addr = srv, cancel, ln.Addr().String()
 	e.mu.Unlock()
 	e.wg.Add(2)
 	go func() {

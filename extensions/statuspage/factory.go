@@ -42,7 +42,7 @@ func createDefaultConfig() component.Config {
 	srv.ReadHeaderTimeout = 5 * time.Second
 	srv.ReadTimeout = 10 * time.Second
 	srv.WriteTimeout = 30 * time.Second
-	return &Config{ServerConfig: srv, Refresh: defaultRefresh}
+	return &Config{Server: srv, Refresh: defaultRefresh}
 }
 
 func create(_ context.Context, set extension.Settings, cfg component.Config) (extension.Extension, error) {

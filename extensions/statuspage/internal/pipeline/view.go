@@ -20,7 +20,14 @@ type Sample struct {
 }
 
 // Parse reads a Prometheus text exposition taken at at.
-func Parse(r io.Reader, at time.Time) (*Sample, error) {
+// expfmt's parser can panic on malformed input (a label set after a
+// TYPE line with no metric name): that is turned into an error.
+func Parse(r io.Reader, at time.Time) (s *Sample, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s, err = nil, fmt.Errorf("could not parse the self-metrics: parser panic: %v", p)
+		}
+	}()
 	p := expfmt.NewTextParser(model.UTF8Validation)
 	fams, err := p.TextToMetricFamilies(r)
 	if err != nil {
@@ -230,7 +237,7 @@ func Build(graphs []Graph, prev, cur *Sample) View {
 	}
 	for _, g := range graphs {
 		it := items(g.Signal)
-		pv := PipelineView{Name: g.Name, Signal: g.Signal}
+		pv := PipelineView{Name: g.Name, Signal: g.Signal, Receivers: []Component{}, Processors: []Component{}, Exporters: []Component{}}
 		for _, id := range g.Receivers {
 			m := is("receiver", id)
 			pv.Receivers = append(pv.Receivers, Component{ID: id,
