@@ -140,6 +140,9 @@ func (e *Engine) Instance(slo int, groupHash uint64, group func() map[string]str
 		return in
 	}
 	if group != nil && e.grouped[slo] >= e.limits[slo] {
+		if in, ok := e.byGroup[groupKey{slo: slo, hash: OverflowHash}]; ok {
+			return in
+		}
 		return e.instanceLocked(slo, OverflowHash, e.overflowGroup(slo), now.UnixNano())
 	}
 	return e.instanceLocked(slo, groupHash, group, now.UnixNano())

@@ -59,3 +59,20 @@ func BenchmarkConsumeLogsGrouped(b *testing.B) {
 	benchLogs(b, oneResource(100, logSpec{svc: "edge", ts: at,
 		attrs: map[string]any{"http.route": "/r1", "http.status_code": 200}}), 100)
 }
+
+// BenchmarkConsumeLogsOverflow: 100 records of a route beyond the
+// group_by cap (1,000 routes seen before), counted in the overflow instance.
+func BenchmarkConsumeLogsOverflow(b *testing.B) {
+	h := newHarness(b, logsConfig(b.TempDir()), t0)
+	ctx := context.Background()
+	at := t0.Add(time.Second)
+	_ = h.logs.ConsumeLogs(ctx, edgeLogs(0, 1000, at))
+	ld := oneResource(100, logSpec{svc: "edge", ts: at, attrs: map[string]any{"http.route": "/beyond", "http.status_code": 200}})
+	_ = h.logs.ConsumeLogs(ctx, ld)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		_ = h.logs.ConsumeLogs(ctx, ld)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*100), "ns/record")
+}
