@@ -77,6 +77,9 @@ func alertRule(s *spec.SLO, severity string, sev spec.Severity, p spec.WindowPai
 	if s.Alerting.RunbookURL != "" {
 		ann["runbook_url"] = s.Alerting.RunbookURL
 	}
+	if n := periodNote(s); n != "" {
+		ann[NoteAnnotation] = n
+	}
 	return rulefmt.Rule{Alert: alertName, Expr: strings.Join(terms, "\nand\n"),
 		For: modelDur(sev.For), Labels: lbl, Annotations: ann}
 }

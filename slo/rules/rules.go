@@ -100,6 +100,13 @@ func Generate(slos []*spec.SLO, opts Options) ([]byte, error) {
 	for _, sk := range skipped {
 		fmt.Fprintf(&b, "# skipped SLO %q: %s\n", sk.SLO, sk.Reason)
 	}
+	for _, s := range slos {
+		if _, ok := queriesOf(s); ok {
+			if n := periodNote(s); n != "" {
+				fmt.Fprintf(&b, "# SLO %q: %s\n", s.Name, n)
+			}
+		}
+	}
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
 	var doc any = rulefmt.RuleGroups{Groups: groups}
@@ -220,7 +227,7 @@ func windowsOf(s *spec.SLO) (alert []time.Duration, all []time.Duration) {
 	}
 	sort.Slice(alert, func(i, j int) bool { return alert[i] < alert[j] })
 	all = append([]time.Duration{}, alert...)
-	if !seen[s.Period] {
+	if !seen[s.Period] && periodNote(s) == "" {
 		all = append(all, s.Period)
 	}
 	return alert, all
