@@ -54,6 +54,9 @@ type options struct {
 	Connectors string
 	// TraceExporters are added to the traces pipeline's exporters.
 	TraceExporters string
+	// Breaker puts a circuit_breaker/<signal> extension (3 failures open
+	// it for 2s) on each exporter.
+	Breaker bool
 }
 
 // config is obsd with OTLP (gRPC and HTTP) and lokipush in, a persistent
@@ -72,9 +75,19 @@ func config(p ports, s *sink.OTLP, o options) harness.Config {
 		ext = "  ratelimit:\n" + o.RateLimit
 		extIDs = ", ratelimit"
 	}
+	if o.Breaker {
+		for _, sig := range []string{"traces", "logs"} {
+			ext += fmt.Sprintf("  circuit_breaker/%s:\n    failure_threshold: 3\n    delay: 2s\n    success_threshold: 1\n", sig)
+			extIDs += ", circuit_breaker/" + sig
+		}
+	}
 	exporter := func(name string) string {
+		breaker := ""
+		if o.Breaker {
+			breaker = fmt.Sprintf("\n    middlewares: [{id: circuit_breaker/%s}]", name)
+		}
 		return fmt.Sprintf(`  otlp_grpc/%s:
-    endpoint: %s
+    endpoint: %s%s
     tls:
       insecure: true
     timeout: %s
@@ -94,7 +107,7 @@ func config(p ports, s *sink.OTLP, o options) harness.Config {
         sizer: items
         min_size: 1000
         max_size: 5000
-`, name, s.GRPCAddr, o.Timeout)
+`, name, s.GRPCAddr, breaker, o.Timeout)
 	}
 	yaml := fmt.Sprintf(`
 receivers:
@@ -325,4 +338,13 @@ func waitDelivered(t *testing.T, s *sink.OTLP, timeout time.Duration, traces, lo
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// with returns a copy of m with one more label.
+func with(m map[string]string, k, v string) map[string]string {
+	out := map[string]string{k: v}
+	for mk, mv := range m {
+		out[mk] = mv
+	}
+	return out
 }

@@ -27,7 +27,7 @@ func TestBackendOutage(t *testing.T) {
 	defer cancel()
 	s := sink.NewOTLP(t)
 	p := newPorts(t)
-	o := harness.StartInDir(t, t.TempDir(), config(p, s, options{LimitMiB: limitMiB}))
+	o := harness.StartInDir(t, t.TempDir(), config(p, s, options{LimitMiB: limitMiB, Breaker: true}))
 	dumpOnFailure(t, o)
 	mem := watchMemory(o.PID())
 	defer mem.Stop()
@@ -65,8 +65,9 @@ func TestBackendOutage(t *testing.T) {
 	if err != nil {
 		t.Fatalf("read obsd memory: %v", err)
 	}
-	summary(t, "outage", "outage=%s traces{%s} logs{%s} queue_peak_requests=%.0f disk_before=%dB disk_peak=%dB drain=%s vmhwm=%.0fMiB rss_peak=%.0fMiB limit=%dMiB client_errors=%v",
-		outage, rt, rl, queuePeak, diskBefore, diskPeak, drain.Round(100*time.Millisecond), final.HWM, peak.RSS, limitMiB,
+	opened := harness.Sum(o.Metrics(t), "obsd_circuit_breaker_transitions_total", map[string]string{"to": "open"})
+	summary(t, "outage", "outage=%s traces{%s} logs{%s} breaker_opened=%.0f queue_peak_requests=%.0f disk_before=%dB disk_peak=%dB drain=%s vmhwm=%.0fMiB rss_peak=%.0fMiB limit=%dMiB client_errors=%v",
+		outage, rt, rl, opened, queuePeak, diskBefore, diskPeak, drain.Round(100*time.Millisecond), final.HWM, peak.RSS, limitMiB,
 		traces.Stats().Errors)
 
 	if rt.Lost != 0 || rl.Lost != 0 {
@@ -77,6 +78,9 @@ func TestBackendOutage(t *testing.T) {
 	}
 	if final.HWM >= limitMiB {
 		t.Errorf("obsd's peak RSS %.0f MiB is not under its memory limit %d MiB", final.HWM, limitMiB)
+	}
+	if opened < 2 {
+		t.Errorf("the traces and logs circuits did not both open in the outage: %v transitions to open", opened)
 	}
 	if diskPeak <= diskBefore || queuePeak == 0 {
 		t.Errorf("the queue did not spill to disk: %d B before, %d B peak, queue peak %.0f requests", diskBefore, diskPeak, queuePeak)

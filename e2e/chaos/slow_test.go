@@ -27,7 +27,7 @@ func TestSlowBackend(t *testing.T) {
 	defer cancel()
 	s := sink.NewOTLP(t)
 	p := newPorts(t)
-	o := harness.StartInDir(t, t.TempDir(), config(p, s, options{Timeout: "2s"}))
+	o := harness.StartInDir(t, t.TempDir(), config(p, s, options{Timeout: "2s", Breaker: true}))
 	dumpOnFailure(t, o)
 	conn := dial(t, p.GRPC)
 	traces := load.New(conn, load.Config{Signal: load.Traces, BatchSize: 100, Streams: 2, Rate: 20})
@@ -38,11 +38,18 @@ func TestSlowBackend(t *testing.T) {
 	s.Delay(sinkDelay)
 	callsBefore, spansBefore := s.Calls(), s.SpanCount()
 	slowStart := time.Now()
-	var queuePeak float64
+	var queuePeak, statePeak float64
+	breaker := map[string]string{"breaker": "circuit_breaker/traces"}
 	for time.Since(slowStart) < slowFor {
-		queuePeak = max(queuePeak, queueSize(t, o))
-		time.Sleep(500 * time.Millisecond)
+		m := o.Metrics(t)
+		queuePeak = max(queuePeak, harness.Sum(m, "otelcol_exporter_queue_size", nil))
+		if harness.Sum(m, "obsd_circuit_breaker_state", breaker) == 1 {
+			statePeak = 1
+		}
+		time.Sleep(250 * time.Millisecond)
 	}
+	opened := harness.Sum(o.Metrics(t), "obsd_circuit_breaker_transitions_total", with(breaker, "to", "open"))
+	rejected := harness.Sum(o.Metrics(t), "obsd_circuit_breaker_rejected_total", breaker)
 	attempts := s.Calls() - callsBefore
 	storedWhileSlow := s.SpanCount() - spansBefore
 	timeouts := strings.Count(o.Output(), "DeadlineExceeded")
@@ -52,8 +59,10 @@ func TestSlowBackend(t *testing.T) {
 
 	rt, _ := waitDelivered(t, s, 60*time.Second, traces, nil)
 	harness.Eventually(t, 60*time.Second, func() bool { return queueSize(t, o) == 0 }, "the queue did not drain after the sink became fast")
-	summary(t, "slow", "sink_delay=%s exporter_timeout=2s slow_for=%s traces{%s} attempts_while_slow=%d timeout_logs=%d stored_while_slow=%d queue_peak_requests=%.0f drain=%s",
-		sinkDelay, slowFor, rt, attempts, timeouts, storedWhileSlow, queuePeak, time.Since(healedAt).Round(100*time.Millisecond))
+	harness.Eventually(t, 30*time.Second, func() bool { return harness.Sum(o.Metrics(t), "obsd_circuit_breaker_state", breaker) == 0 },
+		"the circuit did not close once the sink was fast again")
+	summary(t, "slow", "sink_delay=%s exporter_timeout=2s slow_for=%s traces{%s} attempts_while_slow=%d timeout_logs=%d stored_while_slow=%d queue_peak_requests=%.0f breaker_opened=%.0f breaker_rejected=%.0f drain=%s",
+		sinkDelay, slowFor, rt, attempts, timeouts, storedWhileSlow, queuePeak, opened, rejected, time.Since(healedAt).Round(100*time.Millisecond))
 
 	if rt.Lost != 0 {
 		t.Errorf("acknowledged spans lost with a slow backend: %d (first %v)", rt.Lost, rt.FirstLost)
@@ -61,10 +70,13 @@ func TestSlowBackend(t *testing.T) {
 	if timeouts == 0 {
 		t.Errorf("obsd never logged an export timing out (DeadlineExceeded)")
 	}
-	// Each consumer's export times out after 2s and is retried: within 12s
-	// the sink sees several attempts per consumer, none of them stored.
-	if attempts < 8 {
-		t.Errorf("the sink saw %d export attempts in %s; timeouts and retries should make many", attempts, slowFor)
+	// Each consumer's export times out after 2s and is retried until three
+	// failures open the circuit; then probes only, every 2s.
+	if attempts < 3 {
+		t.Errorf("the sink saw %d export attempts in %s; timeouts and retries should make several", attempts, slowFor)
+	}
+	if opened < 1 || statePeak != 1 || rejected == 0 {
+		t.Errorf("the circuit breaker did not open on the timeouts: opened %v times, state 1 seen %v, rejected %v", opened, statePeak == 1, rejected)
 	}
 	if queuePeak == 0 {
 		t.Errorf("the queue never held data while the sink was slow")
