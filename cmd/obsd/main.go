@@ -29,6 +29,10 @@ var defaultFeatureGates = []string{
 	// reloadGuard) or only receivers restarts only what changed.
 	"service.partialReload",
 	"service.partialReloadReceivers",
+	// health_check aggregates component status: with its
+	// component_health.include_recoverable_errors, readiness fails while
+	// every exporter circuit is open (extensions/circuitbreaker).
+	"extension.healthcheck.useComponentStatus",
 }
 
 func main() {
@@ -49,6 +53,7 @@ func main() {
 func collectorSettings() otelcol.CollectorSettings {
 	set := baseSettings()
 	guard := newReloadGuard(dryRunValidator(baseSettings))
+	set.Factories = guard.withReloadMetrics(set.Factories)
 	set.ConfigProviderSettings.ResolverSettings.ConverterFactories = append(
 		set.ConfigProviderSettings.ResolverSettings.ConverterFactories, guard.converterFactory())
 	return set

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/provider/yamlprovider"
@@ -28,8 +29,11 @@ type reloadGuard struct {
 
 	mu       sync.Mutex
 	lastGood map[string]any // the config the collector runs on now
-	refused  int
-	applied  int
+
+	// refused and applied count reloads; they are read without mu, by the
+	// obsd_config_reloads_total callback, while a validation holds mu.
+	refused atomic.Int64
+	applied atomic.Int64
 }
 
 func newReloadGuard(validate func(ctx context.Context, conf *confmap.Conf) error) *reloadGuard {
@@ -58,15 +62,15 @@ func (c *reloadGuardConverter) Convert(ctx context.Context, conf *confmap.Conf) 
 		return nil
 	}
 	if err := g.validate(ctx, conf); err != nil {
-		g.refused++
+		refused := g.refused.Add(1)
 		c.logger.Error("Refusing the reloaded config: it is invalid; obsd keeps running on the previous config. Fix the config and reload again.",
-			zap.Error(err), zap.Int("refused_reloads", g.refused))
+			zap.Error(err), zap.Int64("refused_reloads", refused))
 		*conf = *confmap.NewFromStringMap(g.lastGood)
 		return nil
 	}
-	g.applied++
+	applied := g.applied.Add(1)
 	g.keep(conf)
-	c.logger.Info("Reloaded config is valid; applying it.", zap.Int("applied_reloads", g.applied))
+	c.logger.Info("Reloaded config is valid; applying it.", zap.Int64("applied_reloads", applied))
 	return nil
 }
 

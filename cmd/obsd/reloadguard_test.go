@@ -63,8 +63,8 @@ func TestReloadGuard(t *testing.T) {
 					t.Errorf("final config %v, want %v", got, tc.wantFinal)
 				}
 			}
-			if g.refused != tc.refused || g.applied != tc.applied {
-				t.Errorf("refused %d applied %d, want %d and %d", g.refused, g.applied, tc.refused, tc.applied)
+			if g.refused.Load() != int64(tc.refused) || g.applied.Load() != int64(tc.applied) {
+				t.Errorf("refused %d applied %d, want %d and %d", g.refused.Load(), g.applied.Load(), tc.refused, tc.applied)
 			}
 		})
 	}

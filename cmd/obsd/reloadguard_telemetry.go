@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/otelcol"
+	"go.opentelemetry.io/collector/service/telemetry"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// The reload counter is exported with obsd's own telemetry (the :8888
+// /metrics endpoint) with no extra config: the reload guard is a confmap
+// converter and has no TelemetrySettings, so the collector's telemetry
+// factory is wrapped and every meter provider it creates (one per
+// service, so one per applied config) observes the guard's cumulative
+// counts.
+const (
+	reloadScopeName     = "github.com/obsd-dev/obsd/cmd/obsd/reloadguard"
+	metricConfigReloads = "obsd_config_reloads_total"
+)
+
+// withReloadMetrics returns factories whose telemetry factory registers
+// obsd_config_reloads_total{result="applied|refused"} on each meter
+// provider it creates.
+func (g *reloadGuard) withReloadMetrics(factories func() (otelcol.Factories, error)) func() (otelcol.Factories, error) {
+	return func() (otelcol.Factories, error) {
+		f, err := factories()
+		if err != nil || f.Telemetry == nil {
+			return f, err
+		}
+		f.Telemetry = reloadTelemetryFactory{Factory: f.Telemetry, guard: g}
+		return f, nil
+	}
+}
+
+// reloadTelemetryFactory is the collector's telemetry factory, with the
+// reload counter added to its meter providers.
+type reloadTelemetryFactory struct {
+	telemetry.Factory
+	guard *reloadGuard
+}
+
+func (f reloadTelemetryFactory) CreateMeterProvider(ctx context.Context, set telemetry.MeterSettings, cfg component.Config) (telemetry.MeterProvider, error) {
+	mp, err := f.Factory.CreateMeterProvider(ctx, set, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.guard.registerMetrics(mp.Meter(reloadScopeName)); err != nil {
+		return nil, fmt.Errorf("could not register %s: %w", metricConfigReloads, err)
+	}
+	return mp, nil
+}
+
+// registerMetrics registers the reload counter on meter; it reads the
+// guard's counts at each collection.
+func (g *reloadGuard) registerMetrics(meter metric.Meter) (metric.Registration, error) {
+	reloads, err := meter.Int64ObservableCounter(metricConfigReloads,
+		metric.WithDescription("Config reloads (SIGHUP or a watched source) since start, by result: applied (valid, now in force) or refused (invalid; obsd kept the previous config)."),
+		metric.WithUnit("{reload}"))
+	if err != nil {
+		return nil, err
+	}
+	applied := metric.WithAttributeSet(attribute.NewSet(attribute.String("result", "applied")))
+	refused := metric.WithAttributeSet(attribute.NewSet(attribute.String("result", "refused")))
+	return meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		o.ObserveInt64(reloads, g.applied.Load(), applied)
+		o.ObserveInt64(reloads, g.refused.Load(), refused)
+		return nil
+	}, reloads)
+}
