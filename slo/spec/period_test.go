@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -155,11 +156,18 @@ func TestCalendarBounds(t *testing.T) {
 	}
 }
 
-// Every worked example of docs/slo-guide-periods.md loads.
+// Every worked example of docs/slo-guide-periods.md loads, and the guide
+// shows it as it is in testdata/guide.
 func TestGuideExamples(t *testing.T) {
+	guide, err := os.ReadFile("../../docs/slo-guide-periods.md")
+	require.NoError(t, err)
 	for _, f := range []string{"rolling-28d", "calendar-month", "timeslices"} {
 		t.Run(f, func(t *testing.T) {
-			slos, err := Load(fmt.Sprintf("testdata/guide/%s.yaml", f))
+			path := fmt.Sprintf("testdata/guide/%s.yaml", f)
+			data, err := os.ReadFile(path)
+			require.NoError(t, err)
+			assert.Contains(t, string(guide), "```yaml\n"+string(data)+"```\n", "the guide shows %s verbatim", path)
+			slos, err := Load(path)
 			require.NoError(t, err)
 			require.Len(t, slos, 1)
 			s := slos[0]
