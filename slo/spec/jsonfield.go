@@ -2,6 +2,7 @@ package spec
 
 import (
 	"errors"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
@@ -176,7 +177,7 @@ func (sc *jsonScanner) container(depth int) error {
 			if sc.peek() != '"' {
 				return errJSONSyntax
 			}
-			if err := sc.skipStr(); err != nil {
+			if _, err := sc.skipStr(); err != nil {
 				return err
 			}
 			if err := sc.expect(':'); err != nil {
@@ -250,38 +251,45 @@ func (sc *jsonScanner) number() (string, error) {
 	return s[start:i], nil
 }
 
-// skipStr skips a string without decoding it.
-func (sc *jsonScanner) skipStr() error {
+// skipStr skips a string without decoding it; plain reports that it
+// holds neither escapes nor non-ASCII bytes.
+func (sc *jsonScanner) skipStr() (plain bool, err error) {
 	sc.i++
+	plain = true
 	for sc.i < len(sc.s) {
 		switch c := sc.s[sc.i]; {
 		case c == '"':
 			sc.i++
-			return nil
+			return plain, nil
 		case c == '\\':
 			sc.i += 2
+			plain = false
 		case c < 0x20:
-			return errJSONSyntax
+			return false, errJSONSyntax
+		case c >= 0x80:
+			sc.i++
+			plain = false
 		default:
 			sc.i++
 		}
 	}
-	return errJSONSyntax
+	return false, errJSONSyntax
 }
 
 // str reads a string at sc.i; without escapes it is a substring of the
 // input, else it is decoded into sc.buf, overwriting the previous
-// decoded string (invalid UTF-8 and lone surrogates
-// become U+FFFD, as encoding/json does).
+// decoded string (invalid UTF-8 and lone surrogates become U+FFFD, as
+// encoding/json does).
 func (sc *jsonScanner) str() (string, error) {
 	start := sc.i + 1
-	if err := sc.skipStr(); err != nil {
+	plain, err := sc.skipStr()
+	if err != nil {
 		return "", err
 	}
 	raw := sc.s[start : sc.i-1]
-	clean := utf8.ValidString(raw)
-	for j := 0; clean && j < len(raw); j++ {
-		clean = raw[j] != '\\'
+	clean := plain
+	if !plain && utf8.ValidString(raw) {
+		clean = strings.IndexByte(raw, '\\') < 0
 	}
 	if clean {
 		return raw, nil
