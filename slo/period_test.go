@@ -356,3 +356,22 @@ func reportIndex(name string) int {
 	}
 	return -1
 }
+
+func TestEveryPeriodKindFitsTheInstanceMemoryBudget(t *testing.T) {
+	berlin := mustZone(t, "Europe/Berlin")
+	for name, s := range map[string]*spec.SLO{
+		"a rolling 30d SLO":  testSLO("a", 0.99),
+		"a calendar quarter": calendarSLO(spec.CalendarQuarter, berlin, 0.99),
+		"30d of 1m time slices": func() *spec.SLO {
+			s := timesliceSLO(spec.RatioTimeslices, 0.99)
+			s.Budgeting.SliceWindow = time.Minute
+			return s
+		}(),
+		"a calendar month of 5m time slices": calendarTimesliceSLO(t),
+	} {
+		t.Run(name, func(t *testing.T) {
+			e, _ := newTestEngine(t, s)
+			assert.LessOrEqual(t, e.InstanceBytes(0), 64<<10)
+		})
+	}
+}
