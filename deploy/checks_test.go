@@ -62,6 +62,17 @@ func obsdBinary(t *testing.T) string {
 // directory, as the pod's environment would give them.
 func validateObsdConfig(t *testing.T, cfg, slos string) {
 	t.Helper()
+	files := map[string]string{}
+	if slos != "" {
+		files["slos.yaml"] = slos
+	}
+	validateObsdConfigFiles(t, cfg, files)
+}
+
+// validateObsdConfigFiles is validateObsdConfig with several SLO files,
+// as the Helm chart mounts them (OBSD_SLO_FILES is a glob).
+func validateObsdConfigFiles(t *testing.T, cfg string, slos map[string]string) {
+	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
@@ -71,11 +82,17 @@ func validateObsdConfig(t *testing.T, cfg, slos string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if slos != "" {
-		sloPath = filepath.Join(dir, "slos.yaml")
-		if err := os.WriteFile(sloPath, []byte(slos), 0o600); err != nil {
+	if len(slos) > 0 {
+		sloDir := filepath.Join(dir, "slos")
+		if err := os.Mkdir(sloDir, 0o700); err != nil {
 			t.Fatal(err)
 		}
+		for name, content := range slos {
+			if err := os.WriteFile(filepath.Join(sloDir, name), []byte(content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sloPath = filepath.Join(sloDir, "*.yaml")
 	}
 	cmd := exec.Command(obsdBinary(t), "validate", "--config", path)
 	cmd.Env = append(os.Environ(), "OBSD_SLO_FILES="+sloPath, "OBSD_STORAGE_DIR="+filepath.Join(dir, "state"))
