@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,14 +11,19 @@ import (
 )
 
 // The worked examples of docs/slo-guide-sources.md (one per SLI source)
-// load, each as the SLI
-// source its file name says.
+// load, each as the SLI source its file name says, and the guide shows
+// each verbatim.
 func TestGuideSourceExamplesLoad(t *testing.T) {
+	guide, err := os.ReadFile("../../docs/slo-guide-sources.md")
+	require.NoError(t, err)
 	for _, f := range []string{
 		"testdata/guide/metric-ratio.yaml", "testdata/guide/metric-latency.yaml", "testdata/guide/spans.yaml",
 		"testdata/guide/logs-access-attributes.yaml", "testdata/guide/logs-json-body.yaml", "testdata/guide/logs-severity.yaml",
 	} {
 		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			require.NoError(t, err)
+			assert.Contains(t, string(guide), "```yaml\n"+string(data)+"```\n", "the guide shows %s verbatim", f)
 			slos, err := Load(f)
 			require.NoError(t, err)
 			require.Len(t, slos, 1)
