@@ -98,6 +98,10 @@ func NewEngine(slos []*spec.SLO, opts Options) (*Engine, error) {
 			errList = append(errList, fmt.Errorf("slo %q: objective must be in (0,1) and period positive", s.Name))
 			continue
 		}
+		if err := checkPeriodKind(s); err != nil {
+			errList = append(errList, fmt.Errorf("slo %q: %w", s.Name, err))
+			continue
+		}
 		e.byName[s.Name] = len(e.slos)
 		e.slos = append(e.slos, newSLODef(i, s))
 		e.grouped, e.limits = append(e.grouped, 0), append(e.limits, s.Limit())

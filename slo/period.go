@@ -1,6 +1,7 @@
 package slo
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/obsd-dev/obsd/slo/spec"
@@ -196,6 +197,35 @@ func (in *Instance) exhaustion(remaining, burn float64, now time.Time) time.Dura
 		return -1
 	}
 	return d
+}
+
+// checkPeriodKind rejects calendar and budgeting settings the engine
+// cannot run (spec.Load already refuses them; this guards other callers,
+// such as importers that build spec.SLO themselves).
+func checkPeriodKind(s *spec.SLO) error {
+	if c := s.Calendar; c != nil {
+		switch c.Unit {
+		case spec.CalendarWeek, spec.CalendarMonth, spec.CalendarQuarter:
+		default:
+			return fmt.Errorf("calendar unit %q is not week, month or quarter", c.Unit)
+		}
+	}
+	b := s.Budgeting
+	switch b.Method {
+	case spec.Occurrences:
+		return nil
+	case spec.Timeslices:
+		if !(b.SliceTarget > 0 && b.SliceTarget <= 1) {
+			return fmt.Errorf("time slice target %v is not in (0, 1]", b.SliceTarget)
+		}
+	case spec.RatioTimeslices:
+	default:
+		return fmt.Errorf("budgeting method %q is not occurrences, timeslices or ratio_timeslices", b.Method)
+	}
+	if b.SliceWindow < fineRes || b.SliceWindow%fineRes != 0 || b.SliceWindow > s.Period {
+		return fmt.Errorf("time slice window %s is not a whole number of minutes up to the period", b.SliceWindow)
+	}
+	return nil
 }
 
 // newPeriodLayout adds the calendar and time-slice parts of s to l.

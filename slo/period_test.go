@@ -375,3 +375,31 @@ func TestEveryPeriodKindFitsTheInstanceMemoryBudget(t *testing.T) {
 		})
 	}
 }
+
+func TestEngineRefusesPeriodKindsItCannotRun(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(*spec.SLO)
+		want string
+	}{
+		{"an unknown calendar unit", func(s *spec.SLO) { s.Calendar = &spec.CalendarPeriod{Unit: "year"} },
+			`slo "x": calendar unit "year" is not week, month or quarter`},
+		{"an unknown budgeting method", func(s *spec.SLO) { s.Budgeting.Method = "Occurrences" },
+			`slo "x": budgeting method "Occurrences" is not occurrences`},
+		{"a slice window under a minute", func(s *spec.SLO) {
+			s.Budgeting = spec.Budgeting{Method: spec.RatioTimeslices, SliceWindow: 30 * time.Second}
+		}, `slo "x": time slice window 30s is not a whole number of minutes`},
+		{"a slice target of 95 instead of 0.95", func(s *spec.SLO) {
+			s.Budgeting = spec.Budgeting{Method: spec.Timeslices, SliceWindow: time.Minute, SliceTarget: 95}
+		}, `slo "x": time slice target 95 is not in (0, 1]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := testSLO("x", 0.99)
+			tt.edit(s)
+			_, err := NewEngine([]*spec.SLO{s}, Options{})
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+}
