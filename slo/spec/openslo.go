@@ -256,6 +256,11 @@ func (s *OpenSLOSet) Add(file string, data []byte) {
 			s.errs = append(s.errs, fmt.Errorf("%s: document %d: invalid YAML: %w", file, i, err))
 			return
 		}
+		if len(n.Content) == 0 || n.Content[0].Tag == "!!null" { // an empty document ("---" at the end)
+			var skip yaml.Node
+			_ = strict.Decode(&skip)
+			continue
+		}
 		var head struct {
 			APIVersion string  `yaml:"apiVersion"`
 			Kind       string  `yaml:"kind"`

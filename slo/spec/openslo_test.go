@@ -242,3 +242,39 @@ func FuzzLoadOpenSLO(f *testing.F) {
 		}
 	})
 }
+
+func TestOpenSLOEmptyDocumentsAreSkipped(t *testing.T) {
+	data := `# a leading comment
+---
+apiVersion: openslo/v1
+kind: SLO
+metadata: {name: a}
+spec:
+  service: s
+  indicator:
+    spec:
+      ratioMetric:
+        bad: {metricSource: {spec: {query: 'x_total{c="1"}'}}}
+        total: {metricSource: {spec: {query: x_total}}}
+  objectives: [{target: 0.99}]
+---
+---
+`
+	slos, err := Parse("f.yaml", []byte(data))
+	require.NoError(t, err)
+	require.Len(t, slos, 1)
+	assert.Equal(t, "a", slos[0].Name)
+}
+
+func BenchmarkParseOpenSLO(b *testing.B) {
+	data, err := os.ReadFile("testdata/openslo/valid/checkout.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse("checkout.yaml", data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
