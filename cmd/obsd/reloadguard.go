@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"sync"
 	"sync/atomic"
 
@@ -66,6 +67,13 @@ func (c *reloadGuardConverter) Convert(ctx context.Context, conf *confmap.Conf) 
 		c.logger.Error("Refusing the reloaded config: it is invalid; obsd keeps running on the previous config. Fix the config and reload again.",
 			zap.Error(err), zap.Int64("refused_reloads", refused))
 		*conf = *confmap.NewFromStringMap(g.lastGood)
+		return nil
+	}
+	if reflect.DeepEqual(conf.ToStringMap(), g.lastGood) {
+		// The config in force again: a reload that changes nothing, or the
+		// collector resolving a config it just saw once more (a full
+		// restart resolves twice). Not counted.
+		g.keep(conf)
 		return nil
 	}
 	applied := g.applied.Add(1)

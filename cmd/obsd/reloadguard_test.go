@@ -36,6 +36,12 @@ func TestReloadGuard(t *testing.T) {
 			refused:   1,
 		},
 		{
+			name:      "a reload identical to the config in force is not counted as applied",
+			loads:     []map[string]any{{"a": 1}, {"a": 1}, {"a": 2}, {"a": 2}},
+			wantFinal: map[string]any{"a": 2},
+			applied:   1,
+		},
+		{
 			name:      "a valid reload is applied and becomes the fallback",
 			loads:     []map[string]any{{"a": 1}, {"a": 2}, {"a": 3, "bad": true}},
 			wantFinal: map[string]any{"a": 2},
