@@ -54,6 +54,8 @@ type options struct {
 	Connectors string
 	// TraceExporters are added to the traces pipeline's exporters.
 	TraceExporters string
+	// Pipelines are extra pipelines (indented by four spaces).
+	Pipelines string
 	// Breaker puts a circuit_breaker/<signal> extension (3 failures open
 	// it for 2s) on each exporter.
 	Breaker bool
@@ -162,9 +164,10 @@ service:
       receivers: [otlp, lokipush]
       processors: [memory_limiter]
       exporters: [otlp_grpc/logs]
+%s
 `, p.GRPC, mw, p.HTTP, mw, p.Loki, strings.ReplaceAll(mw, "        ", "    "),
 		o.LimitMiB, o.LimitMiB/5, exporter("traces"), exporter("logs"), o.Connectors,
-		p.Health, ext, extIDs, p.Metrics, o.TraceExporters)
+		p.Health, ext, extIDs, p.Metrics, o.TraceExporters, o.Pipelines)
 	return harness.Config{YAML: yaml, HealthPort: p.Health, MetricsPort: p.Metrics}
 }
 

@@ -73,23 +73,28 @@ type Result struct {
 	FirstLost []int64
 }
 
-// Check compares the run so far with the received counts.
+// Check compares the run so far with the received counts; only this
+// generator's numbers are looked at.
 func (g *Generator) Check(c Counts) Result {
 	st := g.Stats()
-	r := Result{Sent: st.Sent, Acked: st.Acked, Refused: st.Refused, Received: c.Total(), Unique: len(c)}
-	r.Dup = r.Received - r.Unique
-	for seq := int64(0); seq < int64(st.Sent); seq++ {
-		_, got := c[seq]
+	r := Result{Sent: st.Sent, Acked: st.Acked, Refused: st.Refused}
+	for seq := g.cfg.Offset; seq < g.cfg.Offset+int64(st.Sent); seq++ {
+		n := c[seq]
+		r.Received += n
+		if n > 0 {
+			r.Unique++
+		}
 		switch ack := g.Acked(seq); {
-		case ack && !got:
+		case ack && n == 0:
 			r.Lost++
 			if len(r.FirstLost) < 10 {
 				r.FirstLost = append(r.FirstLost, seq)
 			}
-		case !ack && got:
+		case !ack && n > 0:
 			r.Unacked++
 		}
 	}
+	r.Dup = r.Received - r.Unique
 	return r
 }
 

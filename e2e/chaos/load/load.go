@@ -69,6 +69,9 @@ type Config struct {
 	Timeout time.Duration
 	// Metadata is sent with every request (e.g. a tenant header).
 	Metadata map[string]string
+	// Offset is the number of the first item, so that generators sharing a
+	// sink number their items apart.
+	Offset int64
 }
 
 // outcome of one batch.
@@ -138,7 +141,7 @@ func (g *Generator) stream(ctx context.Context, id int, lim *rate.Limiter) {
 		}
 		g.grow(b)
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.cfg.Timeout)
-		err := send(rctx, b*int64(g.cfg.BatchSize))
+		err := send(rctx, g.cfg.Offset+b*int64(g.cfg.BatchSize))
 		cancel()
 		g.record(b, err)
 		if err != nil && lim == nil {
@@ -267,6 +270,9 @@ func (g *Generator) Stats() Stats {
 func (g *Generator) Acked(seq int64) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	b := seq / int64(g.cfg.BatchSize)
-	return b >= 0 && b < int64(len(g.state)) && g.state[b] == acked
+	if seq < g.cfg.Offset {
+		return false
+	}
+	b := (seq - g.cfg.Offset) / int64(g.cfg.BatchSize)
+	return b < int64(len(g.state)) && g.state[b] == acked
 }
