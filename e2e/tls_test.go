@@ -288,3 +288,85 @@ func TestMutualTLS(t *testing.T) {
 		t.Error("obsd printed a private key")
 	}
 }
+
+// floodConfig is mtlsConfig with the ratelimit extension keyed by the
+// certificate's tenant on lokipush (1 push/s, burst 2 per tenant).
+func floodConfig(t *testing.T, p ports, lokiPort int, server *testcerts.Pair, ca, sinkCA *testcerts.CA, s *sink.OTLP, loki *sink.Loki) harness.Config {
+	t.Helper()
+	cfg := mtlsConfig(p, lokiPort, server, ca, sinkCA, s, loki)
+	replace := func(old, new string) {
+		t.Helper()
+		if strings.Count(cfg.YAML, old) != 1 {
+			t.Fatalf("mtlsConfig changed shape: %q", old)
+		}
+		cfg.YAML = strings.Replace(cfg.YAML, old, new, 1)
+	}
+	replace("    middlewares: [{id: tls_identity}]\nprocessors:", "    middlewares: [{id: tls_identity}, {id: ratelimit}]\nprocessors:")
+	replace("extensions:\n  tls_identity:", "extensions:\n  ratelimit:\n    key: auth:tenant\n    default: {rate: 1, burst: 2}\n  tls_identity:")
+	replace("  extensions: [health_check, tls_identity]", "  extensions: [health_check, tls_identity, ratelimit]")
+	return cfg
+}
+
+// TestTenantFloodCannotRefuseAnotherTenant: team-a floods lokipush and is
+// refused with 429 by its own bucket, keyed by its certificate; team-b's
+// pushes meanwhile all pass, and Loki receives each tenant's lines under
+// its own X-Scope-OrgID.
+func TestTenantFloodCannotRefuseAnotherTenant(t *testing.T) {
+	ca := testcerts.NewCA(t, "agents")
+	sinkCA := testcerts.NewCA(t, "backend")
+	server := ca.Server(t, testcerts.Options{})
+	teamA := ca.Client(t, testcerts.Options{CommonName: "team-a"})
+	teamB := ca.Client(t, testcerts.Options{CommonName: "team-b"})
+	s := sink.NewOTLPWith(t, sink.Options{TLS: &tls.Config{
+		Certificates: []tls.Certificate{sinkCA.Server(t, testcerts.Options{}).TLS}, MinVersion: tls.VersionTLS12}})
+	loki := sink.NewLoki(t)
+	p := newPorts(t)
+	lokiPort := harness.FreePort(t)
+	harness.Start(t, floodConfig(t, p, lokiPort, server, ca, sinkCA, s, loki))
+	url := fmt.Sprintf("https://127.0.0.1:%d/loki/api/v1/push", lokiPort)
+	clientA := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: testcerts.ClientTLS(ca, teamA)}}
+	clientB := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: testcerts.ClientTLS(ca, teamB)}}
+
+	codesA := map[int]int{}
+	var acceptedA []string
+	var codesB []int
+	for i := range 30 {
+		line := fmt.Sprintf("team-a flood %d", i)
+		// team-a claims team-b in the header: the certificate decides.
+		code, err := lokiPushTLS(clientA, url, "team-b", line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		codesA[code]++
+		if code == http.StatusNoContent {
+			acceptedA = append(acceptedA, line)
+		}
+		if i%15 == 0 {
+			code, err := lokiPushTLS(clientB, url, "team-b", fmt.Sprintf("team-b line %d", i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			codesB = append(codesB, code)
+		}
+	}
+	t.Logf("team-a: %v; team-b: %v", codesA, codesB)
+	if codesA[http.StatusTooManyRequests] == 0 {
+		t.Fatalf("team-a's flood was never refused: %v", codesA)
+	}
+	for _, c := range codesB {
+		if c != http.StatusNoContent {
+			t.Errorf("team-b was refused during team-a's flood: %v", codesB)
+		}
+	}
+	harness.Eventually(t, 20*time.Second, func() bool {
+		got := loki.LinesByTenant()
+		return len(got["team-b"]) == len(codesB) && len(got["team-a"]) == len(acceptedA)
+	}, "Loki lines by X-Scope-OrgID: %v; want %d for team-b, %d for team-a", loki.LinesByTenant(), len(codesB), len(acceptedA))
+	for _, st := range loki.Streams() {
+		for _, line := range st.Lines {
+			if !strings.HasPrefix(line, st.Tenant+" ") {
+				t.Errorf("line %q reached Loki under X-Scope-OrgID %q", line, st.Tenant)
+			}
+		}
+	}
+}
