@@ -183,3 +183,51 @@ func TestGuideExamples(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParsePeriods: whatever the input, an accepted SLO has a period the
+// engine can run.
+func FuzzParsePeriods(f *testing.F) {
+	for _, p := range []string{"rolling-28d", "calendar-month", "timeslices"} {
+		data, err := os.ReadFile("testdata/guide/" + p + ".yaml")
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		slos, err := Parse("fuzz.yaml", data)
+		if err != nil {
+			return
+		}
+		for _, s := range slos {
+			if c := s.Calendar; c != nil {
+				if c.Location == nil || s.Period != map[CalendarUnit]time.Duration{CalendarWeek: WeekPeriod,
+					CalendarMonth: MonthPeriod, CalendarQuarter: QuarterPeriod}[c.Unit] {
+					t.Fatalf("accepted calendar %+v with period %s", c, s.Period)
+				}
+				start, end := c.Bounds(time.Unix(1767225600, 0))
+				if !end.After(start) {
+					t.Fatalf("empty calendar period %s..%s", start, end)
+				}
+			} else if s.Period < time.Hour {
+				t.Fatalf("accepted period %s", s.Period)
+			}
+			b := s.Budgeting
+			switch b.Method {
+			case Occurrences:
+				if b != (Budgeting{}) {
+					t.Fatalf("occurrences with slice settings %+v", b)
+				}
+			case Timeslices, RatioTimeslices:
+				if b.SliceWindow < time.Minute || time.Hour%b.SliceWindow != 0 || b.SliceWindow%time.Minute != 0 {
+					t.Fatalf("accepted slice window %s", b.SliceWindow)
+				}
+				if b.Method == Timeslices && !(b.SliceTarget > 0 && b.SliceTarget <= 1) {
+					t.Fatalf("accepted slice target %v", b.SliceTarget)
+				}
+			default:
+				t.Fatalf("accepted method %q", b.Method)
+			}
+		}
+	})
+}
