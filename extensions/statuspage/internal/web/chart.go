@@ -28,6 +28,9 @@ type Chart struct {
 	Title, Desc string
 	// YMin and YMax bound the y axis; the axis grows to fit data and rules.
 	YMin, YMax float64
+	// Headroom is added above the highest rule, as a factor (0.1 leaves
+	// 10% so a threshold line is not drawn on the frame).
+	Headroom float64
 	// YFormat formats tick and rule values.
 	YFormat func(float64) string
 	Series  []Series
@@ -35,8 +38,8 @@ type Chart struct {
 }
 
 const (
-	chartW, chartH         = 640, 220
-	padL, padR, padT, padB = 64, 120, 24, 28
+	chartW, chartH         = 640, 236
+	padL, padR, padT, padB = 64, 120, 12, 48
 	plotW, plotH           = chartW - padL - padR, chartH - padT - padB
 	yTicks                 = 4
 )
@@ -70,8 +73,8 @@ func (c Chart) SVG(id string) template.HTML {
 		fmt.Fprintf(&b, `<text class="tick" x="%d" y="%.1f" text-anchor="end">%s</text>`, padL-6, y+4, esc(format(v)))
 	}
 	if !t0.IsZero() {
-		fmt.Fprintf(&b, `<text class="tick" x="%d" y="%d">%s</text>`, padL, chartH-8, t0.UTC().Format("15:04:05"))
-		fmt.Fprintf(&b, `<text class="tick" x="%d" y="%d" text-anchor="end">%s UTC</text>`, padL+plotW, chartH-8, t1.UTC().Format("15:04:05"))
+		fmt.Fprintf(&b, `<text class="tick" x="%d" y="%d">%s</text>`, padL, padT+plotH+16, t0.UTC().Format("15:04:05"))
+		fmt.Fprintf(&b, `<text class="tick" x="%d" y="%d" text-anchor="end">%s UTC</text>`, padL+plotW, padT+plotH+16, t1.UTC().Format("15:04:05"))
 	}
 	for _, r := range c.Rules {
 		y := fy(r.Y)
@@ -94,9 +97,9 @@ func (c Chart) SVG(id string) template.HTML {
 		} else {
 			fmt.Fprintf(&b, `<polyline class="line %s" points="%s"/>`, esc(s.Class), pts.String())
 		}
-		ly := padT + 14 + 16*i
+		lx, ly := padL+160*i, chartH-6
 		fmt.Fprintf(&b, `<line class="line %s" x1="%d" y1="%d" x2="%d" y2="%d"/><text class="legend" x="%d" y="%d">%s</text>`,
-			esc(s.Class), padL+8, ly-4, padL+28, ly-4, padL+32, ly, esc(s.Name))
+			esc(s.Class), lx, ly-4, lx+20, ly-4, lx+24, ly, esc(s.Name))
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String()) //nolint:gosec // every interpolated string is escaped above
@@ -110,7 +113,7 @@ func (c Chart) bounds() (lo, hi float64) {
 		}
 	}
 	for _, r := range c.Rules {
-		lo, hi = math.Min(lo, r.Y), math.Max(hi, r.Y*1.1)
+		lo, hi = math.Min(lo, r.Y), math.Max(hi, r.Y*(1+c.Headroom))
 	}
 	if !(hi > lo) {
 		hi = lo + 1

@@ -74,13 +74,19 @@ func human(d time.Duration) string {
 	hours, d := d/time.Hour, d%time.Hour
 	mins, d := d/time.Minute, d%time.Minute
 	secs := d / time.Second
+	pair := func(a time.Duration, au string, b time.Duration, bu string) string {
+		if b == 0 {
+			return fmt.Sprintf("%d%s", a, au)
+		}
+		return fmt.Sprintf("%d%s %d%s", a, au, b, bu)
+	}
 	switch {
 	case days > 0:
-		return fmt.Sprintf("%dd %dh", days, hours)
+		return pair(days, "d", hours, "h")
 	case hours > 0:
-		return fmt.Sprintf("%dh %dm", hours, mins)
+		return pair(hours, "h", mins, "m")
 	case mins > 0:
-		return fmt.Sprintf("%dm %ds", mins, secs)
+		return pair(mins, "m", secs, "s")
 	}
 	return fmt.Sprintf("%ds", secs)
 }

@@ -314,7 +314,7 @@ func BurnChart(s *status.SLO) Chart {
 		long.X, long.Y = append(long.X, p.At), append(long.Y, p.BurnLong)
 	}
 	c := Chart{Title: "Burn rate of " + s.Name, Desc: "Error budget burn rate (1 spends the budget exactly over the period).",
-		YMin: 0, YMax: 1, YFormat: func(v float64) string { return trimFloat(v, 3) + "×" }, Series: []Series{short, long}}
+		YMin: 0, YMax: 1, Headroom: 0.1, YFormat: func(v float64) string { return trimFloat(v, 3) + "×" }, Series: []Series{short, long}}
 	seen := map[string]bool{}
 	for _, t := range s.Thresholds {
 		label := fmt.Sprintf("%s %s×", t.Severity, trimFloat(t.BurnRate, 3))

@@ -246,6 +246,7 @@ func TestFormatting(t *testing.T) {
 		{"a ratio is a percentage", pct(0.999), "99.9%"},
 		{"an overspent budget stays readable", pct(-665.67), "-66567%"},
 		{"a long time shows days and hours", tte(status.Duration(36*time.Hour + 5*time.Minute)), "1d 12h"},
+		{"a zero second unit is left out", human(5 * time.Minute), "5m"},
 		{"no exhaustion reads never", tte(-1), "never"},
 		{"a spent budget reads exhausted", tte(0), "exhausted"},
 		{"an unknown rate is a dash", perSec(nil), "–"},

@@ -1,0 +1,286 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"image"
+	"image/png"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/obsd-dev/obsd/e2e/harness"
+	"github.com/obsd-dev/obsd/e2e/sink"
+)
+
+// screenshots, when set, is a directory the status page test copies its
+// screenshots into (docs/img when refreshing the README's pictures):
+// go test ./e2e -run TestStatusPage -screenshots $PWD/docs/img
+var screenshots = flag.String("screenshots", "", "copy the status page screenshots into this directory")
+
+// statusSLOFile: checkout pages on a burst of errors; search has no alert
+// (so it never fires) but spends more budget, so budget order alone would
+// list it first; api stays healthy.
+const statusSLOFile = `version: obsd/v1
+slos:
+  - name: checkout-availability
+    service: checkout
+    objective: 99
+    period: 1h
+    labels: {team: payments}
+    sli:
+      spans:
+        bad: {status_error: true, http_5xx: true}
+    alerting:
+      runbook_url: https://runbooks.example/checkout
+      min_events: 5
+      page:
+        windows:
+          - {long: 5m, short: 2m, burn_rate: 2}
+      ticket:
+        enabled: false
+  - name: search-availability
+    service: search
+    objective: 99.9
+    period: 1h
+    sli:
+      spans:
+        bad: {status_error: true, http_5xx: true}
+    alerting:
+      runbook_url: https://runbooks.example/search
+      page:
+        enabled: false
+      ticket:
+        enabled: false
+  - name: api-availability
+    service: api
+    objective: 99
+    period: 1h
+    sli:
+      spans:
+        bad: {status_error: true, http_5xx: true}
+    alerting:
+      runbook_url: https://runbooks.example/api
+`
+
+// statusPageConfig adds the statuspage extension on port to a base config.
+func statusPageConfig(cfg harness.Config, port int) harness.Config {
+	cfg.YAML = strings.Replace(cfg.YAML, "extensions:\n  health_check:", fmt.Sprintf(`extensions:
+  statuspage:
+    endpoint: 127.0.0.1:%d
+    refresh: 2s
+    grafana_url: https://grafana.example
+  health_check:`, port), 1)
+	cfg.YAML = strings.Replace(cfg.YAML, "extensions: [health_check]", "extensions: [health_check, statuspage]", 1)
+	return cfg
+}
+
+// TestStatusPageInABrowser runs obsd with three SLOs, makes one fire, and
+// drives Debian's chromium through the pages: the firing SLO is listed
+// first with its runbook link, its detail page opens with the charts and
+// the alert delivered to the webhook, and every page renders.
+func TestStatusPageInABrowser(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "slo.yaml"), []byte(statusSLOFile), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hook := newWebhookReceiver(t)
+	s := sink.NewOTLP(t)
+	p := newPorts(t)
+	pagePort := harness.FreePort(t)
+	alerting := fmt.Sprintf(`    alerting:
+      route:
+        receiver: oncall
+      destinations:
+        oncall:
+          webhook:
+            url: %s
+`, hook.URL)
+	obsd := harness.StartInDir(t, dir, statusPageConfig(baseConfig(p, s, sloConnectorConfig(alerting), sloPipelines), pagePort))
+	defer func() {
+		if t.Failed() {
+			t.Logf("obsd output:\n%s", obsd.Output())
+		}
+	}()
+	base := fmt.Sprintf("http://127.0.0.1:%d", pagePort)
+
+	sendServerSpans(t, p, "search", 50, false)
+	sendServerSpans(t, p, "search", 50, true)
+	sendServerSpans(t, p, "api", 50, false)
+	sendServerSpans(t, p, "checkout", 40, true)
+	harness.Eventually(t, 30*time.Second, func() bool {
+		slos, err := apiSLOs(base)
+		return err == nil && len(slos) == 3 && slos[0].State == "firing"
+	}, "the API never listed three SLOs with one firing")
+	harness.Eventually(t, 30*time.Second, func() bool { return len(hook.received()) > 0 },
+		"the webhook never got the page")
+
+	ctx := browser(t)
+	shots := map[string][]byte{}
+
+	// The list: the firing SLO first, with its runbook link, without any
+	// reload by the refresh script (it swaps the content in place).
+	run(t, ctx, chromedp.Navigate(base+"/"))
+	run(t, ctx, chromedp.WaitVisible(chromedp.CSS("table.slos tbody tr")))
+	run(t, ctx, chromedp.Evaluate[chromedp.Void](`window.__obsdMarker = 1`))
+	first := evaluate[string](t, ctx, `document.querySelector("table.slos tbody tr th a").textContent`)
+	if first != "checkout-availability" {
+		t.Fatalf("the first SLO listed is %q, want the firing checkout-availability", first)
+	}
+	state := evaluate[string](t, ctx, `document.querySelector("table.slos tbody tr .state").textContent`)
+	if state != "FIRING" {
+		t.Errorf("the first row's state reads %q, want FIRING as text", state)
+	}
+	runbook := evaluate[string](t, ctx, `document.querySelector("table.slos tbody tr a.runbook").href`)
+	if runbook != "https://runbooks.example/checkout" {
+		t.Errorf("the first row's runbook link is %q", runbook)
+	}
+	before := evaluate[string](t, ctx, `document.querySelector(".updated").textContent`)
+	harness.Eventually(t, 20*time.Second, func() bool {
+		now, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector(".updated").textContent`))
+		return err == nil && now != before
+	}, "the list never refreshed itself")
+	if marker := evaluate[int](t, ctx, `window.__obsdMarker || 0`); marker != 1 {
+		t.Errorf("the page reloaded instead of refreshing in place")
+	}
+	shots["status-slos.png"] = screenshot(t, ctx)
+
+	// The detail page, opened from the list.
+	run(t, ctx, chromedp.Click(chromedp.CSS("table.slos tbody tr th a")))
+	run(t, ctx, chromedp.WaitVisible(chromedp.CSS("svg.chart")))
+	loc := evaluate[string](t, ctx, `document.location.pathname`)
+	if loc != "/slo/checkout-availability" {
+		t.Fatalf("the link opened %q", loc)
+	}
+	if n := evaluate[int](t, ctx, `document.querySelectorAll("svg.chart").length`); n != 2 {
+		t.Errorf("the detail page has %d charts, want the SLI and burn-rate charts", n)
+	}
+	history := evaluate[string](t, ctx, `document.querySelector("table.alerts tbody").textContent`)
+	if !strings.Contains(history, "FIRING") || !strings.Contains(history, "oncall") {
+		t.Errorf("the alert history does not show the page firing, delivered to oncall: %q", history)
+	}
+	detail := screenshot(t, ctx)
+	shots["status-slo-detail.png"] = detail
+	path := filepath.Join(t.TempDir(), "detail.png")
+	if err := os.WriteFile(path, detail, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	checkPNG(t, path)
+
+	// The pipeline page.
+	run(t, ctx, chromedp.Navigate(base+"/pipeline"))
+	run(t, ctx, chromedp.WaitVisible(chromedp.CSS("ol.flow")))
+	if text := evaluate[string](t, ctx, `document.querySelector("main").textContent`); !strings.Contains(text, "otlp") {
+		t.Errorf("the pipeline page does not show the otlp receiver")
+	}
+	shots["status-pipeline.png"] = screenshot(t, ctx)
+
+	for name, data := range shots {
+		p := filepath.Join(t.TempDir(), name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		checkPNG(t, p)
+		if *screenshots != "" {
+			if err := os.WriteFile(filepath.Join(*screenshots, name), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+type apiSLO struct {
+	Name, State string
+}
+
+func apiSLOs(base string) ([]apiSLO, error) {
+	resp, err := http.Get(base + "/api/v1/slos")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var body struct{ SLOs []apiSLO }
+	err = json.NewDecoder(resp.Body).Decode(&body)
+	return body.SLOs, err
+}
+
+// browser starts headless chromium with a fresh profile.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath("/usr/bin/chromium"),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil { // starts the browser
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+func run[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
+	t.Helper()
+	c, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(c, a)
+	if err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	return v
+}
+
+func evaluate[T any](t *testing.T, ctx context.Context, js string) T {
+	t.Helper()
+	return run(t, ctx, chromedp.Evaluate[T](js))
+}
+
+func screenshot(t *testing.T, ctx context.Context) []byte {
+	t.Helper()
+	return run(t, ctx, chromedp.FullScreenshot(100))
+}
+
+// checkPNG fails unless path is a PNG with more than a few colours (a
+// blank or failed render has one or two).
+func checkPNG(t *testing.T, path string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("%s is not a PNG: %v", path, err)
+	}
+	if n := colours(img, 64); n < 64 {
+		t.Errorf("%s has only %d distinct colours: blank?", path, n)
+	}
+}
+
+// colours counts distinct colours, stopping at limit.
+func colours(img image.Image, limit int) int {
+	seen := map[uint32]bool{}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y += 2 {
+		for x := b.Min.X; x < b.Max.X; x += 2 {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			seen[(r>>8)<<16|(g>>8)<<8|bl>>8] = true
+			if len(seen) >= limit {
+				return len(seen)
+			}
+		}
+	}
+	return len(seen)
+}
