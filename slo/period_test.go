@@ -403,3 +403,51 @@ func TestEngineRefusesPeriodKindsItCannotRun(t *testing.T) {
 		})
 	}
 }
+
+// The guide's examples, loaded from their YAML, run in the engine.
+func TestGuideExamplesRunInTheEngine(t *testing.T) {
+	load := func(name string) *spec.SLO {
+		slos, err := spec.Load("spec/testdata/guide/" + name + ".yaml")
+		require.NoError(t, err)
+		return slos[0]
+	}
+	t.Run("rolling 28d: errors of 29 days ago no longer count", func(t *testing.T) {
+		e, _ := newTestEngine(t, load("rolling-28d"))
+		in := e.Instance(0, HashSeed, nil, t0)
+		e.AddEvents(in, t0.Add(time.Hour), 1000, 1000)
+		now := t0.Add(29 * 24 * time.Hour)
+		e.Evaluate(context.Background(), now.Add(-time.Minute), nil)
+		e.AddEvents(in, now, 1000, 0)
+		st := status(e, now)
+		assert.Equal(t, 1000.0, st.Windows[WindowPeriod].Total)
+		assert.Equal(t, 1.0, st.BudgetRemaining)
+		assert.Equal(t, now.Add(-28*24*time.Hour), st.PeriodStart)
+	})
+	t.Run("calendar month in Berlin: the budget is full again at local midnight on the 1st", func(t *testing.T) {
+		e, _ := newTestEngine(t, load("calendar-month"))
+		in := e.Instance(0, HashSeed, nil, t0)
+		e.AddEvents(in, at(t, "2026-01-31T22:00:00Z"), 4000, 1) // 23:00 in Berlin: half the 0.05% budget spent
+		st := status(e, at(t, "2026-01-31T22:59:00Z"))
+		assert.InDelta(t, 0.5, st.BudgetRemaining, 1e-9)
+		st = status(e, at(t, "2026-01-31T23:00:00Z"))
+		assert.Equal(t, 1.0, st.BudgetRemaining)
+		assert.Equal(t, "2026-02-01T00:00:00+01:00", st.PeriodStart.In(mustZone(t, "Europe/Berlin")).Format(time.RFC3339))
+	})
+	t.Run("time slices: one bad slice in 200 spends half of a 99% budget of 5m slices", func(t *testing.T) {
+		e, _ := newTestEngine(t, load("timeslices"))
+		in := e.Instance(0, HashSeed, nil, t0)
+		for m := 0; m < 200; m++ {
+			bad := 0.0
+			if m == 10 {
+				bad = 10 // 90% fast: under the 95% slice target
+			}
+			ts := t0.Add(time.Duration(m)*5*time.Minute + time.Minute)
+			e.Evaluate(context.Background(), ts, nil)
+			e.AddEvents(in, ts, 100, bad)
+		}
+		st := status(e, t0.Add(200*5*time.Minute+sliceSettle))
+		assert.Equal(t, 200.0, st.Windows[WindowPeriod].Total)
+		assert.Equal(t, 1.0, st.Windows[WindowPeriod].Bad)
+		assert.InDelta(t, 0.5, st.BudgetRemaining, 1e-9)
+	})
+}
