@@ -14,6 +14,16 @@ import (
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
+var berlin, ny = zone("Europe/Berlin"), zone("America/New_York")
+
+func zone(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}
+
 func mustZone(t testing.TB, name string) *time.Location {
 	t.Helper()
 	loc, err := time.LoadLocation(name)
@@ -62,111 +72,114 @@ func feed(t *testing.T, e *Engine, in *Instance, evs []ev) time.Time {
 	return clock
 }
 
+// calendarCases are event batches around calendar boundaries and what
+// the period reports after them.
+var calendarCases = []struct {
+	name       string
+	slo        *spec.SLO
+	events     []ev
+	evalAt     string
+	wantStart  string // in the SLO's zone
+	wantHours  float64
+	total, bad float64 // the period's
+	total1h    float64 // the rolling 1h window's
+}{
+	{
+		name: "January's errors do not count in February (month boundary, Europe/Berlin)",
+		slo:  calendarSLO(spec.CalendarMonth, berlin, 0.99),
+		events: []ev{
+			{"2026-01-31T22:30:00Z", 100, 50, Counted}, // Jan 31 23:30 CET
+			{"2026-01-31T23:00:00Z", 100, 1, Counted},  // Feb 1 00:00 CET: the new period
+		},
+		evalAt: "2026-01-31T23:10:00Z", wantStart: "2026-02-01T00:00:00+01:00", wantHours: 28 * 24,
+		total: 100, bad: 1, total1h: 200,
+	},
+	{
+		name: "the budget resets exactly at local midnight Monday after Berlin's 167h spring week",
+		slo:  calendarSLO(spec.CalendarWeek, berlin, 0.99),
+		events: []ev{
+			{"2026-03-23T00:00:00Z", 50, 0, Counted},   // Mon 23 Mar 01:00 CET
+			{"2026-03-29T21:59:00Z", 100, 10, Counted}, // Sun 29 Mar 23:59 CEST
+			{"2026-03-29T22:00:00Z", 10, 0, Counted},   // Mon 30 Mar 00:00 CEST
+		},
+		evalAt: "2026-03-29T22:05:00Z", wantStart: "2026-03-30T00:00:00+02:00", wantHours: 168,
+		total: 10, bad: 0, total1h: 110,
+	},
+	{
+		name: "the week containing Berlin's spring change lasts 167h and holds all its events",
+		slo:  calendarSLO(spec.CalendarWeek, berlin, 0.99),
+		events: []ev{
+			{"2026-03-23T00:00:00Z", 50, 0, Counted},
+			{"2026-03-29T21:59:00Z", 100, 10, Counted},
+		},
+		evalAt: "2026-03-29T21:59:30Z", wantStart: "2026-03-23T00:00:00+01:00", wantHours: 167,
+		total: 150, bad: 10, total1h: 100,
+	},
+	{
+		name: "the budget resets at local midnight Monday after New York's 169h autumn week",
+		slo:  calendarSLO(spec.CalendarWeek, ny, 0.99),
+		events: []ev{
+			{"2026-10-26T04:00:00Z", 7, 7, Counted},   // Mon 26 Oct 00:00 EDT
+			{"2026-11-02T04:59:59Z", 100, 5, Counted}, // Sun 1 Nov 23:59:59 EST
+			{"2026-11-02T05:00:01Z", 20, 2, Counted},  // Mon 2 Nov 00:00:01 EST
+		},
+		evalAt: "2026-11-02T05:01:00Z", wantStart: "2026-11-02T00:00:00-05:00", wantHours: 168,
+		total: 20, bad: 2, total1h: 120,
+	},
+	{
+		name: "New York's autumn week lasts 169h",
+		slo:  calendarSLO(spec.CalendarWeek, ny, 0.99),
+		events: []ev{
+			{"2026-10-26T04:00:00Z", 7, 7, Counted},
+			{"2026-11-02T04:59:59Z", 100, 5, Counted},
+		},
+		evalAt: "2026-11-02T04:59:59Z", wantStart: "2026-10-26T00:00:00-04:00", wantHours: 169,
+		total: 107, bad: 12, total1h: 100,
+	},
+	{
+		name: "New York's spring week lasts 167h",
+		slo:  calendarSLO(spec.CalendarWeek, ny, 0.99),
+		events: []ev{
+			{"2026-03-02T05:00:00Z", 3, 1, Counted}, // Mon 2 Mar 00:00 EST
+		},
+		evalAt: "2026-03-08T12:00:00Z", wantStart: "2026-03-02T00:00:00-05:00", wantHours: 167,
+		total: 3, bad: 1, total1h: 0,
+	},
+	{
+		name: "the second quarter starts on April 1 (UTC)",
+		slo:  calendarSLO(spec.CalendarQuarter, time.UTC, 0.999),
+		events: []ev{
+			{"2026-03-31T23:59:00Z", 1000, 100, Counted},
+			{"2026-04-01T00:00:00Z", 1000, 1, Counted},
+		},
+		evalAt: "2026-04-01T00:30:00Z", wantStart: "2026-04-01T00:00:00Z", wantHours: 91 * 24,
+		total: 1000, bad: 1, total1h: 2000,
+	},
+	{
+		name: "the first quarter starts at the new year in Berlin",
+		slo:  calendarSLO(spec.CalendarQuarter, berlin, 0.999),
+		events: []ev{
+			{"2026-12-31T22:59:00Z", 1000, 100, Counted}, // Dec 31 23:59 CET
+			{"2026-12-31T23:00:00Z", 500, 5, Counted},    // Jan 1 00:00 CET
+		},
+		evalAt: "2026-12-31T23:30:00Z", wantStart: "2027-01-01T00:00:00+01:00", wantHours: 90*24 - 1,
+		total: 500, bad: 5, total1h: 1500,
+	},
+	{
+		name: "a late event from the previous period counts in the alert windows only",
+		slo:  calendarSLO(spec.CalendarMonth, time.UTC, 0.99),
+		events: []ev{
+			{"2026-02-28T23:50:00Z", 100, 0, Counted},
+			{"2026-03-01T00:01:00Z", 100, 0, Counted},
+			{"2026-02-28T23:59:00Z", 100, 90, PreviousPeriod},
+		},
+		evalAt: "2026-03-01T00:05:00Z", wantStart: "2026-03-01T00:00:00Z", wantHours: 31 * 24,
+		total: 100, bad: 0, total1h: 300,
+	},
+}
+
 func TestCalendarPeriodBudget(t *testing.T) {
-	berlin, ny := mustZone(t, "Europe/Berlin"), mustZone(t, "America/New_York")
-	tests := []struct {
-		name       string
-		slo        *spec.SLO
-		events     []ev
-		evalAt     string
-		wantStart  string // in the SLO's zone
-		wantHours  float64
-		total, bad float64 // the period's
-		total1h    float64 // the rolling 1h window's
-	}{
-		{
-			name: "January's errors do not count in February (month boundary, Europe/Berlin)",
-			slo:  calendarSLO(spec.CalendarMonth, berlin, 0.99),
-			events: []ev{
-				{"2026-01-31T22:30:00Z", 100, 50, Counted}, // Jan 31 23:30 CET
-				{"2026-01-31T23:00:00Z", 100, 1, Counted},  // Feb 1 00:00 CET: the new period
-			},
-			evalAt: "2026-01-31T23:10:00Z", wantStart: "2026-02-01T00:00:00+01:00", wantHours: 28 * 24,
-			total: 100, bad: 1, total1h: 200,
-		},
-		{
-			name: "the budget resets exactly at local midnight Monday after Berlin's 167h spring week",
-			slo:  calendarSLO(spec.CalendarWeek, berlin, 0.99),
-			events: []ev{
-				{"2026-03-23T00:00:00Z", 50, 0, Counted},   // Mon 23 Mar 01:00 CET
-				{"2026-03-29T21:59:00Z", 100, 10, Counted}, // Sun 29 Mar 23:59 CEST
-				{"2026-03-29T22:00:00Z", 10, 0, Counted},   // Mon 30 Mar 00:00 CEST
-			},
-			evalAt: "2026-03-29T22:05:00Z", wantStart: "2026-03-30T00:00:00+02:00", wantHours: 168,
-			total: 10, bad: 0, total1h: 110,
-		},
-		{
-			name: "the week containing Berlin's spring change lasts 167h and holds all its events",
-			slo:  calendarSLO(spec.CalendarWeek, berlin, 0.99),
-			events: []ev{
-				{"2026-03-23T00:00:00Z", 50, 0, Counted},
-				{"2026-03-29T21:59:00Z", 100, 10, Counted},
-			},
-			evalAt: "2026-03-29T21:59:30Z", wantStart: "2026-03-23T00:00:00+01:00", wantHours: 167,
-			total: 150, bad: 10, total1h: 100,
-		},
-		{
-			name: "the budget resets at local midnight Monday after New York's 169h autumn week",
-			slo:  calendarSLO(spec.CalendarWeek, ny, 0.99),
-			events: []ev{
-				{"2026-10-26T04:00:00Z", 7, 7, Counted},   // Mon 26 Oct 00:00 EDT
-				{"2026-11-02T04:59:59Z", 100, 5, Counted}, // Sun 1 Nov 23:59:59 EST
-				{"2026-11-02T05:00:01Z", 20, 2, Counted},  // Mon 2 Nov 00:00:01 EST
-			},
-			evalAt: "2026-11-02T05:01:00Z", wantStart: "2026-11-02T00:00:00-05:00", wantHours: 168,
-			total: 20, bad: 2, total1h: 120,
-		},
-		{
-			name: "New York's autumn week lasts 169h",
-			slo:  calendarSLO(spec.CalendarWeek, ny, 0.99),
-			events: []ev{
-				{"2026-10-26T04:00:00Z", 7, 7, Counted},
-				{"2026-11-02T04:59:59Z", 100, 5, Counted},
-			},
-			evalAt: "2026-11-02T04:59:59Z", wantStart: "2026-10-26T00:00:00-04:00", wantHours: 169,
-			total: 107, bad: 12, total1h: 100,
-		},
-		{
-			name: "New York's spring week lasts 167h",
-			slo:  calendarSLO(spec.CalendarWeek, ny, 0.99),
-			events: []ev{
-				{"2026-03-02T05:00:00Z", 3, 1, Counted}, // Mon 2 Mar 00:00 EST
-			},
-			evalAt: "2026-03-08T12:00:00Z", wantStart: "2026-03-02T00:00:00-05:00", wantHours: 167,
-			total: 3, bad: 1, total1h: 0,
-		},
-		{
-			name: "the second quarter starts on April 1 (UTC)",
-			slo:  calendarSLO(spec.CalendarQuarter, time.UTC, 0.999),
-			events: []ev{
-				{"2026-03-31T23:59:00Z", 1000, 100, Counted},
-				{"2026-04-01T00:00:00Z", 1000, 1, Counted},
-			},
-			evalAt: "2026-04-01T00:30:00Z", wantStart: "2026-04-01T00:00:00Z", wantHours: 91 * 24,
-			total: 1000, bad: 1, total1h: 2000,
-		},
-		{
-			name: "the first quarter starts at the new year in Berlin",
-			slo:  calendarSLO(spec.CalendarQuarter, berlin, 0.999),
-			events: []ev{
-				{"2026-12-31T22:59:00Z", 1000, 100, Counted}, // Dec 31 23:59 CET
-				{"2026-12-31T23:00:00Z", 500, 5, Counted},    // Jan 1 00:00 CET
-			},
-			evalAt: "2026-12-31T23:30:00Z", wantStart: "2027-01-01T00:00:00+01:00", wantHours: 90*24 - 1,
-			total: 500, bad: 5, total1h: 1500,
-		},
-		{
-			name: "a late event from the previous period counts in the alert windows only",
-			slo:  calendarSLO(spec.CalendarMonth, time.UTC, 0.99),
-			events: []ev{
-				{"2026-02-28T23:50:00Z", 100, 0, Counted},
-				{"2026-03-01T00:01:00Z", 100, 0, Counted},
-				{"2026-02-28T23:59:00Z", 100, 90, PreviousPeriod},
-			},
-			evalAt: "2026-03-01T00:05:00Z", wantStart: "2026-03-01T00:00:00Z", wantHours: 31 * 24,
-			total: 100, bad: 0, total1h: 300,
-		},
-	}
+	tests := calendarCases
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e, _ := newTestEngine(t, tt.slo)
@@ -204,7 +217,6 @@ func TestCalendarPeriodStatsAndExhaustion(t *testing.T) {
 }
 
 func TestCalendarRestartMidPeriod(t *testing.T) {
-	berlin := mustZone(t, "Europe/Berlin")
 	s := calendarSLO(spec.CalendarMonth, berlin, 0.99)
 	path := filepath.Join(t.TempDir(), "slo.snapshot")
 	e, _ := newTestEngine(t, s)
@@ -358,7 +370,6 @@ func reportIndex(name string) int {
 }
 
 func TestEveryPeriodKindFitsTheInstanceMemoryBudget(t *testing.T) {
-	berlin := mustZone(t, "Europe/Berlin")
 	for name, s := range map[string]*spec.SLO{
 		"a rolling 30d SLO":  testSLO("a", 0.99),
 		"a calendar quarter": calendarSLO(spec.CalendarQuarter, berlin, 0.99),
