@@ -1,0 +1,117 @@
+package alerting
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// FuzzTemplate compiles any template source as a config would: it either
+// compiles and runs on the sample transition, or is a config error, never a
+// panic. Sources with `range` or printf widths are skipped: they can ask
+// for unbounded work, which the operator (who writes the config) may, and
+// the fuzzer must not.
+func FuzzTemplate(f *testing.F) {
+	for _, s := range []string{
+		"{{ .SLO }} burns {{ humanize .BurnRateLong }}",
+		"{{ .Labels.service }} {{ humanizeDuration .TimeToExhaustion }}",
+		"{{ sloDashboardPath .SLO }}",
+		"{{ if gt .BudgetRemaining 0.5 }}ok{{ else }}low{{ end }}",
+		"{{ define \"a\" }}{{ template \"a\" }}{{ end }}{{ template \"a\" }}",
+		"{{ .Nope.Deeper }}", "{{", "}}{{ end }}",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		if len(src) > 1024 || strings.Contains(src, "range") || strings.Contains(src, "%") {
+			return
+		}
+		c, err := compileTemplates(TemplatesConfig{Summary: src, Description: src})
+		if err != nil {
+			return
+		}
+		if _, err := execute(c.summary, newTemplateData(DefaultAlertName, &sampleTransition)); err != nil {
+			t.Fatalf("a template that compiled fails on the sample it was checked with: %v", err)
+		}
+	})
+}
+
+// FuzzOutboxFile puts any bytes in a batch file of the outbox directory:
+// opening the outbox either loads it or moves it aside as corrupt, never
+// fails or panics.
+func FuzzOutboxFile(f *testing.F) {
+	good, _ := encodeBatch([]Alert{obAlert("x")})
+	f.Add(good, batchName(3))
+	f.Add(good[:len(good)/2], batchName(1))
+	f.Add([]byte(outboxMagic+" 00000000 2\n[]"), "00000000000000000009.batch")
+	f.Add([]byte("{}"), "junk.batch")
+	f.Fuzz(func(t *testing.T, data []byte, name string) {
+		if name == "" || strings.ContainsAny(name, "/\\\x00") || name == "." || name == ".." || len(name) > 200 {
+			return
+		}
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			return
+		}
+		ob, corrupt, err := openOutbox(dir, 100)
+		if err != nil {
+			t.Fatalf("openOutbox on a hostile file: %v", err)
+		}
+		if ob.depth()+corrupt > 1 {
+			t.Fatalf("one file gave depth %d and %d corrupt", ob.depth(), corrupt)
+		}
+	})
+}
+
+// FuzzAlertingState decodes any bytes as the alerting state file
+// (alerting.json next to the SLO snapshots) and, when it decodes, loads it
+// and runs the lifecycle over it: never a panic.
+func FuzzAlertingState(f *testing.F) {
+	l := newLifecycle(time.Minute, 3*time.Minute, 15*time.Minute)
+	l.apply(obAlert("x"), StateFiring, SeverityPage, t0)
+	good, _ := json.Marshal(l.export())
+	f.Add(good)
+	f.Add([]byte(`{"alerts":[{"alert":{"labels":{}},"state":"firing"}]}`))
+	f.Add([]byte(`{"alerts":[{"alert":{"labels":{"a":"b"}},"state":"bogus","severity":"","lastSent":"0001-01-01T00:00:00Z"}]}`))
+	f.Add([]byte(`{"alerts":null}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var st State
+		if err := json.Unmarshal(data, &st); err != nil {
+			return
+		}
+		l := newLifecycle(time.Minute, 3*time.Minute, 15*time.Minute)
+		l.load(st)
+		_ = l.due(t0.Add(time.Hour))
+		_ = l.firingBySeverity()
+		_ = l.export()
+	})
+}
+
+func TestCorruptAlertingStateNeverCrashes(t *testing.T) {
+	tests := []struct {
+		name string
+		st   State
+	}{
+		{"an alert without labels is dropped", State{Alerts: []AlertState{{State: StateFiring}}}},
+		{"an unknown state and severity are carried, not crashed on", State{Alerts: []AlertState{{Alert: obAlert("a"), State: "bogus", Severity: "nope"}}}},
+		{"zero times everywhere", State{Alerts: []AlertState{{Alert: Alert{Labels: map[string]string{"slo": "z"}}, State: StateResolved}}}},
+		{"the same alert twice keeps one", State{Alerts: []AlertState{{Alert: obAlert("d"), State: StateFiring}, {Alert: obAlert("d"), State: StateResolved}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newLifecycle(time.Minute, 3*time.Minute, 15*time.Minute)
+			require.NotPanics(t, func() {
+				l.load(tt.st)
+				_ = l.due(t0.Add(time.Hour))
+				_, _ = l.apply(obAlert("new"), StateFiring, SeverityPage, t0.Add(time.Hour))
+			})
+			assert.LessOrEqual(t, len(l.export().Alerts), len(tt.st.Alerts)+1)
+		})
+	}
+}
