@@ -33,7 +33,7 @@ import (
 // windows but no longer change the slice's verdict.
 const sliceSettle = 2 * time.Minute
 
-// calSpec and sliceSpec are the layout's view of an SLO's period kind.
+// sliceSpec is the layout's view of an SLO's time slices.
 type sliceSpec struct {
 	w       int64 // slice window, ns
 	perFine int64 // 1m slots per slice
@@ -89,7 +89,7 @@ func newSliceAcc(sp *sliceSpec, now int64) *sliceAcc {
 	return &sliceAcc{sp: sp, closed: floorDiv(now-int64(fineSpan), sp.w), v: newAccounts(sp.verdict, now)}
 }
 
-// close judges every slice that settled by now, oldest first, and hands
+// closeSlices judges every slice that settled by now, oldest first, and hands
 // each verdict to the calendar accumulator when there is one.
 func (a *accounts) closeSlices(now int64) {
 	s := a.slices
