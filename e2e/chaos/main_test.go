@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
@@ -283,9 +284,24 @@ func dirSize(dir string) int64 {
 	return n
 }
 
-// queueSize is the sum of obsd's exporter queue sizes.
-func queueSize(t *testing.T, o *harness.Obsd) float64 {
-	return harness.Sum(o.Metrics(t), "otelcol_exporter_queue_size", nil)
+// scrape is obsd's /metrics, or nil while it cannot be read (starting up,
+// reloading): harness.Sum of nil is 0, so poll with harness.Eventually.
+func scrape(o *harness.Obsd) map[string]*dto.MetricFamily {
+	m, err := harness.ScrapeMetrics(fmt.Sprintf("http://127.0.0.1:%d/metrics", o.MetricsPort))
+	if err != nil {
+		return nil
+	}
+	return m
+}
+
+// queueSize is the sum of obsd's exporter queue sizes (-1 when /metrics
+// cannot be read).
+func queueSize(o *harness.Obsd) float64 {
+	m := scrape(o)
+	if m == nil {
+		return -1
+	}
+	return harness.Sum(m, "otelcol_exporter_queue_size", nil)
 }
 
 // summary logs one test's figures and prints them as one CHAOS line.

@@ -48,7 +48,7 @@ func TestBackendOutage(t *testing.T) {
 	end := time.Now().Add(outage)
 	for time.Now().Before(end) {
 		diskPeak = max(diskPeak, dirSize(queueDir))
-		queuePeak = max(queuePeak, queueSize(t, o))
+		queuePeak = max(queuePeak, queueSize(o))
 		time.Sleep(500 * time.Millisecond)
 	}
 	s.Fail(codes.OK)
@@ -57,7 +57,7 @@ func TestBackendOutage(t *testing.T) {
 	ackedTotal := traces.Stats().Acked + logs.Stats().Acked
 
 	rt, rl := waitDelivered(t, s, 90*time.Second, traces, logs)
-	harness.Eventually(t, 60*time.Second, func() bool { return queueSize(t, o) == 0 },
+	harness.Eventually(t, 60*time.Second, func() bool { return queueSize(o) == 0 },
 		"the exporter queues did not drain to 0 after the outage")
 	drain := time.Since(healedAt)
 	peak := mem.Stop()
@@ -65,7 +65,7 @@ func TestBackendOutage(t *testing.T) {
 	if err != nil {
 		t.Fatalf("read obsd memory: %v", err)
 	}
-	opened := harness.Sum(o.Metrics(t), "obsd_circuit_breaker_transitions_total", map[string]string{"to": "open"})
+	opened := harness.Sum(scrape(o), "obsd_circuit_breaker_transitions_total", map[string]string{"to": "open"})
 	summary(t, "outage", "outage=%s traces{%s} logs{%s} breaker_opened=%.0f queue_peak_requests=%.0f disk_before=%dB disk_peak=%dB drain=%s vmhwm=%.0fMiB rss_peak=%.0fMiB limit=%dMiB client_errors=%v",
 		outage, rt, rl, opened, queuePeak, diskBefore, diskPeak, drain.Round(100*time.Millisecond), final.HWM, peak.RSS, limitMiB,
 		traces.Stats().Errors)

@@ -79,7 +79,7 @@ func TestOverload(t *testing.T) {
 	defer mem.Stop()
 
 	conn := dial(t, p.GRPC)
-	abuser := load.New(conn, load.Config{Signal: load.Traces, Service: "checkout", BatchSize: 10, Streams: 4,
+	abuser := load.New(conn, load.Config{Signal: load.Traces, Service: "checkout", BatchSize: 10, Streams: 8,
 		Rate: 5 * perClientRate, Metadata: map[string]string{"X-Scope-OrgID": "abuser"}})
 	polite := load.New(dial(t, p.GRPC), load.Config{Signal: load.Traces, Service: "checkout", BatchSize: 10, Streams: 1,
 		Rate: perClientRate / 2, Metadata: map[string]string{"X-Scope-OrgID": "polite"}, Offset: 1 << 40})
@@ -101,7 +101,7 @@ func TestOverload(t *testing.T) {
 	accepted := float64(abuser.Stats().Acked + polite.Stats().Acked)
 	var sloEvents float64
 	harness.Eventually(t, 30*time.Second, func() bool {
-		sloEvents = harness.Sum(o.Metrics(t), "obsd_slo_events_total", map[string]string{"slo": "checkout-availability"})
+		sloEvents = harness.Sum(scrape(o), "obsd_slo_events_total", map[string]string{"slo": "checkout-availability"})
 		return sloEvents == accepted
 	}, "the SLO connector counted %v events, want exactly the %v spans obsd accepted", sloEvents, accepted)
 	peak := mem.Stop()

@@ -41,15 +41,15 @@ func TestSlowBackend(t *testing.T) {
 	var queuePeak, statePeak float64
 	breaker := map[string]string{"breaker": "circuit_breaker/traces"}
 	for time.Since(slowStart) < slowFor {
-		m := o.Metrics(t)
+		m := scrape(o)
 		queuePeak = max(queuePeak, harness.Sum(m, "otelcol_exporter_queue_size", nil))
 		if harness.Sum(m, "obsd_circuit_breaker_state", breaker) == 1 {
 			statePeak = 1
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	opened := harness.Sum(o.Metrics(t), "obsd_circuit_breaker_transitions_total", with(breaker, "to", "open"))
-	rejected := harness.Sum(o.Metrics(t), "obsd_circuit_breaker_rejected_total", breaker)
+	opened := harness.Sum(scrape(o), "obsd_circuit_breaker_transitions_total", with(breaker, "to", "open"))
+	rejected := harness.Sum(scrape(o), "obsd_circuit_breaker_rejected_total", breaker)
 	attempts := s.Calls() - callsBefore
 	storedWhileSlow := s.SpanCount() - spansBefore
 	timeouts := strings.Count(o.Output(), "DeadlineExceeded")
@@ -58,8 +58,8 @@ func TestSlowBackend(t *testing.T) {
 	stop()
 
 	rt, _ := waitDelivered(t, s, 60*time.Second, traces, nil)
-	harness.Eventually(t, 60*time.Second, func() bool { return queueSize(t, o) == 0 }, "the queue did not drain after the sink became fast")
-	harness.Eventually(t, 30*time.Second, func() bool { return harness.Sum(o.Metrics(t), "obsd_circuit_breaker_state", breaker) == 0 },
+	harness.Eventually(t, 60*time.Second, func() bool { return queueSize(o) == 0 }, "the queue did not drain after the sink became fast")
+	harness.Eventually(t, 30*time.Second, func() bool { return harness.Sum(scrape(o), "obsd_circuit_breaker_state", breaker) == 0 },
 		"the circuit did not close once the sink was fast again")
 	summary(t, "slow", "sink_delay=%s exporter_timeout=2s slow_for=%s traces{%s} attempts_while_slow=%d timeout_logs=%d stored_while_slow=%d queue_peak_requests=%.0f breaker_opened=%.0f breaker_rejected=%.0f drain=%s",
 		sinkDelay, slowFor, rt, attempts, timeouts, storedWhileSlow, queuePeak, opened, rejected, time.Since(healedAt).Round(100*time.Millisecond))
