@@ -80,6 +80,14 @@ func Pages() []Page {
 			Summary:     "obsd's circuit to {{ $labels.endpoint }} on {{ $labels.instance }} is open",
 			Description: "obsd stopped calling {{ $labels.endpoint }} after repeated failures; alerts wait in the outbox or go to the fallback destination.",
 		}},
+		{File: "exporter-circuit-open.md", Title: "Exporter circuit open", Rule: &Rule{
+			Alert:       "ObsdExporterCircuitOpen",
+			Expr:        "max by (instance, breaker) (obsd_circuit_breaker_state) > 0",
+			For:         model.Duration(10 * time.Minute),
+			Severity:    "warning",
+			Summary:     "obsd's exporter circuit {{ $labels.breaker }} on {{ $labels.instance }} is not closed",
+			Description: "The backend behind {{ $labels.breaker }} kept failing; exports fail fast and data waits in the exporter's persistent queue until a probe succeeds.",
+		}},
 		{File: "data-refused.md", Title: "Data refused or shed", Rule: &Rule{
 			Alert:       "ObsdDataRefused",
 			Expr:        perSignal("otelcol_receiver_refused_", "5m", "instance, receiver") + " > 0",
@@ -87,6 +95,14 @@ func Pages() []Page {
 			Severity:    "warning",
 			Summary:     "obsd receiver {{ $labels.receiver }} on {{ $labels.instance }} refuses {{ $labels.signal }}",
 			Description: "{{ $labels.receiver }} refuses {{ $value | humanize }} {{ $labels.signal }} items/s (memory limiter or a failing pipeline); senders retry or lose the data.",
+		}},
+		{File: "data-shed.md", Title: "Data shed under memory pressure", Rule: &Rule{
+			Alert:       "ObsdDataShed",
+			Expr:        "sum by (instance, signal, reason) (rate(obsd_shed_items_total[5m])) > 0",
+			For:         model.Duration(10 * time.Minute),
+			Severity:    "warning",
+			Summary:     "obsd on {{ $labels.instance }} sheds {{ $labels.signal }} ({{ $labels.reason }})",
+			Description: "Under memory pressure obsd drops {{ $value | humanize }} {{ $labels.signal }} items/s ({{ $labels.reason }}); SLO numbers stay exact, but the backend misses these items.",
 		}},
 		{File: "queue-disk-full.md", Title: "Disk full for the queue", Rule: &Rule{
 			Alert:       "ObsdQueueEnqueueFailing",
@@ -112,6 +128,15 @@ func Pages() []Page {
 			Severity:    "critical",
 			Summary:     "obsd cannot deliver alerts to {{ $labels.destination }} on {{ $labels.instance }}",
 			Description: "No alert reached {{ $labels.destination }} in 10 minutes while deliveries failed ({{ $value | humanize }}/s); pages may not reach on-call.",
+		}},
+		{File: "config-reload-refused.md", Title: "Config reload refused", Rule: &Rule{
+			Alert: "ObsdConfigReloadRefused",
+			Expr: "sum by (instance) (increase(obsd_config_reloads_total{result=\"refused\"}[15m])) > 0\n" +
+				"unless on (instance)\n" +
+				"(sum by (instance) (increase(obsd_config_reloads_total{result=\"applied\"}[15m])) > 0)",
+			Severity:    "warning",
+			Summary:     "obsd on {{ $labels.instance }} refused a reloaded config",
+			Description: "A reloaded config was invalid; obsd keeps running on the previous one, so the intended change is not in force.",
 		}},
 		{File: "correlation-coverage-dropping.md", Title: "Correlation coverage dropping", Rule: &Rule{
 			Alert: "ObsdCorrelationCoverageLow",

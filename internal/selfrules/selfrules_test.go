@@ -153,6 +153,9 @@ var obsdMetrics = map[string]string{
 	"obsd_slo_state_restore_failures_total": "slo/connector/emit.go",
 	"obsd_alerts_sent_total":                "alerting/metrics.go",
 	"obsd_correlation_log_records_total":    "processors/correlation/telemetry.go",
+	"obsd_circuit_breaker_state":            "extensions/circuitbreaker/telemetry.go",
+	"obsd_shed_items_total":                 "processors/shed/telemetry.go",
+	"obsd_config_reloads_total":             "cmd/obsd/reloadguard_telemetry.go",
 }
 
 func TestRulesUseOnlyMetricsObsdDefines(t *testing.T) {
