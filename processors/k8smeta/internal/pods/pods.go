@@ -170,7 +170,9 @@ func newPod(item *podJSON) *Pod {
 
 // OwnerName is the workload name behind a pod's controlling owner: a
 // ReplicaSet's Deployment (its name without the pod-template-hash suffix),
-// or the StatefulSet, DaemonSet or Job itself. Other kinds give "".
+// a Job's CronJob (its name without the scheduled-minute suffix), or the
+// StatefulSet, DaemonSet or Job itself. Other kinds give "". Names stay
+// bounded: a new ReplicaSet or CronJob run gives the same name.
 func OwnerName(kind, name, templateHash string) string {
 	switch kind {
 	case "ReplicaSet":
@@ -185,7 +187,13 @@ func OwnerName(kind, name, templateHash string) string {
 			return name[:i]
 		}
 		return name
-	case "StatefulSet", "DaemonSet", "Job":
+	case "Job":
+		// A CronJob names its Jobs <cronjob>-<minutes since the epoch>.
+		if i := strings.LastIndexByte(name, '-'); i > 0 && len(name)-i-1 >= 8 && allDigits(name[i+1:]) {
+			return name[:i]
+		}
+		return name
+	case "StatefulSet", "DaemonSet":
 		return name
 	}
 	return ""
@@ -200,6 +208,15 @@ func looksLikeHash(s string) bool {
 	}
 	for i := 0; i < len(s); i++ {
 		if strings.IndexByte("bcdfghjklmnpqrstvwxz2456789", s[i]) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
 			return false
 		}
 	}

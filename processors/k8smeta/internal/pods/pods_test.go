@@ -122,6 +122,9 @@ func TestOwnerName(t *testing.T) {
 		{"a ReplicaSet whose suffix is a word keeps its name", "ReplicaSet", "web-frontend", "", "web-frontend"},
 		{"a StatefulSet is its own name", "StatefulSet", "postgres", "", "postgres"},
 		{"a DaemonSet is its own name", "DaemonSet", "node-exporter", "", "node-exporter"},
+		{"a CronJob's Job loses its scheduled-minute suffix", "Job", "nightly-report-29384710", "", "nightly-report"},
+		{"a Job with a short numeric suffix keeps its name", "Job", "migrate-28371", "", "migrate-28371"},
+		{"a Job not made by a CronJob keeps its name", "Job", "backfill", "", "backfill"},
 		{"an unknown owner kind gives nothing", "Node", "node-a", "", ""},
 	}
 	for _, tt := range tests {
