@@ -29,6 +29,7 @@ import (
 
 	lokiexporter "github.com/obsd-dev/obsd/exporters/loki"
 	"github.com/obsd-dev/obsd/extensions/circuitbreaker"
+	"github.com/obsd-dev/obsd/extensions/oversize"
 	"github.com/obsd-dev/obsd/extensions/ratelimit"
 	"github.com/obsd-dev/obsd/extensions/statuspage"
 	"github.com/obsd-dev/obsd/extensions/tlsidentity"
@@ -99,6 +100,7 @@ func components() (otelcol.Factories, error) {
 		ratelimit.NewFactory(),
 		circuitbreaker.NewFactory(),
 		tlsidentity.NewFactory(),
+		oversize.NewFactory(),
 		statuspage.NewFactory(),
 	)
 	if err != nil {
