@@ -231,3 +231,10 @@ func FuzzParsePeriods(f *testing.F) {
 		}
 	})
 }
+
+// Every guide example loads together with the others: names are unique
+// across the guide's files.
+func TestGuideExamplesLoadTogether(t *testing.T) {
+	_, err := Load("testdata/guide/*.yaml")
+	require.NoError(t, err)
+}
