@@ -129,6 +129,19 @@ func (b *board) observe(st *slo.Status) {
 	e.hist.Add(p)
 }
 
+// placeholder is an SLO that has seen no event yet (no instance exists):
+// listed with no data, so the page shows every configured SLO.
+func (b *board) placeholder(sp *spec.SLO) status.SLO {
+	s := status.SLO{Name: sp.Name, Service: sp.Service, Description: sp.Description, Objective: sp.Objective,
+		Period: status.Duration(sp.Period), BudgetRemaining: 1, TimeToExhaustion: -1, NoData: true,
+		State: status.StateInactive, Alerts: []status.AlertStatus{}, Thresholds: thresholds(sp),
+		RunbookURL: sp.Alerting.RunbookURL, DashboardPath: uid.SLOPath(sp.Name), Source: b.id}
+	for _, w := range slo.ReportWindows {
+		s.Windows = append(s.Windows, status.Window{Name: w, NoData: true})
+	}
+	return s
+}
+
 // thresholds lists the enabled burn-rate conditions of a spec.
 func thresholds(sp *spec.SLO) []status.Threshold {
 	var out []status.Threshold
@@ -212,6 +225,15 @@ func (b *board) Snapshot() status.Snapshot {
 		s := e.cur
 		s.History = e.hist.Points()
 		snap.SLOs = append(snap.SLOs, s)
+	}
+	have := make(map[string]bool, len(b.slos))
+	for _, e := range b.slos {
+		have[e.cur.Name] = true
+	}
+	for _, sp := range b.specs {
+		if !have[sp.Name] {
+			snap.SLOs = append(snap.SLOs, b.placeholder(sp))
+		}
 	}
 	snap.Alerts = append(snap.Alerts, b.events[b.next:]...)
 	snap.Alerts = append(snap.Alerts, b.events[:b.next]...)

@@ -73,6 +73,17 @@ func TestTheConnectorRegistersWithTheStatusPageAndReportsItsState(t *testing.T) 
 
 	src := reg.source("slo")
 	require.NotNil(t, src, "the connector registered under its component id")
+	var placeholder *status.SLO
+	for _, s := range src.Snapshot().SLOs {
+		if s.Name == "checkout-spans" {
+			placeholder = &s
+		}
+	}
+	require.NotNil(t, placeholder, "an SLO with no event yet is listed")
+	assert.True(t, placeholder.NoData)
+	assert.Equal(t, 1.0, placeholder.BudgetRemaining)
+	assert.Equal(t, status.StateInactive, placeholder.State)
+
 	failed := spanSpec{svc: "checkout", name: "POST /pay", route: "/pay", kind: ptrace.SpanKindServer, failed: true, end: t0.Add(10 * time.Second)}
 	require.NoError(t, tr.ConsumeTraces(context.Background(), traces(repeat(10, failed)...)))
 	f.mu.Lock()
@@ -114,6 +125,10 @@ func TestTheHistoryKeepsOnePointPerStepAndDropsTheOldest(t *testing.T) {
 	pts := h.Points()
 	require.Len(t, pts, 3)
 	assert.Equal(t, []float64{2, 3, 4}, []float64{pts[0].SLI, pts[1].SLI, pts[2].SLI})
+	h.Add(status.Point{At: t0.Add(3*time.Minute + 30*time.Second), SLI: 5})
+	pts = h.Points()
+	require.Len(t, pts, 4, "the latest point ends the history even between steps")
+	assert.Equal(t, 5.0, pts[3].SLI)
 }
 
 func TestGroupStringSortsKeys(t *testing.T) {

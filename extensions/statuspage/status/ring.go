@@ -2,13 +2,16 @@ package status
 
 import "time"
 
-// History is a bounded ring of Points sampled at most once per Step. It is
-// not safe for concurrent use; its owner locks.
+// History is a bounded ring of Points sampled at most once per step, plus
+// the latest point offered, so a chart always ends at the present even
+// when the step is long (a 30d period keeps one point per hour). It is not
+// safe for concurrent use; its owner locks.
 type History struct {
-	step time.Duration
-	buf  []Point
-	next int
-	full bool
+	step   time.Duration
+	buf    []Point
+	next   int
+	full   bool
+	latest Point
 }
 
 // NewHistory returns a ring of capacity points (at least 2) that keeps one
@@ -21,6 +24,7 @@ func NewHistory(capacity int, step time.Duration) *History {
 // Add appends p unless the last point is less than one step older; it
 // reports whether p was kept. It never allocates.
 func (h *History) Add(p Point) bool {
+	h.latest = p
 	if n := h.Len(); n > 0 {
 		last := h.buf[(h.next-1+len(h.buf))%len(h.buf)]
 		if p.At.Sub(last.At) < h.step {
@@ -43,11 +47,16 @@ func (h *History) Len() int {
 	return h.next
 }
 
-// Points returns a copy of the points, oldest first.
+// Points returns a copy of the sampled points, oldest first, followed by
+// the latest point offered when it was not kept.
 func (h *History) Points() []Point {
-	out := make([]Point, 0, h.Len())
+	out := make([]Point, 0, h.Len()+1)
 	if h.full {
 		out = append(out, h.buf[h.next:]...)
 	}
-	return append(out, h.buf[:h.next]...)
+	out = append(out, h.buf[:h.next]...)
+	if n := len(out); n > 0 && h.latest.At.After(out[n-1].At) {
+		out = append(out, h.latest)
+	}
+	return out
 }
