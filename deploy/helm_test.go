@@ -286,8 +286,11 @@ func TestHelmTemplateRefusesBadValues(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"an unknown mode", []string{"--set", "mode=statefulset"}, "mode must be daemonset or deployment"},
-		{"an SLO file name that the glob would miss", []string{"--set-string", "slos.checkout=x"}, "must end in .yaml"},
+		{"an unknown mode", []string{"--set", "mode=statefulset"}, "/mode"},
+		{"an SLO file name that the glob would miss", []string{"--set-string", "slos.checkout=x"}, "'checkout' does not match"},
+		{"an Alertmanager URL without a scheme", []string{"--set", "alertmanager.urls[0]=alertmanager:9093"}, "/alertmanager/urls/0"},
+		{"a gateway endpoint that is a URL, not host:port", []string{"--set", "forwardToGateway.endpoint=http://gw:4317"}, "/forwardToGateway/endpoint"},
+		{"a relative hostPath", []string{"--set", "persistence.hostPath=var/lib/obsd"}, "/persistence/hostPath"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
