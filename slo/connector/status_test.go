@@ -17,6 +17,7 @@ import (
 
 	"github.com/obsd-dev/obsd/alerting"
 	"github.com/obsd-dev/obsd/extensions/statuspage/status"
+	"github.com/obsd-dev/obsd/slo"
 )
 
 // fakeRegistry is a statuspage stand-in that records registrations.
@@ -134,4 +135,49 @@ func TestTheHistoryKeepsOnePointPerStepAndDropsTheOldest(t *testing.T) {
 func TestGroupStringSortsKeys(t *testing.T) {
 	assert.Equal(t, "a=1, b=2", groupString(map[string]string{"b": "2", "a": "1"}))
 	assert.Equal(t, "", groupString(nil))
+}
+
+// BenchmarkBoardObserve records one evaluated instance (once per instance
+// per evaluation interval, not per event).
+func BenchmarkBoardObserve(b *testing.B) {
+	cfg := testConfig(b.TempDir())
+	h := newHarness(b, cfg, t0)
+	h.f.mu.Lock()
+	s := h.f.shared[h.id]
+	h.f.mu.Unlock()
+	failed := spanSpec{svc: "checkout", name: "POST /pay", route: "/pay", kind: ptrace.SpanKindServer, failed: true, end: t0.Add(10 * time.Second)}
+	if err := h.traces.ConsumeTraces(context.Background(), traces(repeat(10, failed)...)); err != nil {
+		b.Fatal(err)
+	}
+	var st slo.Status
+	s.engine.Evaluate(context.Background(), t0.Add(time.Minute), func(x *slo.Status) {
+		if x.SLO == "checkout-spans" {
+			st = *x
+		}
+	})
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		st.At = t0.Add(time.Duration(i) * time.Minute)
+		s.board.observe(&st)
+	}
+}
+
+// BenchmarkBoardSnapshot copies every instance with its history.
+func BenchmarkBoardSnapshot(b *testing.B) {
+	cfg := testConfig(b.TempDir())
+	h := newHarness(b, cfg, t0)
+	h.f.mu.Lock()
+	s := h.f.shared[h.id]
+	h.f.mu.Unlock()
+	ok := spanSpec{svc: "checkout", name: "POST /pay", route: "/pay", kind: ptrace.SpanKindServer, end: t0.Add(10 * time.Second)}
+	if err := h.traces.ConsumeTraces(context.Background(), traces(repeat(10, ok)...)); err != nil {
+		b.Fatal(err)
+	}
+	for i := range historyPoints {
+		s.evaluate(context.Background(), t0.Add(time.Duration(i)*10*time.Second))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = s.board.Snapshot()
+	}
 }
