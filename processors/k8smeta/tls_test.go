@@ -2,10 +2,12 @@ package k8smeta
 
 import (
 	"encoding/pem"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -53,4 +55,32 @@ func TestTLS(t *testing.T) {
 			assert.Equal(t, int64(0), h.counter("obsd_k8smeta_refreshes_total", map[string]string{"outcome": map[string]string{"ok": "error", "error": "ok"}[tt.outcome]}))
 		})
 	}
+}
+
+// TestInClusterEndpoint resolves the API server as a pod does, from
+// KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT, over TLS.
+func TestInClusterEndpoint(t *testing.T) {
+	body, err := os.ReadFile(recordedPodList)
+	require.NoError(t, err)
+	var gotPath atomic.Value
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotPath.Store(r.URL.Path)
+		_, _ = w.Write(body)
+	}))
+	defer srv.Close()
+	caFile := filepath.Join(t.TempDir(), "ca.crt")
+	require.NoError(t, os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600))
+	host, port, err := net.SplitHostPort(srv.Listener.Addr().String())
+	require.NoError(t, err)
+	t.Setenv("KUBERNETES_SERVICE_HOST", host)
+	t.Setenv("KUBERNETES_SERVICE_PORT", port)
+
+	cfg := createDefaultConfig().(*Config)
+	cfg.NodeName = "node-a"
+	cfg.Source.TokenFile = ""
+	cfg.Source.CAFile = caFile
+	h := newHarness(t, cfg)
+	h.waitForPods()
+	assert.Equal(t, "/api/v1/pods", gotPath.Load())
+	assert.Equal(t, checkout(nil), h.through(peer(tcp("10.244.1.17")), map[string]any{})["logs"])
 }
