@@ -87,6 +87,13 @@ func (l *linter) checkSeverity(s *spec.SLO, name string, f field, sev spec.Sever
 		return
 	}
 	budget := 1 - s.Objective
+	if sev.For > 0 && sev.For >= sev.Windows[0].Long {
+		l.add(s, f, Warning, "%s 'for' %s is not shorter than the shortest long window %s: the alert fires only after the damage is done",
+			name, dur(sev.For), dur(sev.Windows[0].Long))
+	}
+	if name == "page" && s.Alerting.MinEvents < 1 {
+		l.add(s, f, Warning, "'min_events' %g lets one failed request at a quiet hour page: keep it at 10 or more", s.Alerting.MinEvents)
+	}
 	for _, w := range sev.Windows {
 		switch {
 		case w.Long > s.Period:
