@@ -2,6 +2,10 @@ package sloconnector
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,4 +87,39 @@ func BenchmarkEvaluate1k(b *testing.B) {
 		h.evaluate(at)
 		h.sink.Reset()
 	}
+}
+
+// BenchmarkConsumeSpans100SLOs: 100 server spans of 10 services and 10
+// routes against 100 span SLIs (one per service and route, as in the
+// bench/ harness's full profile): each span is matched only against the
+// 10 SLIs of its service, and literal routes are compared as strings.
+func BenchmarkConsumeSpans100SLOs(b *testing.B) {
+	dir := b.TempDir()
+	var file strings.Builder
+	file.WriteString("version: obsd/v1\nslos:\n")
+	for s := range 10 {
+		for r := range 10 {
+			fmt.Fprintf(&file, "  - {name: svc-%d-r%d, service: svc-%d, objective: 99.5, sli: {spans: {route: '/r/%d', bad: {http_5xx: true}}}}\n", s, r, s, r)
+		}
+	}
+	path := filepath.Join(dir, "slos.yaml")
+	if err := os.WriteFile(path, []byte(file.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	cfg := testConfig(dir)
+	cfg.SLOs = []string{path}
+	h := newHarness(b, cfg, t0)
+	var spans []spanSpec
+	for i := range 100 {
+		spans = append(spans, spanSpec{svc: fmt.Sprintf("svc-%d", i%10), name: "GET", route: fmt.Sprintf("/r/%d", i/10),
+			kind: ptrace.SpanKindServer, end: t0.Add(time.Second), status: 200})
+	}
+	td := traces(spans...)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		_ = h.traces.ConsumeTraces(ctx, td)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*100), "ns/span")
 }

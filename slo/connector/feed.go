@@ -91,38 +91,31 @@ func (s *shared) consumeTraces(td ptrace.Traces) {
 	rss := td.ResourceSpans()
 	for i := range rss.Len() {
 		rs := rss.At(i)
-		svc := str(rs.Resource().Attributes().Get("service.name"))
-		if !s.hasSpanSLI(svc) {
+		slis := s.spanSLOs[str(rs.Resource().Attributes().Get("service.name"))]
+		if len(slis) == 0 {
 			continue
 		}
 		sss := rs.ScopeSpans()
 		for j := range sss.Len() {
 			spans := sss.At(j).Spans()
 			for k := range spans.Len() {
-				s.feedSpan(spans.At(k), svc, now, limit)
+				s.feedSpan(spans.At(k), slis, now, limit)
 			}
 		}
 	}
 }
 
-func (s *shared) hasSpanSLI(svc string) bool {
-	for _, c := range s.slos {
-		if c.spec.SLI.Spans != nil && c.spec.SLI.Spans.Service == svc {
-			return true
-		}
-	}
-	return false
-}
-
-func (s *shared) feedSpan(sp ptrace.Span, svc string, now, limit time.Time) {
+// feedSpan counts one span in every SLI of its service (slis) it matches.
+func (s *shared) feedSpan(sp ptrace.Span, slis []compiledSLO, now, limit time.Time) {
 	if kind := sp.Kind(); kind != ptrace.SpanKindServer && kind != ptrace.SpanKindConsumer {
 		return
 	}
 	attrs := sp.Attributes()
 	route := str(attrs.Get("http.route"))
-	for _, c := range s.slos {
+	for i := range slis {
+		c := &slis[i]
 		sli := c.spec.SLI.Spans
-		if sli == nil || !sli.Matches(svc, sp.Name(), route) {
+		if !c.spanName.match(sp.Name()) || !c.spanRoute.match(route) {
 			continue
 		}
 		end := sp.EndTimestamp().AsTime()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -46,8 +47,11 @@ type shared struct {
 	now    func() time.Time
 	engine *slo.Engine
 	slos   []compiledSLO
-	alerts *alerting.Manager
-	tel    *telemetry
+	// spanSLOs are the span SLIs by service.name, so a span is matched
+	// only against the SLIs of its own service.
+	spanSLOs map[string][]compiledSLO
+	alerts   *alerting.Manager
+	tel      *telemetry
 	// board is what the status page shows (status.go).
 	board *board
 	// next receives the emitted metrics: the latest created instance's
@@ -82,6 +86,40 @@ type shared struct {
 type compiledSLO struct {
 	idx  int
 	spec *spec.SLO
+	// spanName and spanRoute match a span SLI's name and route; a pattern
+	// without regular-expression syntax is compared as a plain string.
+	spanName, spanRoute anchoredMatcher
+}
+
+// anchoredMatcher matches a fully anchored spec regexp, comparing
+// literal patterns as strings (most routes are literals, and a span is
+// matched against every SLI of its service).
+type anchoredMatcher struct {
+	re      *regexp.Regexp
+	literal string
+	isLit   bool
+}
+
+func newAnchoredMatcher(re *regexp.Regexp) anchoredMatcher {
+	if re == nil {
+		return anchoredMatcher{}
+	}
+	inner := strings.TrimSuffix(strings.TrimPrefix(re.String(), "^(?:"), ")$")
+	if inner != re.String() && regexp.QuoteMeta(inner) == inner {
+		return anchoredMatcher{re: re, literal: inner, isLit: true}
+	}
+	return anchoredMatcher{re: re}
+}
+
+// match reports whether s matches; a nil pattern matches everything.
+func (m *anchoredMatcher) match(s string) bool {
+	switch {
+	case m.isLit:
+		return s == m.literal
+	case m.re == nil:
+		return true
+	}
+	return m.re.MatchString(s)
 }
 
 func newShared(id component.ID, cfg *Config, set component.TelemetrySettings, now func() time.Time) (*shared, error) {
@@ -110,8 +148,20 @@ func newShared(id component.ID, cfg *Config, set component.TelemetrySettings, no
 	}
 	for _, sp := range s.engine.SLOs() {
 		i, _ := s.engine.SLOIndex(sp.Name)
-		s.slos = append(s.slos, compiledSLO{idx: i, spec: sp})
+		c := compiledSLO{idx: i, spec: sp}
+		if sli := sp.SLI.Spans; sli != nil {
+			c.spanName, c.spanRoute = newAnchoredMatcher(sli.Name), newAnchoredMatcher(sli.Route)
+		}
+		s.slos = append(s.slos, c)
 		s.anyLogSLI = s.anyLogSLI || sp.SLI.Logs != nil
+	}
+	for _, c := range s.slos {
+		if sli := c.spec.SLI.Spans; sli != nil {
+			if s.spanSLOs == nil {
+				s.spanSLOs = map[string][]compiledSLO{}
+			}
+			s.spanSLOs[sli.Service] = append(s.spanSLOs[sli.Service], c)
+		}
 	}
 	s.overflow = make([]atomic.Uint64, len(s.slos))
 	s.overflowLogged = make([]atomic.Bool, len(s.slos))
