@@ -66,9 +66,9 @@ var calendarUnits = map[string]struct {
 	unit   CalendarUnit
 	period time.Duration
 }{
-	"1w": {CalendarWeek, 7 * 24 * time.Hour},
-	"1M": {CalendarMonth, 31 * 24 * time.Hour},
-	"1Q": {CalendarQuarter, 92 * 24 * time.Hour},
+	"1w": {CalendarWeek, WeekPeriod},
+	"1M": {CalendarMonth, MonthPeriod},
+	"1Q": {CalendarQuarter, QuarterPeriod},
 }
 
 // timeWindow maps spec.timeWindow onto Period and Calendar.
@@ -240,8 +240,8 @@ func (c *oslConv) budgeting(d *oslDoc, method string, o *oslObjective, s *SLO) {
 	switch {
 	case o.TimeSliceWindow == "":
 		c.addf(d, p+".timeSliceWindow", "is required with budgetingMethod %s", method)
-	case window < time.Minute || window >= s.Period:
-		c.addf(d, p+".timeSliceWindow", "must be at least 1m and shorter than the period %s, got %s", s.Period, o.TimeSliceWindow)
+	case window < time.Minute || window > sliceWindowMax || window%time.Minute != 0 || sliceWindowMax%window != 0:
+		c.addf(d, p+".timeSliceWindow", "must be a whole number of minutes that divides 1h (1m, 2m, 5m, 10m, 15m, 30m, 1h), got %s", o.TimeSliceWindow)
 	default:
 		s.Budgeting.SliceWindow = window
 	}

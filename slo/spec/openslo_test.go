@@ -174,6 +174,7 @@ func TestOpenSLOInvalid(t *testing.T) {
 		{"a gauge is refused", "gauge", `'spec.indicator.spec.ratioMetric.counter' false (a gauge) is not supported`},
 		{"a lookback window under 12m is refused", "lookback-short", `'spec.alertPolicies[0].spec.conditions[0].spec.condition.lookbackWindow' must be between 12m`},
 		{"an unknown metric source spec key is refused", "source-spec-key", `'spec.indicator.spec.ratioMetric.total.metricSource.spec.region' is not supported`},
+		{"a slice window that does not divide an hour is refused", "timeslice-window", `'spec.objectives[0].timeSliceWindow' must be a whole number of minutes that divides 1h`},
 		{"a list label is refused", "label-list", `'metadata.labels.tags' must be a string`},
 		{"a non-Prometheus source is refused", "other-datasource", `'spec.indicator.spec.ratioMetric.bad.metricSource.type' "Datadog" is not supported`},
 	} {
@@ -191,7 +192,7 @@ func TestOpenSLOInvalid(t *testing.T) {
 func TestInvalidTestdataHasATestEach(t *testing.T) {
 	files, err := filepath.Glob("testdata/openslo/invalid/*.yaml")
 	require.NoError(t, err)
-	assert.Len(t, files, 24, "add a case to TestOpenSLOInvalid for every invalid file")
+	assert.Len(t, files, 25, "add a case to TestOpenSLOInvalid for every invalid file")
 }
 
 func TestParseOpenSLOFileAlone(t *testing.T) {
