@@ -1,0 +1,19 @@
+package spec_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/obsd-dev/obsd/slo"
+	"github.com/obsd-dev/obsd/slo/spec"
+)
+
+// Every SLO the OpenSLO import accepts is one the engine runs: calendar
+// units, budgeting methods, slice windows and targets included.
+func TestOpenSLOImportsRunInTheEngine(t *testing.T) {
+	slos, err := spec.Load("testdata/openslo/valid/*.yaml")
+	require.NoError(t, err)
+	_, err = slo.NewEngine(slos, slo.Options{})
+	require.NoError(t, err)
+}
