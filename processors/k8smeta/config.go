@@ -116,6 +116,9 @@ func (c *Config) Validate() error {
 		}
 		seen[a] = true
 	}
+	if len(c.Association) == 0 && c.Source.Kind != SourceNone {
+		errs = errors.Join(errs, errors.New("'association' must list at least one of k8s.pod.uid, k8s.pod.ip, connection (or set 'source.kind: none')"))
+	}
 	return errors.Join(errs, c.Source.validate(c.NodeName))
 }
 

@@ -57,6 +57,11 @@ func TestLoadConfig(t *testing.T) {
 			ValidateErr: []string{"'source.endpoint' is required with 'source.kind: kubelet'"},
 		},
 		{
+			Name:        "a pod source with no way to find pods is refused",
+			File:        "config_no_association.yaml",
+			ValidateErr: []string{"'association' must list at least one"},
+		},
+		{
 			Name:        "an unknown source kind is refused",
 			File:        "config_bad_kind.yaml",
 			ValidateErr: []string{`'source.kind' "informer" must be apiserver, kubelet or none`},
