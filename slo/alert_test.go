@@ -158,3 +158,26 @@ func TestWorkbookExample(t *testing.T) {
 	assert.Equal(t, 50*time.Hour, exhaustion(1, 14.4, spec.DefaultPeriod))
 	assert.Equal(t, 49*time.Hour, exhaustion(0.98, 14.4, spec.DefaultPeriod).Round(time.Minute))
 }
+
+func TestStatusTimeToExhaustionUsesTheLastHour(t *testing.T) {
+	// 99% over 30d: 1h at a 10% error ratio is a burn rate of 10. After a
+	// clean day the period's error ratio is 0.4% (burn 0.4, 60% of the
+	// budget left): at burn 10 that lasts 0.6 × 720h / 10 = 43.2h.
+	e, _ := newTestEngine(t, testSLO("tte", 0.99))
+	in := e.Instance(0, HashSeed, nil, minute(0))
+	for m := 0; m < 24*60; m++ { // a clean day
+		e.AddEvents(in, minute(m), 100, 0)
+	}
+	for m := 24 * 60; m < 25*60; m++ { // then an hour at 10% errors
+		e.AddEvents(in, minute(m), 100, 10)
+	}
+	st := status(e, minute(25*60))
+	recent := st.Windows[WindowRecent]
+	require.InDelta(t, 10, recent.BurnRate, 1e-9)
+	want := time.Duration(st.BudgetRemaining * float64(spec.DefaultPeriod) / 10)
+	assert.InDelta(t, float64(want), float64(st.TimeToExhaustion), float64(time.Minute))
+	assert.InDelta(t, float64(43*time.Hour+12*time.Minute), float64(st.TimeToExhaustion), float64(time.Minute))
+
+	st = status(e, minute(27*60)) // two clean hours later: not exhausting
+	assert.Equal(t, time.Duration(-1), st.TimeToExhaustion)
+}

@@ -18,6 +18,12 @@ var reportDurations = [len(ReportWindows) - 1]time.Duration{5 * time.Minute, 30 
 // WindowPeriod is the index of the period window in Status.Windows.
 const WindowPeriod = len(ReportWindows) - 1
 
+// WindowRecent is the index of the window whose burn rate projects the
+// time to exhaustion: the last hour, "how long at the current rate". (At
+// the period's own burn rate the projection is degenerate: the budget
+// either is already spent or lasts the whole period.)
+const WindowRecent = 2
+
 // WindowResult is one window's numbers. With no events, ErrorRatio and
 // BurnRate are 0 and NoData is true: never NaN or Inf.
 type WindowResult struct {
@@ -48,8 +54,9 @@ type Status struct {
 	// period window counts slices (Total: slices with events, Bad: bad
 	// slices, or the sum of slice error ratios with ratio_timeslices).
 	BudgetRemaining float64
-	// TimeToExhaustion at the period's burn rate; <0 when not exhausting
-	// (for a calendar period: not before the period resets).
+	// TimeToExhaustion is how long the remaining budget lasts at the last
+	// hour's burn rate (WindowRecent); <0 when not exhausting (burn ≤ 1,
+	// or for a calendar period: not before the period resets).
 	TimeToExhaustion time.Duration
 	// PeriodStart and PeriodEnd bound the reported period: the current
 	// calendar period [start, end), or (At − period, At] when rolling.
@@ -168,7 +175,7 @@ func (e *Engine) evaluate(in *Instance, t int64, now time.Time) {
 	}
 	period := st.Windows[WindowPeriod]
 	st.BudgetRemaining = 1 - period.BurnRate
-	st.TimeToExhaustion = in.exhaustion(st.BudgetRemaining, period.BurnRate, now)
+	st.TimeToExhaustion = in.exhaustion(st.BudgetRemaining, st.Windows[WindowRecent].BurnRate, now)
 	st.NoData = st.Windows[0].NoData
 	for sev := range in.alerts {
 		e.stepAlert(in, sev, t, now)
