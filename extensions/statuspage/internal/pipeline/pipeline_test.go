@@ -84,11 +84,23 @@ func TestBuildComputesRatesBetweenTwoScrapes(t *testing.T) {
 	assert.InDelta(t, 20, *exp.QueueSize, 1e-9)
 	assert.InDelta(t, 1000, *exp.QueueCapacity, 1e-9)
 	assert.Nil(t, tr.Exporters[1].Sent, "a connector has no exporter metrics")
+	assert.Nil(t, tr.Exporters[1].Connects, "slo feeds no pipeline of this config: not drawn as a connector")
 	assert.Equal(t, []Breaker{{Name: "circuitbreaker/otlp", State: "open"}}, v.Breakers)
 	assert.Equal(t, []RateLimited{{Client: "tenant-a", Tier: "default", Refused: 30, RefusedPerSecond: 2}}, v.RateLimited,
 		"only clients with refusals, with their refusal rate")
 	assert.Equal(t, []Shed{{Signal: "logs", Reason: "memory", Items: 25, PerSecond: 2}}, v.Shed)
 	assert.Equal(t, []Coverage{{Service: "checkout", Ratio: 0.75}}, v.Coverage)
+}
+
+func TestAConnectorNamesThePipelinesItJoins(t *testing.T) {
+	graphs := []Graph{
+		{Name: "traces", Signal: "traces", Receivers: []string{"otlp"}, Exporters: []string{"slo", "otlp_grpc"}},
+		{Name: "metrics/slo", Signal: "metrics", Receivers: []string{"slo"}, Exporters: []string{"otlp_grpc"}},
+	}
+	v := Build(graphs, nil, nil)
+	assert.Equal(t, []string{"metrics/slo"}, v.Pipelines[0].Exporters[0].Connects)
+	assert.Nil(t, v.Pipelines[0].Exporters[1].Connects, "an exporter is not a connector")
+	assert.Equal(t, []string{"traces"}, v.Pipelines[1].Receivers[0].Connects)
 }
 
 func TestBuildWithOneScrapeHasGaugesButNoRates(t *testing.T) {

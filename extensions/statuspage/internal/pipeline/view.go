@@ -173,7 +173,10 @@ type PipelineView struct {
 
 // Component is one component's rates in one pipeline.
 type Component struct {
-	ID       string   `json:"id"`
+	ID string `json:"id"`
+	// Connects names the other pipelines of a connector (a component that
+	// is an exporter in one pipeline and a receiver in another).
+	Connects []string `json:"connects,omitempty"`
 	Accepted *float64 `json:"acceptedPerSecond,omitempty"`
 	Refused  *float64 `json:"refusedPerSecond,omitempty"`
 	Failed   *float64 `json:"failedPerSecond,omitempty"`
@@ -232,6 +235,15 @@ func items(signal string) string {
 // no rates yet).
 func Build(graphs []Graph, prev, cur *Sample) View {
 	v := View{Pipelines: make([]PipelineView, 0, len(graphs))}
+	asReceiver, asExporter := map[string][]string{}, map[string][]string{}
+	for _, g := range graphs {
+		for _, id := range g.Receivers {
+			asReceiver[id] = append(asReceiver[id], g.Name)
+		}
+		for _, id := range g.Exporters {
+			asExporter[id] = append(asExporter[id], g.Name)
+		}
+	}
 	if cur != nil {
 		v.At = cur.At
 	}
@@ -240,7 +252,7 @@ func Build(graphs []Graph, prev, cur *Sample) View {
 		pv := PipelineView{Name: g.Name, Signal: g.Signal, Receivers: []Component{}, Processors: []Component{}, Exporters: []Component{}}
 		for _, id := range g.Receivers {
 			m := is("receiver", id)
-			pv.Receivers = append(pv.Receivers, Component{ID: id,
+			pv.Receivers = append(pv.Receivers, Component{ID: id, Connects: connects(asExporter, asReceiver, id),
 				Accepted: rate(prev, cur, "otelcol_receiver_accepted_"+it, m),
 				Refused:  rate(prev, cur, "otelcol_receiver_refused_"+it, m),
 				Failed:   rate(prev, cur, "otelcol_receiver_failed_"+it, m)})
@@ -254,7 +266,7 @@ func Build(graphs []Graph, prev, cur *Sample) View {
 		for _, id := range g.Exporters {
 			m := is("exporter", id)
 			q := is("exporter", id, "data_type", g.Signal)
-			pv.Exporters = append(pv.Exporters, Component{ID: id,
+			pv.Exporters = append(pv.Exporters, Component{ID: id, Connects: connects(asReceiver, asExporter, id),
 				Sent:          rate(prev, cur, "otelcol_exporter_sent_"+it, m),
 				Failed:        rate(prev, cur, "otelcol_exporter_send_failed_"+it, m),
 				QueueSize:     gauge(cur, "otelcol_exporter_queue_size", q),
@@ -267,6 +279,15 @@ func Build(graphs []Graph, prev, cur *Sample) View {
 	v.Shed = shed(prev, cur)
 	v.Coverage = coverage(cur)
 	return v
+}
+
+// connects returns the pipelines where id plays the other role (other
+// holds them), when id is a connector: present in both maps.
+func connects(other, same map[string][]string, id string) []string {
+	if len(other[id]) == 0 || len(same[id]) == 0 {
+		return nil
+	}
+	return other[id]
 }
 
 var breakerStates = [...]string{"closed", "open", "half-open"}
