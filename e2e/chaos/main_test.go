@@ -55,6 +55,9 @@ type options struct {
 	Connectors string
 	// TraceExporters are added to the traces pipeline's exporters.
 	TraceExporters string
+	// QueueSize is each exporter's sending_queue.queue_size in requests
+	// (100000 when zero).
+	QueueSize int
 	// Pipelines are extra pipelines (indented by four spaces).
 	Pipelines string
 	// Breaker puts a circuit_breaker/<signal> extension (3 failures open
@@ -71,6 +74,9 @@ func config(p ports, s *sink.OTLP, o options) harness.Config {
 	}
 	if o.LimitMiB == 0 {
 		o.LimitMiB = 256
+	}
+	if o.QueueSize == 0 {
+		o.QueueSize = 100000
 	}
 	mw, ext, extIDs := "", "", ""
 	if o.RateLimit != "" {
@@ -103,14 +109,14 @@ func config(p ports, s *sink.OTLP, o options) harness.Config {
       enabled: true
       storage: file_storage/queue
       sizer: requests
-      queue_size: 100000
+      queue_size: %d
       num_consumers: 4
       batch:
         flush_timeout: 100ms
         sizer: items
         min_size: 1000
         max_size: 5000
-`, name, s.GRPCAddr, breaker, o.Timeout)
+`, name, s.GRPCAddr, breaker, o.Timeout, o.QueueSize)
 	}
 	yaml := fmt.Sprintf(`
 receivers:
