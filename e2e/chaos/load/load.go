@@ -6,15 +6,13 @@
 // more than once).
 //
 // Item number n of a run is batch n/BatchSize, position n%BatchSize. Spans
-// and log records carry it in the int attribute SeqKey; log bodies also
-// say "seq <n>".
+// and log records carry it in the int attribute SeqKey.
 package load
 
 import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -155,61 +153,98 @@ func (g *Generator) stream(ctx context.Context, id int, lim *rate.Limiter) {
 }
 
 // sender returns a function that sends the batch starting at first. It
-// reuses one request per stream: Export marshals before it returns.
+// reuses one request per stream (Export marshals before it returns) and
+// only rewrites the numbers, ids and timestamps in place.
 func (g *Generator) sender(stream int) func(context.Context, int64) error {
-	n := g.cfg.BatchSize
 	if g.cfg.Signal == Logs {
-		ld := plog.NewLogs()
-		rl := ld.ResourceLogs().AppendEmpty()
-		rl.Resource().Attributes().PutStr("service.name", g.cfg.Service)
-		recs := rl.ScopeLogs().AppendEmpty().LogRecords()
-		for range n {
-			recs.AppendEmpty().SetSeverityNumber(plog.SeverityNumberInfo)
-		}
+		ld := newLogs(g.cfg.Service, g.cfg.BatchSize)
 		client := plogotlp.NewGRPCClient(g.conn)
 		req := plogotlp.NewExportRequestFromLogs(ld)
 		return func(ctx context.Context, first int64) error {
-			now := pcommon.NewTimestampFromTime(time.Now())
-			for i := range n {
-				r := recs.At(i)
-				r.SetTimestamp(now)
-				r.Attributes().PutInt(SeqKey, first+int64(i))
-				r.Body().SetStr(fmt.Sprintf("seq %d", first+int64(i)))
-			}
+			fillLogs(ld, first, time.Now())
 			_, err := client.Export(ctx, req)
 			return err
 		}
 	}
+	td := newTraces(g.cfg.Service, g.cfg.BatchSize)
+	client := ptraceotlp.NewGRPCClient(g.conn)
+	req := ptraceotlp.NewExportRequestFromTraces(td)
+	return func(ctx context.Context, first int64) error {
+		fillTraces(td, stream, first, time.Now())
+		_, err := client.Export(ctx, req)
+		return err
+	}
+}
+
+// newLogs is a batch of n INFO log records of service.
+func newLogs(service string, n int) plog.Logs {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", service)
+	recs := rl.ScopeLogs().AppendEmpty().LogRecords()
+	for range n {
+		r := recs.AppendEmpty()
+		r.SetSeverityNumber(plog.SeverityNumberInfo)
+		r.Body().SetStr("chaos log record")
+		r.Attributes().PutInt(SeqKey, -1)
+	}
+	return ld
+}
+
+// fillLogs numbers the records of a newLogs batch from first.
+func fillLogs(ld plog.Logs, first int64, now time.Time) {
+	ts := pcommon.NewTimestampFromTime(now)
+	recs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	for i := range recs.Len() {
+		r := recs.At(i)
+		r.SetTimestamp(ts)
+		setSeq(r.Attributes(), first+int64(i))
+	}
+}
+
+// setSeq sets SeqKey in place (no allocation when it is already there).
+func setSeq(attrs pcommon.Map, seq int64) {
+	if v, ok := attrs.Get(SeqKey); ok {
+		v.SetInt(seq)
+		return
+	}
+	attrs.PutInt(SeqKey, seq)
+}
+
+// newTraces is a batch of n server spans "POST /pay" of service.
+func newTraces(service string, n int) ptrace.Traces {
 	td := ptrace.NewTraces()
 	rs := td.ResourceSpans().AppendEmpty()
-	rs.Resource().Attributes().PutStr("service.name", g.cfg.Service)
+	rs.Resource().Attributes().PutStr("service.name", service)
 	spans := rs.ScopeSpans().AppendEmpty().Spans()
 	for range n {
 		sp := spans.AppendEmpty()
 		sp.SetName("POST /pay")
 		sp.SetKind(ptrace.SpanKindServer)
 		sp.Attributes().PutStr("http.route", "/pay")
+		sp.Attributes().PutInt(SeqKey, -1)
 	}
-	client := ptraceotlp.NewGRPCClient(g.conn)
-	req := ptraceotlp.NewExportRequestFromTraces(td)
-	return func(ctx context.Context, first int64) error {
-		now := time.Now()
-		var tid [16]byte
-		binary.BigEndian.PutUint64(tid[:8], uint64(stream)+1)
-		binary.BigEndian.PutUint64(tid[8:], uint64(first)+1)
-		for i := range n {
-			seq := first + int64(i)
-			var sid [8]byte
-			binary.BigEndian.PutUint64(sid[:], uint64(seq)+1)
-			sp := spans.At(i)
-			sp.SetTraceID(tid)
-			sp.SetSpanID(sid)
-			sp.SetStartTimestamp(pcommon.NewTimestampFromTime(now.Add(-time.Millisecond)))
-			sp.SetEndTimestamp(pcommon.NewTimestampFromTime(now))
-			sp.Attributes().PutInt(SeqKey, seq)
-		}
-		_, err := client.Export(ctx, req)
-		return err
+	return td
+}
+
+// fillTraces numbers the spans of a newTraces batch from first, with one
+// trace id per batch and the number as span id.
+func fillTraces(td ptrace.Traces, stream int, first int64, now time.Time) {
+	start, end := pcommon.NewTimestampFromTime(now.Add(-time.Millisecond)), pcommon.NewTimestampFromTime(now)
+	var tid [16]byte
+	binary.BigEndian.PutUint64(tid[:8], uint64(stream)+1)
+	binary.BigEndian.PutUint64(tid[8:], uint64(first)+1)
+	spans := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
+	for i := range spans.Len() {
+		seq := first + int64(i)
+		var sid [8]byte
+		binary.BigEndian.PutUint64(sid[:], uint64(seq)+1)
+		sp := spans.At(i)
+		sp.SetTraceID(tid)
+		sp.SetSpanID(sid)
+		sp.SetStartTimestamp(start)
+		sp.SetEndTimestamp(end)
+		setSeq(sp.Attributes(), seq)
 	}
 }
 
