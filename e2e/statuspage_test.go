@@ -104,7 +104,15 @@ func TestStatusPageInABrowser(t *testing.T) {
           webhook:
             url: %s
 `, hook.URL)
-	obsd := harness.StartInDir(t, dir, statusPageConfig(baseConfig(p, s, sloConnectorConfig(alerting), sloPipelines), pagePort))
+	pipelines := `
+    traces:
+      receivers: [otlp]
+      processors: [memory_limiter]
+      exporters: [slo, otlp_grpc]
+    metrics/slo:
+      receivers: [slo]
+      exporters: [otlp_grpc]`
+	obsd := harness.StartInDir(t, dir, statusPageConfig(baseConfig(p, s, sloConnectorConfig(alerting), pipelines), pagePort))
 	defer func() {
 		if t.Failed() {
 			t.Logf("obsd output:\n%s", obsd.Output())
@@ -115,6 +123,13 @@ func TestStatusPageInABrowser(t *testing.T) {
 	sendServerSpans(t, p, "search", 50, false)
 	sendServerSpans(t, p, "search", 50, true)
 	sendServerSpans(t, p, "api", 50, false)
+	// Good traffic first, then errors, so the charts show the change: the
+	// history keeps one point per period/720 (5s for a 1h period).
+	sendServerSpans(t, p, "checkout", 60, false)
+	harness.Eventually(t, 30*time.Second, func() bool {
+		n, err := historyLen(base, "checkout-availability")
+		return err == nil && n >= 3
+	}, "the checkout history never held three points")
 	sendServerSpans(t, p, "checkout", 40, true)
 	harness.Eventually(t, 30*time.Second, func() bool {
 		slos, err := apiSLOs(base)
@@ -210,6 +225,23 @@ func apiSLOs(base string) ([]apiSLO, error) {
 	var body struct{ SLOs []apiSLO }
 	err = json.NewDecoder(resp.Body).Decode(&body)
 	return body.SLOs, err
+}
+
+// historyLen returns the number of history points of an SLO's first
+// instance.
+func historyLen(base, name string) (int, error) {
+	resp, err := http.Get(base + "/api/v1/slos/" + name)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Instances []struct{ History []json.RawMessage }
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || len(body.Instances) == 0 {
+		return 0, fmt.Errorf("no instance of %s: %v", name, err)
+	}
+	return len(body.Instances[0].History), nil
 }
 
 // browser starts headless chromium with a fresh profile.
