@@ -139,7 +139,7 @@ func checkPod(t *testing.T, name string, pod corev1.PodSpec, cfg string) {
 			t.Errorf("%s: container port %s (%d) is not opened by the config", name, p.Name, p.ContainerPort)
 		}
 	}
-	healthPort := configInt(t, cfg, `health_check:\s*\n\s*endpoint:\s*[^:\s]*:(\d+)`)
+	healthPort := configInt(t, cfg, `health_check:\s*\n(?:[ \t]+\S[^\n]*\n)*?[ \t]+endpoint:\s*[^:\s]*:(\d+)`)
 	for probeName, probe := range map[string]*corev1.Probe{"liveness": c.LivenessProbe, "readiness": c.ReadinessProbe} {
 		if probe == nil || probe.HTTPGet == nil {
 			t.Errorf("%s: %s probe must be an HTTP GET on the health endpoint", name, probeName)

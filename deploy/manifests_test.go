@@ -151,7 +151,7 @@ func TestDaemonSetIsHardenedAndConsistentWithItsConfig(t *testing.T) {
 	for _, p := range c.Ports {
 		ports[p.Name] = p.ContainerPort
 	}
-	healthPort := configInt(t, cfg, `health_check:\s*\n\s*endpoint:\s*[^:\s]*:(\d+)`)
+	healthPort := configInt(t, cfg, `health_check:\s*\n(?:[ \t]+\S[^\n]*\n)*?[ \t]+endpoint:\s*[^:\s]*:(\d+)`)
 	for name, probe := range map[string]*corev1.Probe{"liveness": c.LivenessProbe, "readiness": c.ReadinessProbe} {
 		if probe == nil || probe.HTTPGet == nil {
 			t.Errorf("%s probe must be an HTTP GET on the health endpoint", name)

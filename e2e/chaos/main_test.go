@@ -55,6 +55,8 @@ type options struct {
 	Connectors string
 	// TraceExporters are added to the traces pipeline's exporters.
 	TraceExporters string
+	// LogsTo is the logs exporter's backend when not the same sink.
+	LogsTo *sink.OTLP
 	// QueueSize is each exporter's sending_queue.queue_size in requests
 	// (100000 when zero).
 	QueueSize int
@@ -91,6 +93,10 @@ func config(p ports, s *sink.OTLP, o options) harness.Config {
 		}
 	}
 	exporter := func(name string) string {
+		backend := s
+		if name == "logs" && o.LogsTo != nil {
+			backend = o.LogsTo
+		}
 		breaker := ""
 		if o.Breaker {
 			breaker = fmt.Sprintf("\n    middlewares: [{id: circuit_breaker/%s}]", name)
@@ -116,7 +122,7 @@ func config(p ports, s *sink.OTLP, o options) harness.Config {
         sizer: items
         min_size: 1000
         max_size: 5000
-`, name, s.GRPCAddr, breaker, o.Timeout, o.QueueSize)
+`, name, backend.GRPCAddr, breaker, o.Timeout, o.QueueSize)
 	}
 	yaml := fmt.Sprintf(`
 receivers:
