@@ -20,7 +20,11 @@ import (
 const (
 	// historyPoints bounds each instance's chart history: one point per
 	// period/historyPoints, so the ring covers the whole period.
-	historyPoints = 720
+	historyPoints = 360
+	// maxHistories bounds how many instances keep a history (64 bytes a
+	// point: at most 128 × 360 × 64 B ≈ 2.9 MiB); instances beyond it
+	// show their current status only.
+	maxHistories = 128
 	// maxAlertEvents bounds the alert history kept for the status page.
 	maxAlertEvents = 200
 )
@@ -36,6 +40,7 @@ type board struct {
 
 	mu         sync.Mutex
 	slos       map[string]*boardEntry
+	histories  int                 // entries with a history, at most maxHistories
 	events     []status.AlertEvent // ring of maxAlertEvents, oldest at next when full
 	next       int
 	unregister func()
@@ -118,15 +123,21 @@ func (b *board) observe(st *slo.Status) {
 	defer b.mu.Unlock()
 	e := b.slos[cur.Key()]
 	if e == nil {
-		step := time.Duration(0)
-		if sp != nil {
-			step = sp.Period / historyPoints
+		e = &boardEntry{}
+		if b.histories < maxHistories {
+			step := time.Duration(0)
+			if sp != nil {
+				step = sp.Period / historyPoints
+			}
+			e.hist = status.NewHistory(historyPoints, step)
+			b.histories++
 		}
-		e = &boardEntry{hist: status.NewHistory(historyPoints, step)}
 		b.slos[cur.Key()] = e
 	}
 	e.cur = cur
-	e.hist.Add(p)
+	if e.hist != nil {
+		e.hist.Add(p)
+	}
 }
 
 // placeholder is an SLO that has seen no event yet (no instance exists):
@@ -223,7 +234,9 @@ func (b *board) Snapshot() status.Snapshot {
 	snap := status.Snapshot{SLOs: make([]status.SLO, 0, len(b.slos)), Alerts: make([]status.AlertEvent, 0, len(b.events))}
 	for _, e := range b.slos {
 		s := e.cur
-		s.History = e.hist.Points()
+		if e.hist != nil {
+			s.History = e.hist.Points()
+		}
 		snap.SLOs = append(snap.SLOs, s)
 	}
 	have := make(map[string]bool, len(b.slos))

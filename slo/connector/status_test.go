@@ -2,6 +2,7 @@ package sloconnector
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"github.com/obsd-dev/obsd/alerting"
 	"github.com/obsd-dev/obsd/extensions/statuspage/status"
 	"github.com/obsd-dev/obsd/slo"
+	"github.com/obsd-dev/obsd/slo/spec"
 )
 
 // fakeRegistry is a statuspage stand-in that records registrations.
@@ -180,4 +182,22 @@ func BenchmarkBoardSnapshot(b *testing.B) {
 	for b.Loop() {
 		_ = s.board.Snapshot()
 	}
+}
+
+func TestOnlyTheFirstInstancesKeepAHistory(t *testing.T) {
+	sp := &spec.SLO{Name: "api", Service: "api", Objective: 0.99, Period: time.Hour}
+	b := newBoard(component.MustNewID("slo"), []*spec.SLO{sp}, nil)
+	for i := range maxHistories + 5 {
+		st := slo.Status{SLO: "api", Service: "api", Objective: 0.99, At: t0, Group: map[string]string{"pod": fmt.Sprint(i)}}
+		b.observe(&st)
+	}
+	with := 0
+	snap := b.Snapshot()
+	for _, s := range snap.SLOs {
+		if len(s.History) > 0 {
+			with++
+		}
+	}
+	assert.Len(t, snap.SLOs, maxHistories+5, "every instance is listed")
+	assert.Equal(t, maxHistories, with, "the history memory is bounded")
 }
