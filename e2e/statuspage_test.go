@@ -128,8 +128,8 @@ func TestStatusPageInABrowser(t *testing.T) {
 	sendServerSpans(t, p, "checkout", 60, false)
 	harness.Eventually(t, 30*time.Second, func() bool {
 		n, err := historyLen(base, "checkout-availability")
-		return err == nil && n >= 2
-	}, "the checkout history never held two points")
+		return err == nil && n >= 3
+	}, "the checkout history never held three points")
 	sendServerSpans(t, p, "checkout", 40, true)
 	harness.Eventually(t, 30*time.Second, func() bool {
 		slos, err := apiSLOs(base)
