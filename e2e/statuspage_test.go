@@ -88,6 +88,33 @@ func statusPageConfig(cfg harness.Config, port int) harness.Config {
 // first with its runbook link, its detail page opens with the charts and
 // the alert delivered to the webhook, and every page renders.
 func TestStatusPageInABrowser(t *testing.T) {
+	base := startStatusPageObsd(t)
+	ctx := browser(t)
+	shots := map[string][]byte{
+		"status-slos.png": checkListPage(t, ctx, base),
+		// The detail page, opened from the list by a click.
+		"status-slo-detail.png": checkDetailPage(t, ctx),
+		"status-pipeline.png":   checkPipelinePage(t, ctx, base),
+	}
+	for name, data := range shots {
+		p := filepath.Join(t.TempDir(), name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		checkPNG(t, p)
+		if *screenshots != "" {
+			if err := os.WriteFile(filepath.Join(*screenshots, name), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// startStatusPageObsd starts obsd with the SLOs of statusSLOFile, alerting
+// to a webhook and the status page, feeds it traffic until checkout fires
+// and the webhook got the page, and returns the page's base URL.
+func startStatusPageObsd(t *testing.T) string {
+	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "slo.yaml"), []byte(statusSLOFile), 0o600); err != nil {
 		t.Fatal(err)
@@ -113,11 +140,11 @@ func TestStatusPageInABrowser(t *testing.T) {
       receivers: [slo]
       exporters: [otlp_grpc]`
 	obsd := harness.StartInDir(t, dir, statusPageConfig(baseConfig(p, s, sloConnectorConfig(alerting), pipelines), pagePort))
-	defer func() {
+	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("obsd output:\n%s", obsd.Output())
 		}
-	}()
+	})
 	base := fmt.Sprintf("http://127.0.0.1:%d", pagePort)
 
 	sendServerSpans(t, p, "search", 50, false)
@@ -137,12 +164,13 @@ func TestStatusPageInABrowser(t *testing.T) {
 	}, "the API never listed three SLOs with one firing")
 	harness.Eventually(t, 30*time.Second, func() bool { return len(hook.received()) > 0 },
 		"the webhook never got the page")
+	return base
+}
 
-	ctx := browser(t)
-	shots := map[string][]byte{}
-
-	// The list: the firing SLO first, with its runbook link, without any
-	// reload by the refresh script (it swaps the content in place).
+// checkListPage: the firing SLO first, its state as text, its runbook
+// link, and a refresh that swaps the content without reloading the page.
+func checkListPage(t *testing.T, ctx context.Context, base string) []byte {
+	t.Helper()
 	run(t, ctx, chromedp.Navigate(base+"/"))
 	run(t, ctx, chromedp.WaitVisible(chromedp.CSS("table.slos tbody tr")))
 	run(t, ctx, chromedp.Evaluate[chromedp.Void](`window.__obsdMarker = 1`))
@@ -166,13 +194,16 @@ func TestStatusPageInABrowser(t *testing.T) {
 	if marker := evaluate[int](t, ctx, `window.__obsdMarker || 0`); marker != 1 {
 		t.Errorf("the page reloaded instead of refreshing in place")
 	}
-	shots["status-slos.png"] = screenshot(t, ctx)
+	return screenshot(t, ctx)
+}
 
-	// The detail page, opened from the list.
+// checkDetailPage clicks the first SLO of the list and checks its page: two
+// charts and the alert history with the page delivered to oncall.
+func checkDetailPage(t *testing.T, ctx context.Context) []byte {
+	t.Helper()
 	run(t, ctx, chromedp.Click(chromedp.CSS("table.slos tbody tr th a")))
 	run(t, ctx, chromedp.WaitVisible(chromedp.CSS("svg.chart")))
-	loc := evaluate[string](t, ctx, `document.location.pathname`)
-	if loc != "/slo/checkout-availability" {
+	if loc := evaluate[string](t, ctx, `document.location.pathname`); loc != "/slo/checkout-availability" {
 		t.Fatalf("the link opened %q", loc)
 	}
 	if n := evaluate[int](t, ctx, `document.querySelectorAll("svg.chart").length`); n != 2 {
@@ -182,34 +213,21 @@ func TestStatusPageInABrowser(t *testing.T) {
 	if !strings.Contains(history, "FIRING") || !strings.Contains(history, "oncall") {
 		t.Errorf("the alert history does not show the page firing, delivered to oncall: %q", history)
 	}
-	detail := screenshot(t, ctx)
-	shots["status-slo-detail.png"] = detail
-	path := filepath.Join(t.TempDir(), "detail.png")
-	if err := os.WriteFile(path, detail, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	checkPNG(t, path)
+	return screenshot(t, ctx)
+}
 
-	// The pipeline page.
+// checkPipelinePage checks the pipeline page draws the running pipelines.
+func checkPipelinePage(t *testing.T, ctx context.Context, base string) []byte {
+	t.Helper()
 	run(t, ctx, chromedp.Navigate(base+"/pipeline"))
 	run(t, ctx, chromedp.WaitVisible(chromedp.CSS("ol.flow")))
-	if text := evaluate[string](t, ctx, `document.querySelector("main").textContent`); !strings.Contains(text, "otlp") {
-		t.Errorf("the pipeline page does not show the otlp receiver")
-	}
-	shots["status-pipeline.png"] = screenshot(t, ctx)
-
-	for name, data := range shots {
-		p := filepath.Join(t.TempDir(), name)
-		if err := os.WriteFile(p, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		checkPNG(t, p)
-		if *screenshots != "" {
-			if err := os.WriteFile(filepath.Join(*screenshots, name), data, 0o644); err != nil {
-				t.Fatal(err)
-			}
+	text := evaluate[string](t, ctx, `document.querySelector("main").textContent`)
+	for _, want := range []string{"otlp", "memory_limiter", "connector to metrics/slo", "oncall"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the pipeline page does not show %q", want)
 		}
 	}
+	return screenshot(t, ctx)
 }
 
 type apiSLO struct {
