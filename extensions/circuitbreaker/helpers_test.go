@@ -54,7 +54,7 @@ func (h *statusHost) last() componentstatus.Status {
 
 // newTestBreaker builds and starts a breaker named circuit_breaker/<name>
 // with a manual metric reader, and shuts it down at cleanup.
-func newTestBreaker(t *testing.T, name string, cfg *Config, host component.Host) (*breaker, *sdkmetric.ManualReader) {
+func newTestBreaker(t testing.TB, name string, cfg *Config, host component.Host) (*breaker, *sdkmetric.ManualReader) {
 	t.Helper()
 	require.NoError(t, cfg.Validate())
 	reader := sdkmetric.NewManualReader()
