@@ -181,6 +181,37 @@ func alertsOf(alerts []status.AlertEvent, name string) []status.AlertEvent {
 	return out
 }
 
+// alertRow is an alert transition with the state of each destination it
+// was queued for: "oncall (outbox empty)" once the destination's outbox
+// drained, "oncall (3 queued)" while alerts still wait for delivery.
+type alertRow struct {
+	status.AlertEvent
+	Delivery []string
+}
+
+func alertRows(alerts []status.AlertEvent, dests []status.Destination) []alertRow {
+	queued := make(map[string]int, len(dests))
+	for _, d := range dests {
+		queued[d.Source+"/"+d.Name] = d.Queued
+	}
+	out := make([]alertRow, len(alerts))
+	for i, a := range alerts {
+		out[i].AlertEvent = a
+		for _, r := range a.Receivers {
+			n, ok := queued[a.Source+"/"+r]
+			switch {
+			case !ok:
+				out[i].Delivery = append(out[i].Delivery, r)
+			case n == 0:
+				out[i].Delivery = append(out[i].Delivery, r+" (outbox empty)")
+			default:
+				out[i].Delivery = append(out[i].Delivery, fmt.Sprintf("%s (%d queued)", r, n))
+			}
+		}
+	}
+	return out
+}
+
 func nonNil[T any](s []T) []T {
 	if s == nil {
 		return []T{}
@@ -246,7 +277,7 @@ func (h *Handler) pageList(w http.ResponseWriter, _ *http.Request) {
 		alerts = alerts[:10]
 	}
 	h.render(w, http.StatusOK, "list", "SLOs", map[string]any{"Rows": rows, "Firing": firing,
-		"Windows": listWindows, "Alerts": alerts, "Destinations": m.Destinations})
+		"Windows": listWindows, "Alerts": alertRows(alerts, m.Destinations)})
 }
 
 // pick returns the windows named in names, in that order (NoData when absent).
@@ -282,7 +313,7 @@ func (h *Handler) pageDetail(w http.ResponseWriter, r *http.Request) {
 		out[i] = detailInstance{SLO: s, SLIChart: SLIChart(&s).SVG(id + "-sli"), BurnChart: BurnChart(&s).SVG(id + "-burn")}
 	}
 	h.render(w, http.StatusOK, "detail", "SLO "+name, map[string]any{"Name": name, "Instances": out,
-		"Alerts": alertsOf(m.Alerts, name)})
+		"Alerts": alertRows(alertsOf(m.Alerts, name), m.Destinations)})
 }
 
 func (h *Handler) pagePipeline(w http.ResponseWriter, _ *http.Request) {

@@ -171,7 +171,7 @@ func TestTheHTMLPages(t *testing.T) {
 			order: []string{"checkout-availability", "search", "api-latency"}},
 		{name: "the detail page draws both charts with thresholds and the alert history", path: "/slo/checkout-availability", code: 200,
 			want: []string{`<svg class="chart"`, `role="img"`, "objective 99.9%", "page 14.4×", "burn rate 5m", "burn rate 1h",
-				"not sent while pending", "oncall", `<a class="runbook" href="https://runbooks.example/checkout">`, "<caption>Windows</caption>"}},
+				"not sent while pending", "oncall (1 queued)", `<a class="runbook" href="https://runbooks.example/checkout">`, "<caption>Windows</caption>"}},
 		{name: "an unknown SLO's page is a 404 that says so", path: "/slo/nope", code: 404, want: []string{"No SLO named nope"}},
 		{name: "the pipeline page lists each stage and the agent's health tables", path: "/pipeline", code: 200,
 			want: []string{"traces", "otlp", "accepted 10/s", "queue 5 / 100 (5%)", "exp-breaker", "OPEN", "tenant-a", "slow", "checkout", "50%", "oncall"}},
