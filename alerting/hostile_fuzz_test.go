@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -114,4 +115,28 @@ func TestCorruptAlertingStateNeverCrashes(t *testing.T) {
 			assert.LessOrEqual(t, len(l.export().Alerts), len(tt.st.Alerts)+1)
 		})
 	}
+}
+
+// FuzzRouteMatchers builds a route whose matcher is any string (the config's
+// route tree) and matches a label set built from the same bytes: a matcher
+// either parses or is a config error naming its key, never a panic, and
+// every alert has at least the root's receiver.
+func FuzzRouteMatchers(f *testing.F) {
+	for _, s := range []string{`severity="page"`, `{team=~"pay.*"}`, `a!="b", c=~"d|e"`, `{`, `x=~"("`, `"quoted"="v"`, `a="\u00e9"`} {
+		f.Add(s, "page")
+	}
+	dests := map[string]DestinationConfig{"root": {}, "child": {}}
+	f.Fuzz(func(t *testing.T, matcher, value string) {
+		r, err := NewRoute(RouteConfig{Receiver: "root", Routes: []RouteConfig{{Matchers: []string{matcher}, Receiver: "child"}}}, dests)
+		if err != nil {
+			if !strings.Contains(err.Error(), "matchers[0]") {
+				t.Fatalf("a bad matcher's error must name its key: %v", err)
+			}
+			return
+		}
+		got := r.Receivers(model.LabelSet{"severity": model.LabelValue(value), "team": model.LabelValue(value)})
+		if len(got) == 0 {
+			t.Fatal("an alert matched no receiver at all")
+		}
+	})
 }
