@@ -6,7 +6,11 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"go.uber.org/goleak"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestIssuedCertificatesVerify(t *testing.T) {
 	ca := NewCA(t, "main")
