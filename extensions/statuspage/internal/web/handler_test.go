@@ -257,3 +257,34 @@ func TestFormatting(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) { assert.Equal(t, tc.want, tc.got) })
 	}
 }
+
+func TestSortSLOs(t *testing.T) {
+	tests := []struct {
+		name string
+		in   []status.SLO
+		want []string
+	}{
+		{"firing before pending before the rest", []status.SLO{
+			{Name: "quiet", State: status.StateInactive, BudgetRemaining: -5},
+			{Name: "pending", State: status.StatePending, BudgetRemaining: 0.5},
+			{Name: "firing", State: status.StateFiring, BudgetRemaining: 0.9},
+		}, []string{"firing", "pending", "quiet"}},
+		{"a resolved SLO sorts by budget like an inactive one", []status.SLO{
+			{Name: "resolved", State: status.StateResolved, BudgetRemaining: 0.7},
+			{Name: "inactive", State: status.StateInactive, BudgetRemaining: 0.2},
+		}, []string{"inactive", "resolved"}},
+		{"equal budgets fall back to the name", []status.SLO{
+			{Name: "b", BudgetRemaining: 1}, {Name: "a", BudgetRemaining: 1},
+		}, []string{"a", "b"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			SortSLOs(tc.in)
+			var got []string
+			for _, s := range tc.in {
+				got = append(got, s.Name)
+			}
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
