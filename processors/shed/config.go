@@ -22,6 +22,11 @@ type Config struct {
 	// Levels are the pressure ratios at which each level starts.
 	Levels LevelsConfig `mapstructure:"levels"`
 
+	// CoolDown is how long the pressure must stay below a level's threshold
+	// before shedding steps down from it; raising is immediate. It keeps the
+	// level from following every GC cycle. Zero steps down at once.
+	CoolDown time.Duration `mapstructure:"cool_down"`
+
 	// Protect lists attribute matchers: a log record or span whose own or
 	// resource attributes match any of them is never shed (for example what
 	// an SLO counts).
@@ -61,6 +66,9 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.CheckInterval <= 0 {
 		errs = append(errs, errors.New("'check_interval' must be greater than zero"))
+	}
+	if cfg.CoolDown < 0 {
+		errs = append(errs, errors.New("'cool_down' must not be negative"))
 	}
 	l := cfg.Levels
 	for _, f := range []struct {

@@ -27,6 +27,7 @@ func TestLoadConfig(t *testing.T) {
 				assert.Equal(t, &Config{
 					MemoryLimitMiB: 1024,
 					CheckInterval:  250 * time.Millisecond,
+					CoolDown:       2 * time.Second,
 					Levels:         LevelsConfig{DebugLogs: 0.5, InfoLogs: 0.6, UnsampledSpans: 0.8},
 					Protect:        []MatcherConfig{{Key: "slo.counted"}, {Key: "service.name", Values: []string{"checkout"}}},
 				}, c)
@@ -38,6 +39,7 @@ func TestLoadConfig(t *testing.T) {
 			ValidateErr: []string{
 				"'memory_limit_mib' must be greater than zero",
 				"'check_interval' must be greater than zero",
+				"'cool_down' must not be negative",
 				"'levels::debug_logs' must be greater than zero",
 				"'levels' must not descend",
 				"'protect::0::key' must not be empty",

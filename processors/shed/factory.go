@@ -27,6 +27,7 @@ const (
 
 	defaultMemoryLimitMiB = 400
 	defaultCheckInterval  = 100 * time.Millisecond
+	defaultCoolDown       = 5 * time.Second
 )
 
 // componentType is the shed processor's component.Type.
@@ -45,6 +46,7 @@ func createDefaultConfig() component.Config {
 	return &Config{
 		MemoryLimitMiB: defaultMemoryLimitMiB,
 		CheckInterval:  defaultCheckInterval,
+		CoolDown:       defaultCoolDown,
 		Levels:         LevelsConfig{DebugLogs: 0.6, InfoLogs: 0.7, UnsampledSpans: 0.75},
 	}
 }

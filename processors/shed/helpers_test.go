@@ -42,6 +42,7 @@ func newTestShedder(t testing.TB, cfg *Config, signal string, l Level) (*shedder
 	s, err := newShedder(set, cfg, signal)
 	require.NoError(t, err)
 	s.source = ratioFor(l)
+	s.coolDown = 0
 	t.Cleanup(func() {
 		require.NoError(t, s.shutdown(context.Background()))
 		require.NoError(t, mp.Shutdown(context.Background()))

@@ -81,3 +81,39 @@ func TestPressureReadsTheRealHeap(t *testing.T) {
 	assert.Greater(t, r, 0.0, "a running Go program has heap objects")
 	assert.Less(t, r, 1.0)
 }
+
+// settableRatio is a ratioSource a test moves.
+type settableRatio struct{ r float64 }
+
+func (s *settableRatio) Ratio() float64 { return s.r }
+
+func TestLevelStepsDownOnlyAfterTheCoolDown(t *testing.T) {
+	s, _ := newTestShedder(t, createDefaultConfig().(*Config), signalLogs, LevelNone)
+	src := &settableRatio{}
+	s.source = src
+	s.coolDown = int64(5 * time.Second)
+	var now int64 = 1
+	s.now = func() int64 { return now }
+	steps := []struct {
+		name    string
+		advance time.Duration
+		ratio   float64
+		want    Level
+	}{
+		{"no pressure, no shedding", 0, 0.1, LevelNone},
+		{"pressure raises the level at once", 0, 0.9, LevelUnsampledSpans},
+		{"a dip (a GC cycle) keeps the level", time.Second, 0.3, LevelUnsampledSpans},
+		{"pressure back before the cool-down: still the same level", time.Second, 0.8, LevelUnsampledSpans},
+		{"a new dip starts the cool-down again", time.Second, 0.65, LevelUnsampledSpans},
+		{"4s below: not yet", 4 * time.Second, 0.65, LevelUnsampledSpans},
+		{"5s below: steps down to the level of the pressure", time.Second, 0.65, LevelDebugLogs},
+		{"raised again at once", 0, 0.72, LevelInfoLogs},
+	}
+	for _, st := range steps {
+		now += int64(st.advance)
+		src.r = st.ratio
+		if got := s.currentLevel(); got != st.want {
+			t.Fatalf("%s: level %d, want %d", st.name, got, st.want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package shed
 import (
 	"context"
 	"sync/atomic"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -27,7 +28,10 @@ type shedder struct {
 	thresholds Thresholds
 	protect    []MatcherConfig
 	tel        *telemetry
-	level      atomic.Int32 // the last level computed, for the gauge
+	coolDown   int64        // nanoseconds
+	now        func() int64 // nanoseconds
+	level      atomic.Int32 // the level in force
+	lowSince   atomic.Int64 // when the pressure first fell below the level in force; 0 when it has not
 }
 
 func newShedder(set processor.Settings, cfg *Config, signal string) (*shedder, error) {
@@ -35,6 +39,8 @@ func newShedder(set processor.Settings, cfg *Config, signal string) (*shedder, e
 		source:     newPressure(cfg.MemoryLimitMiB*mib, cfg.CheckInterval),
 		thresholds: cfg.thresholds(),
 		protect:    cfg.Protect,
+		coolDown:   int64(cfg.CoolDown),
+		now:        func() int64 { return time.Now().UnixNano() },
 	}
 	tel, err := newTelemetry(set.TelemetrySettings, set.ID.String(), signal, s)
 	if err != nil {
@@ -46,13 +52,33 @@ func newShedder(set processor.Settings, cfg *Config, signal string) (*shedder, e
 
 func (s *shedder) shutdown(ctx context.Context) error { return s.tel.shutdown(ctx) }
 
-// currentLevel is the level for the current (cached) pressure.
+// currentLevel is the level for the current (cached) pressure: raised at
+// once, lowered only once the pressure has stayed under the level in force
+// for the cool-down. Without pressure it reads two atomics.
 func (s *shedder) currentLevel() Level {
-	l := s.thresholds.LevelOf(s.source.Ratio())
-	if Level(s.level.Load()) != l {
-		s.level.Store(int32(l))
+	target := s.thresholds.LevelOf(s.source.Ratio())
+	cur := Level(s.level.Load())
+	if target >= cur {
+		if target > cur {
+			s.level.Store(int32(target))
+		}
+		if s.lowSince.Load() != 0 {
+			s.lowSince.Store(0)
+		}
+		return target
 	}
-	return l
+	now := s.now()
+	since := s.lowSince.Load()
+	if since == 0 {
+		s.lowSince.CompareAndSwap(0, now)
+		since = now
+	}
+	if now-since < s.coolDown {
+		return cur
+	}
+	s.level.Store(int32(target))
+	s.lowSince.Store(0)
+	return target
 }
 
 // protected reports whether attrs match any protect matcher.
