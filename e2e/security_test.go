@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	grpcgzip "google.golang.org/grpc/encoding/gzip"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
@@ -355,10 +356,11 @@ func postBomb(t *testing.T, url, contentType string, body []byte) (int, string) 
 }
 
 // TestZipBombIsRefusedWithFlatMemory sends a gzip of 200 MiB of zeros
-// (~200 KiB on the wire) to OTLP/HTTP and lokipush: each is refused once
-// the decompressed body passes the 4 MiB limit, obsd's peak RSS does not
-// grow by anything near the bomb's size, and a good client still gets
-// through.
+// (~200 KiB on the wire) to OTLP/HTTP and lokipush, and a gzip-compressed
+// 32 MiB gRPC message to OTLP/gRPC: each is refused once the decompressed
+// body passes the 4 MiB limit (413, 413, RESOURCE_EXHAUSTED), obsd's peak
+// RSS does not grow by anything near the bombs' size, and a good client
+// still gets through.
 func TestZipBombIsRefusedWithFlatMemory(t *testing.T) {
 	s := sink.NewOTLP(t)
 	p := newPorts(t)
@@ -379,6 +381,13 @@ func TestZipBombIsRefusedWithFlatMemory(t *testing.T) {
 		t.Errorf("lokipush zip bomb: %d %q, want 413", code, msg)
 	}
 
+	// gRPC: a gzip-compressed message of 32 MiB (a few KiB on the wire)
+	// against max_recv_msg_size_mib: 4, which grpc-go checks on the
+	// decompressed size.
+	if code := exportGzipGRPC(t, fmt.Sprintf("127.0.0.1:%d", p.OTLPGRPC), 32<<20); code != codes.ResourceExhausted {
+		t.Errorf("OTLP/gRPC gzip bomb: %v, want ResourceExhausted", code)
+	}
+
 	after := vmHWMKiB(t, o.PID())
 	t.Logf("VmHWM before %d KiB, after %d KiB", before, after)
 	if grown := after - before; grown > 64<<10 {
@@ -388,6 +397,23 @@ func TestZipBombIsRefusedWithFlatMemory(t *testing.T) {
 		t.Fatalf("a good client after the bombs: %d", code)
 	}
 	harness.Eventually(t, 20*time.Second, func() bool { return spanNames(s)["after-the-bomb"] }, "the good span did not arrive")
+}
+
+// exportGzipGRPC sends one span with a size-byte attribute of zeros,
+// gzip-compressed, and returns the status code.
+func exportGzipGRPC(t *testing.T, addr string, size int) codes.Code {
+	t.Helper()
+	req := traceRequest("grpc-bomb")
+	req.Traces().ResourceSpans().At(0).Resource().Attributes().PutStr("padding", string(make([]byte, size)))
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err = ptraceotlp.NewGRPCClient(conn).Export(ctx, req, grpc.UseCompressor(grpcgzip.Name))
+	return status.Code(err)
 }
 
 // TestSlowlorisIsCutOff opens a connection that sends its request header
