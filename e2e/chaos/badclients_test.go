@@ -118,7 +118,7 @@ func badCases(t *testing.T, p ports, conn *grpc.ClientConn) []badCase {
 		{"otlp http truncated protobuf", post(otlpURL, "application/x-protobuf", truncated), []string{"400"}},
 		{"otlp http malformed json", post(otlpURL, "application/json", []byte(`{"resourceSpans":[{"scopeSpans":`)), []string{"400"}},
 		{"otlp http wrong content type", post(otlpURL, "text/plain", valid), []string{"415"}},
-		{"otlp http oversize", post(otlpURL, "application/x-protobuf", oversize), []string{"400", "413"}},
+		{"otlp http oversize", post(otlpURL, "application/x-protobuf", oversize), []string{"413"}},
 		{"otlp http body shorter than its content length", shortBody(p.HTTP, "/v1/traces", valid), []string{"400"}},
 		{"otlp grpc malformed protobuf", invoke(conn, garbage), []string{codes.InvalidArgument.String(), codes.Internal.String()}},
 		{"otlp grpc truncated protobuf", invoke(conn, truncated), []string{codes.InvalidArgument.String(), codes.Internal.String()}},

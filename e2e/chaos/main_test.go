@@ -10,6 +10,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -55,6 +56,9 @@ type options struct {
 	Connectors string
 	// TraceExporters are added to the traces pipeline's exporters.
 	TraceExporters string
+	// Readiness makes health_check report not ready once every circuit has
+	// been open or half-open for 1s.
+	Readiness bool
 	// LogsTo is the logs exporter's backend when not the same sink.
 	LogsTo *sink.OTLP
 	// QueueSize is each exporter's sending_queue.queue_size in requests
@@ -80,11 +84,18 @@ func config(p ports, s *sink.OTLP, o options) harness.Config {
 	if o.QueueSize == 0 {
 		o.QueueSize = 100000
 	}
-	mw, ext, extIDs := "", "", ""
+	// oversize makes OTLP/HTTP answer 413 to a body over its limit, as in
+	// config.example.yaml.
+	mw, httpMW, ext, extIDs := "", "\n        middlewares: [{id: oversize}]", "  oversize:\n", ", oversize"
 	if o.RateLimit != "" {
 		mw = "\n        middlewares: [{id: ratelimit}]"
-		ext = "  ratelimit:\n" + o.RateLimit
-		extIDs = ", ratelimit"
+		httpMW = "\n        middlewares: [{id: oversize}, {id: ratelimit}]"
+		ext += "  ratelimit:\n" + o.RateLimit
+		extIDs += ", ratelimit"
+	}
+	health := ""
+	if o.Readiness {
+		health = "\n    component_health:\n      include_recoverable_errors: true\n      recovery_duration: 1s"
 	}
 	if o.Breaker {
 		for _, sig := range []string{"traces", "logs"} {
@@ -150,7 +161,7 @@ extensions:
     create_directory: true
     timeout: 5s
   health_check:
-    endpoint: 127.0.0.1:%d
+    endpoint: 127.0.0.1:%d%s
 %s
 service:
   extensions: [health_check, file_storage/queue%s]
@@ -178,9 +189,9 @@ service:
       processors: [memory_limiter]
       exporters: [otlp_grpc/logs]
 %s
-`, p.GRPC, mw, p.HTTP, mw, p.Loki, strings.ReplaceAll(mw, "        ", "    "),
+`, p.GRPC, mw, p.HTTP, httpMW, p.Loki, strings.ReplaceAll(mw, "        ", "    "),
 		o.LimitMiB, o.LimitMiB/5, exporter("traces"), exporter("logs"), o.Connectors,
-		p.Health, ext, extIDs, p.Metrics, o.TraceExporters, o.Pipelines)
+		p.Health, health, ext, extIDs, p.Metrics, o.TraceExporters, o.Pipelines)
 	return harness.Config{YAML: yaml, HealthPort: p.Health, MetricsPort: p.Metrics}
 }
 
@@ -378,4 +389,15 @@ func with(m map[string]string, k, v string) map[string]string {
 		out[mk] = mv
 	}
 	return out
+}
+
+// healthStatus is the HTTP status of obsd's health endpoint (0 when it
+// does not answer).
+func healthStatus(o *harness.Obsd) int {
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", o.HealthPort))
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

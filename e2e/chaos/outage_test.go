@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"context"
+	"net/http"
 	"path/filepath"
 	"testing"
 	"time"
@@ -27,7 +28,7 @@ func TestBackendOutage(t *testing.T) {
 	defer cancel()
 	s := sink.NewOTLP(t)
 	p := newPorts(t)
-	o := harness.StartInDir(t, t.TempDir(), config(p, s, options{LimitMiB: limitMiB, Breaker: true}))
+	o := harness.StartInDir(t, t.TempDir(), config(p, s, options{LimitMiB: limitMiB, Breaker: true, Readiness: true}))
 	dumpOnFailure(t, o)
 	mem := watchMemory(o.PID())
 	defer mem.Stop()
@@ -45,13 +46,19 @@ func TestBackendOutage(t *testing.T) {
 	s.Fail(codes.Unavailable)
 	var diskPeak int64
 	var queuePeak float64
+	notReady := 0
 	end := time.Now().Add(outage)
 	for time.Now().Before(end) {
 		diskPeak = max(diskPeak, dirSize(queueDir))
 		queuePeak = max(queuePeak, queueSize(o))
+		// health_check answers 500 while unhealthy in component status mode.
+		if healthStatus(o) >= http.StatusInternalServerError {
+			notReady++
+		}
 		time.Sleep(500 * time.Millisecond)
 	}
 	s.Fail(codes.OK)
+	harness.Eventually(t, 60*time.Second, func() bool { return healthStatus(o) == http.StatusOK }, "obsd did not become ready again after the outage")
 	healedAt := time.Now()
 	stop()
 	ackedTotal := traces.Stats().Acked + logs.Stats().Acked
@@ -66,8 +73,8 @@ func TestBackendOutage(t *testing.T) {
 		t.Fatalf("read obsd memory: %v", err)
 	}
 	opened := harness.Sum(scrape(o), "obsd_circuit_breaker_transitions_total", map[string]string{"to": "open"})
-	summary(t, "outage", "outage=%s traces{%s} logs{%s} breaker_opened=%.0f queue_peak_requests=%.0f disk_before=%dB disk_peak=%dB drain=%s vmhwm=%.0fMiB rss_peak=%.0fMiB limit=%dMiB client_errors=%v",
-		outage, rt, rl, opened, queuePeak, diskBefore, diskPeak, drain.Round(100*time.Millisecond), final.HWM, peak.RSS, limitMiB,
+	summary(t, "outage", "outage=%s traces{%s} logs{%s} breaker_opened=%.0f not_ready_samples=%d queue_peak_requests=%.0f disk_before=%dB disk_peak=%dB drain=%s vmhwm=%.0fMiB rss_peak=%.0fMiB limit=%dMiB client_errors=%v",
+		outage, rt, rl, opened, notReady, queuePeak, diskBefore, diskPeak, drain.Round(100*time.Millisecond), final.HWM, peak.RSS, limitMiB,
 		traces.Stats().Errors)
 
 	if rt.Lost != 0 || rl.Lost != 0 {
@@ -81,6 +88,9 @@ func TestBackendOutage(t *testing.T) {
 	}
 	if opened < 2 {
 		t.Errorf("the traces and logs circuits did not both open in the outage: %v transitions to open", opened)
+	}
+	if notReady == 0 {
+		t.Errorf("obsd stayed ready while every exporter circuit was open")
 	}
 	if diskPeak <= diskBefore || queuePeak == 0 {
 		t.Errorf("the queue did not spill to disk: %d B before, %d B peak, queue peak %.0f requests", diskBefore, diskPeak, queuePeak)
