@@ -62,8 +62,9 @@ func TestBadClients(t *testing.T) {
 	dumpOnFailure(t, o)
 
 	conn := dial(t, p.GRPC)
-	traces := load.New(conn, load.Config{Signal: load.Traces, BatchSize: 100, Streams: 2, Rate: 20})
-	logs := load.New(conn, load.Config{Signal: load.Logs, BatchSize: 100, Streams: 2, Rate: 20})
+	// A generous timeout: on a loaded CI box a slow answer is not a refusal.
+	traces := load.New(conn, load.Config{Signal: load.Traces, BatchSize: 100, Streams: 2, Rate: 20, Timeout: 20 * time.Second})
+	logs := load.New(conn, load.Config{Signal: load.Logs, BatchSize: 100, Streams: 2, Rate: 20, Timeout: 20 * time.Second})
 	stop := runLoad(ctx, traces, logs)
 	defer stop()
 
