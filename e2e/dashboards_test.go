@@ -19,7 +19,7 @@ import (
 // dashboardMetricsNotExercised are metric names the dashboards use that
 // this scenario cannot make obsd expose, each with the reason.
 var dashboardMetricsNotExercised = map[string]string{
-	"obsd_shed_items_total":                      "the shed processor is not built yet",
+	"obsd_shed_items_total":                      "the shed processor is not configured here (covered by TestShedUnderPressure)",
 	"obsd_ratelimit_requests_total":              "the ratelimit extension is not configured here (covered by TestRateLimit)",
 	"obsd_alerts_sent_total":                     "no alerting destination configured here",
 	"obsd_alerts_queue_depth":                    "no alerting destination configured here",
