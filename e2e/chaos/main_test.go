@@ -84,56 +84,13 @@ func config(p ports, s *sink.OTLP, o options) harness.Config {
 	if o.QueueSize == 0 {
 		o.QueueSize = 100000
 	}
-	// oversize makes OTLP/HTTP answer 413 to a body over its limit, as in
-	// config.example.yaml.
-	mw, httpMW, ext, extIDs := "", "\n        middlewares: [{id: oversize}]", "  oversize:\n", ", oversize"
-	if o.RateLimit != "" {
-		mw = "\n        middlewares: [{id: ratelimit}]"
-		httpMW = "\n        middlewares: [{id: oversize}, {id: ratelimit}]"
-		ext += "  ratelimit:\n" + o.RateLimit
-		extIDs += ", ratelimit"
-	}
-	health := ""
-	if o.Readiness {
-		health = "\n    component_health:\n      include_recoverable_errors: true\n      recovery_duration: 1s"
-	}
-	if o.Breaker {
-		for _, sig := range []string{"traces", "logs"} {
-			ext += fmt.Sprintf("  circuit_breaker/%s:\n    failure_threshold: 3\n    delay: 2s\n    success_threshold: 1\n", sig)
-			extIDs += ", circuit_breaker/" + sig
-		}
-	}
+	mw, httpMW, ext, extIDs, health := extensionsYAML(o)
 	exporter := func(name string) string {
 		backend := s
 		if name == "logs" && o.LogsTo != nil {
 			backend = o.LogsTo
 		}
-		breaker := ""
-		if o.Breaker {
-			breaker = fmt.Sprintf("\n    middlewares: [{id: circuit_breaker/%s}]", name)
-		}
-		return fmt.Sprintf(`  otlp_grpc/%s:
-    endpoint: %s%s
-    tls:
-      insecure: true
-    timeout: %s
-    retry_on_failure:
-      enabled: true
-      initial_interval: 200ms
-      max_interval: 1s
-      max_elapsed_time: 0s
-    sending_queue:
-      enabled: true
-      storage: file_storage/queue
-      sizer: requests
-      queue_size: %d
-      num_consumers: 4
-      batch:
-        flush_timeout: 100ms
-        sizer: items
-        min_size: 1000
-        max_size: 5000
-`, name, backend.GRPCAddr, breaker, o.Timeout, o.QueueSize)
+		return exporterYAML(name, backend.GRPCAddr, o)
 	}
 	yaml := fmt.Sprintf(`
 receivers:
@@ -193,6 +150,63 @@ service:
 		o.LimitMiB, o.LimitMiB/5, exporter("traces"), exporter("logs"), o.Connectors,
 		p.Health, health, ext, extIDs, p.Metrics, o.TraceExporters, o.Pipelines)
 	return harness.Config{YAML: yaml, HealthPort: p.Health, MetricsPort: p.Metrics}
+}
+
+// extensionsYAML is the receivers' middlewares (gRPC, HTTP), the
+// extensions section's body, their ids for service.extensions and the
+// health_check's component_health, as o asks.
+func extensionsYAML(o options) (mw, httpMW, ext, extIDs, health string) {
+	// oversize makes OTLP/HTTP answer 413 to a body over its limit, as in
+	// config.example.yaml.
+	mw, httpMW, ext, extIDs = "", "\n        middlewares: [{id: oversize}]", "  oversize:\n", ", oversize"
+	if o.RateLimit != "" {
+		mw = "\n        middlewares: [{id: ratelimit}]"
+		httpMW = "\n        middlewares: [{id: oversize}, {id: ratelimit}]"
+		ext += "  ratelimit:\n" + o.RateLimit
+		extIDs += ", ratelimit"
+	}
+	if o.Readiness {
+		health = "\n    component_health:\n      include_recoverable_errors: true\n      recovery_duration: 1s"
+	}
+	if o.Breaker {
+		for _, sig := range []string{"traces", "logs"} {
+			ext += fmt.Sprintf("  circuit_breaker/%s:\n    failure_threshold: 3\n    delay: 2s\n    success_threshold: 1\n", sig)
+			extIDs += ", circuit_breaker/" + sig
+		}
+	}
+	return mw, httpMW, ext, extIDs, health
+}
+
+// exporterYAML is the otlp_grpc/<name> exporter to addr: a persistent
+// queue on file_storage with batching inside it, retries for ever, and the
+// circuit_breaker/<name> middleware when o.Breaker.
+func exporterYAML(name, addr string, o options) string {
+	breaker := ""
+	if o.Breaker {
+		breaker = fmt.Sprintf("\n    middlewares: [{id: circuit_breaker/%s}]", name)
+	}
+	return fmt.Sprintf(`  otlp_grpc/%s:
+    endpoint: %s%s
+    tls:
+      insecure: true
+    timeout: %s
+    retry_on_failure:
+      enabled: true
+      initial_interval: 200ms
+      max_interval: 1s
+      max_elapsed_time: 0s
+    sending_queue:
+      enabled: true
+      storage: file_storage/queue
+      sizer: requests
+      queue_size: %d
+      num_consumers: 4
+      batch:
+        flush_timeout: 100ms
+        sizer: items
+        min_size: 1000
+        max_size: 5000
+`, name, addr, breaker, o.Timeout, o.QueueSize)
 }
 
 // dumpOnFailure logs the tail of obsd's output when the test failed.
