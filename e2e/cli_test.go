@@ -123,7 +123,7 @@ func TestSubcommands(t *testing.T) {
 			"name: span_metrics\n", "name: forward\n", "name: slo\n",
 			"name: health_check\n", "name: file_storage\n", "name: zpages\n", "name: pprof\n", "name: bearertokenauth\n", "name: ratelimit\n",
 			"name: tenant\n", "name: tls_identity\n", "name: oversize\n",
-			"name: circuit_breaker\n", "name: shed\n"}},
+			"name: circuit_breaker\n", "name: shed\n", "name: statuspage\n", "name: k8smeta\n"}},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
