@@ -10,11 +10,11 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The worked examples of docs/slo-guide-sources.md (one per SLI source)
+// The worked examples of docs/slo-guide.md (one per SLI source)
 // load, each as the SLI source its file name says, and the guide shows
 // each verbatim.
 func TestGuideSourceExamplesLoad(t *testing.T) {
-	guide, err := os.ReadFile("../../docs/slo-guide-sources.md")
+	guide, err := os.ReadFile("../../docs/slo-guide.md")
 	require.NoError(t, err)
 	for _, f := range []string{
 		"testdata/guide/metric-ratio.yaml", "testdata/guide/metric-latency.yaml", "testdata/guide/spans.yaml",

@@ -156,10 +156,10 @@ func TestCalendarBounds(t *testing.T) {
 	}
 }
 
-// Every worked example of docs/slo-guide-periods.md loads, and the guide
+// Every worked example of docs/slo-guide.md loads, and the guide
 // shows it as it is in testdata/guide.
 func TestGuideExamples(t *testing.T) {
-	guide, err := os.ReadFile("../../docs/slo-guide-periods.md")
+	guide, err := os.ReadFile("../../docs/slo-guide.md")
 	require.NoError(t, err)
 	for _, f := range []string{"rolling-28d", "calendar-month", "timeslices"} {
 		t.Run(f, func(t *testing.T) {
