@@ -123,3 +123,38 @@ func BenchmarkConsumeSpans100SLOs(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*100), "ns/span")
 }
+
+// BenchmarkConsumeLogs100SLOs: 100 JSON access-log records of 10 services
+// and 10 paths against 100 log SLIs reading body.path and body.status
+// (as in the bench/ harness's full profile): each record is matched only
+// against its service's 10 SLIs and each body field is scanned once.
+func BenchmarkConsumeLogs100SLOs(b *testing.B) {
+	dir := b.TempDir()
+	var file strings.Builder
+	file.WriteString("version: obsd/v1\nslos:\n")
+	for s := range 10 {
+		for r := range 10 {
+			fmt.Fprintf(&file, "  - {name: svc-%d-r%d, service: svc-%d, objective: 99.5, sli: {logs: {total: '{body.path=\"/r/%d\"}', bad: '{body.status=~\"5..\"}'}}}\n", s, r, s, r)
+		}
+	}
+	path := filepath.Join(dir, "slos.yaml")
+	if err := os.WriteFile(path, []byte(file.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	cfg := testConfig(dir)
+	cfg.SLOs = []string{path}
+	h := newHarness(b, cfg, t0)
+	var records []logSpec
+	for i := range 100 {
+		records = append(records, logSpec{svc: fmt.Sprintf("svc-%d", i%10), ts: t0.Add(time.Second),
+			body: fmt.Sprintf(`{"level":"info","msg":"request served","method":"GET","path":"/r/%d","status":200,"duration_ms":12,"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}`, i/10)})
+	}
+	ld := logsOf(records...)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		_ = h.logs.ConsumeLogs(ctx, ld)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*100), "ns/record")
+}

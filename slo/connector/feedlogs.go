@@ -25,6 +25,24 @@ type logRecord struct {
 	// malformed: a body field was read from a string body that is not a
 	// JSON object.
 	malformed bool
+	// memo keeps the body fields already read from this record, so that
+	// the SLIs of one service that read the same field (e.g. body.status)
+	// scan the JSON body once; their values live in arena. Both are reset
+	// per record.
+	memo  []bodyMemo
+	arena []byte
+}
+
+// bodyMemo is one body field read from the current record.
+type bodyMemo struct {
+	name, val string
+	malformed bool
+}
+
+// reset prepares rec for the next record.
+func (r *logRecord) reset(lr plog.LogRecord) {
+	r.attrs, r.body = lr.Attributes(), lr.Body()
+	r.memo, r.arena = r.memo[:0], r.arena[:0]
 }
 
 func (r *logRecord) get(f *spec.LogField) string {
@@ -45,9 +63,35 @@ func (r *logRecord) get(f *spec.LogField) string {
 			return r.text(v)
 		}
 	case spec.FieldBody:
-		return r.bodyField(f.Path)
+		return r.memoBodyField(f)
 	}
 	return ""
+}
+
+// memoBodyField reads a body field once per record.
+func (r *logRecord) memoBodyField(f *spec.LogField) string {
+	for i := range r.memo {
+		if r.memo[i].name == f.Name {
+			r.malformed = r.malformed || r.memo[i].malformed
+			return r.memo[i].val
+		}
+	}
+	was := r.malformed
+	r.malformed = false
+	v := r.bodyField(f.Path)
+	m := r.malformed
+	r.malformed = was || m
+	// Copy the value out of buf (reused by the next read) into the arena.
+	// Strings already handed out keep their bytes alive if append moves
+	// the arena, and nobody keeps one past the record.
+	var val string
+	if len(v) > 0 {
+		start := len(r.arena)
+		r.arena = append(r.arena, v...)
+		val = unsafe.String(&r.arena[start], len(v))
+	}
+	r.memo = append(r.memo, bodyMemo{name: f.Name, val: val, malformed: m})
+	return val
 }
 
 // text formats a value; strings, numbers and booleans without allocating.
@@ -116,33 +160,24 @@ func (s *shared) consumeLogs(ld plog.Logs) {
 	for i := range rls.Len() {
 		rl := rls.At(i)
 		rec.res = rl.Resource().Attributes()
-		svc := str(rec.res.Get("service.name"))
-		if !s.hasLogSLI(svc) {
+		slis := s.logSLOs[str(rec.res.Get("service.name"))]
+		if len(slis) == 0 {
 			continue
 		}
 		sls := rl.ScopeLogs()
 		for j := range sls.Len() {
 			lrs := sls.At(j).LogRecords()
 			for k := range lrs.Len() {
-				s.feedLog(lrs.At(k), svc, &rec, now, limit)
+				s.feedLog(lrs.At(k), slis, &rec, now, limit)
 			}
 		}
 	}
 }
 
-func (s *shared) hasLogSLI(svc string) bool {
-	for _, c := range s.slos {
-		if c.spec.SLI.Logs != nil && c.spec.SLI.Logs.Service == svc {
-			return true
-		}
-	}
-	return false
-}
-
-// feedLog counts one record in every log SLI of its service. Its time is
-// the record's timestamp, else its observed timestamp, else now.
-func (s *shared) feedLog(lr plog.LogRecord, svc string, rec *logRecord, now time.Time, limit pcommon.Timestamp) {
-	rec.attrs, rec.body = lr.Attributes(), lr.Body()
+// feedLog counts one record in every log SLI of its service (slis). Its
+// time is the record's timestamp, else its observed timestamp, else now.
+func (s *shared) feedLog(lr plog.LogRecord, slis []compiledSLO, rec *logRecord, now time.Time, limit pcommon.Timestamp) {
+	rec.reset(lr)
 	ts := lr.Timestamp()
 	if ts == 0 {
 		ts = lr.ObservedTimestamp()
@@ -154,11 +189,8 @@ func (s *shared) feedLog(lr plog.LogRecord, svc string, rec *logRecord, now time
 	if sev == 0 {
 		sev = spec.SeverityFromText(lr.SeverityText())
 	}
-	for _, c := range s.slos {
+	for _, c := range slis {
 		l := c.spec.SLI.Logs
-		if l == nil || l.Service != svc {
-			continue
-		}
 		rec.malformed = false
 		total, bad := l.Match(sev, rec.get)
 		gh := slo.HashSeed

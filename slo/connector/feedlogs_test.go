@@ -149,7 +149,8 @@ func TestLogSLIs(t *testing.T) {
 				{svc: "web", ts: at, body: `not json at all`},
 				{svc: "web", ts: at, body: `{"status":500}`},
 			},
-			wantEvents: 1, wantBad: 1, wantMalformed: 2,
+			// Both SLIs of the web service read the body: 2 records × 2 SLIs.
+			wantEvents: 1, wantBad: 1, wantMalformed: 4,
 		},
 		{
 			name: "severity at or above ERROR is bad, by number or by text when the number is unset",
@@ -192,6 +193,29 @@ func TestLogSLIs(t *testing.T) {
 			assert.Equal(t, tt.wantMalformed, malformed, "malformed bodies")
 		})
 	}
+}
+
+func TestLogSLIsOfOneServiceReadTheSameBodyField(t *testing.T) {
+	at := t0.Add(10 * time.Second)
+	h := newHarness(t, logsConfig(t.TempDir()), t0)
+	records := []logSpec{
+		{svc: "web", ts: at, body: `{"path":"/a","status":200,"req":{"method":"GET"}}`},
+		{svc: "web", ts: at, body: `{"path":"/a","status":500,"req":{"method":"GET"}}`},
+		// An escaped value is decoded into scratch space: each SLI must
+		// still see "/b" and "503" after the other one read the record.
+		{svc: "web", ts: at, body: `{"path":"\u002fb","status":"50\u0033","req":{"method":"POST"}}`},
+		{svc: "web", ts: at, body: `{"status":503,"req":{"method":"HEAD"}}`},
+		{svc: "web", ts: at, body: map[string]any{"path": "/c", "status": 502}},
+	}
+	require.NoError(t, h.logs.ConsumeLogs(context.Background(), logsOf(records...)))
+	h.evaluate(t0.Add(30 * time.Second))
+
+	events, bad := h.counts(t, map[string]string{"slo": "web-json"})
+	assert.Equal(t, 5.0, events, "web-json: every record of the service")
+	assert.Equal(t, 3.0, bad, "web-json: 5xx except HEAD")
+	events, bad = h.counts(t, map[string]string{"slo": "web-json-paths"})
+	assert.Equal(t, 4.0, events, "web-json-paths: records with a path")
+	assert.Equal(t, 3.0, bad, "web-json-paths: 5xx with a path")
 }
 
 // edgeLogs returns one record per route /r<from>..../r<to-1> of the edge service.

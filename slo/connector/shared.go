@@ -50,8 +50,10 @@ type shared struct {
 	// spanSLOs are the span SLIs by service.name, so a span is matched
 	// only against the SLIs of its own service.
 	spanSLOs map[string][]compiledSLO
-	alerts   *alerting.Manager
-	tel      *telemetry
+	// logSLOs are the log SLIs by service.name.
+	logSLOs map[string][]compiledSLO
+	alerts  *alerting.Manager
+	tel     *telemetry
 	// board is what the status page shows (status.go).
 	board *board
 	// next receives the emitted metrics: the latest created instance's
@@ -161,6 +163,12 @@ func newShared(id component.ID, cfg *Config, set component.TelemetrySettings, no
 				s.spanSLOs = map[string][]compiledSLO{}
 			}
 			s.spanSLOs[sli.Service] = append(s.spanSLOs[sli.Service], c)
+		}
+		if sli := c.spec.SLI.Logs; sli != nil {
+			if s.logSLOs == nil {
+				s.logSLOs = map[string][]compiledSLO{}
+			}
+			s.logSLOs[sli.Service] = append(s.logSLOs[sli.Service], c)
 		}
 	}
 	s.overflow = make([]atomic.Uint64, len(s.slos))
