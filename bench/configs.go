@@ -140,8 +140,9 @@ func writeConfig(p profile, params configParams) (string, error) {
 	return path, os.WriteFile(path, b.Bytes(), 0o600)
 }
 
-// sloFile declares 100 span SLOs, one per (service, route) pair of the
-// load, so every span is counted by exactly one SLO.
+// sloFile declares 100 span SLOs and 100 log SLOs, one of each per
+// (service, route) pair of the load, so every span and every log record
+// is counted by exactly one SLO; the log SLIs read the JSON body.
 func sloFile() string {
 	var b strings.Builder
 	b.WriteString("version: obsd/v1\nslos:\n")
@@ -156,7 +157,16 @@ func sloFile() string {
         bad: {status_error: true, http_5xx: true}
     alerting:
       runbook_url: https://runbooks.example/svc-%d
-`, s, r, s, r, s)
+  - name: svc-%d-r%d-access-log
+    service: svc-%d
+    objective: 99.5
+    sli:
+      logs:
+        total: '{body.path="/r/%d"}'
+        bad: '{body.status=~"5.."}'
+    alerting:
+      runbook_url: https://runbooks.example/svc-%d
+`, s, r, s, r, s, s, r, s, r, s)
 		}
 	}
 	return b.String()
