@@ -133,3 +133,13 @@ func TestCauseMetrics(t *testing.T) {
 		assert.Equal(t, cause, causeRe.MatchString(name), name)
 	}
 }
+
+func TestUnboundedGroupBy(t *testing.T) {
+	for name, unbounded := range map[string]bool{
+		"user_id": true, "trace_id": true, "client.ip": true, "url": true, "http.url": true, "session": true,
+		"customer_id": true, "request_id": true, "body.user": true,
+		"region": false, "http.route": false, "tier": false, "customer_tier": false, "code": false, "job": false,
+	} {
+		assert.Equal(t, unbounded, unboundedRe.MatchString(name), name)
+	}
+}

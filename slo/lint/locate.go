@@ -33,6 +33,8 @@ const (
 	fieldTotal
 	fieldLatency
 	fieldLogs
+	fieldMetricGroupBy
+	fieldLogsGroupBy
 	fieldAlerting
 	fieldPage
 	fieldTicket
@@ -41,12 +43,12 @@ const (
 var fieldPaths = map[format]map[field]string{
 	formatObsd: {fieldName: "name", fieldObjective: "objective", fieldPeriod: "period",
 		fieldBad: "sli.metric.bad", fieldTotal: "sli.metric.total", fieldLatency: "sli.metric.latency.histogram",
-		fieldLogs: "sli.logs", fieldAlerting: "alerting", fieldPage: "alerting.page", fieldTicket: "alerting.ticket"},
+		fieldLogs: "sli.logs", fieldMetricGroupBy: "sli.metric.group_by", fieldLogsGroupBy: "sli.logs.group_by", fieldAlerting: "alerting", fieldPage: "alerting.page", fieldTicket: "alerting.ticket"},
 	formatSloth: {fieldName: "name", fieldObjective: "objective", fieldBad: "sli.events.error_query",
-		fieldTotal: "sli.events.total_query", fieldAlerting: "alerting", fieldPage: "alerting.page_alert",
+		fieldTotal: "sli.events.total_query", fieldMetricGroupBy: "sli.events", fieldAlerting: "alerting", fieldPage: "alerting.page_alert",
 		fieldTicket: "alerting.ticket_alert"},
 	formatOpenSLO: {fieldName: "metadata.name", fieldObjective: "spec.objectives[0]", fieldPeriod: "spec.timeWindow[0]",
-		fieldBad: "spec.indicator", fieldTotal: "spec.indicator", fieldLatency: "spec.indicator",
+		fieldBad: "spec.indicator", fieldTotal: "spec.indicator", fieldLatency: "spec.indicator", fieldMetricGroupBy: "spec.indicator",
 		fieldAlerting: "spec.alertPolicies", fieldPage: "spec.alertPolicies", fieldTicket: "spec.alertPolicies"},
 }
 
