@@ -241,8 +241,13 @@ func NewOpenSLOSet() *OpenSLOSet {
 }
 
 // Add decodes every document of one file strictly (unknown keys are
-// errors). Problems are kept and reported by Convert.
+// errors), after the size and alias-expansion limits of every SLO file.
+// Problems are kept and reported by Convert.
 func (s *OpenSLOSet) Add(file string, data []byte) {
+	if err := checkLimits(file, data); err != nil {
+		s.errs = append(s.errs, err)
+		return
+	}
 	nodes := yaml.NewDecoder(bytes.NewReader(data))
 	strict := yaml.NewDecoder(bytes.NewReader(data))
 	strict.KnownFields(true)

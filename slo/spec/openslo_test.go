@@ -2,6 +2,7 @@ package spec
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -278,4 +279,18 @@ func BenchmarkParseOpenSLO(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func TestOpenSLOSetRefusesAliasBombs(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("apiVersion: openslo/v1\nkind: Service\nmetadata: {name: s}\nspec:\n  description: x\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n")
+	for i := 1; i < 9; i++ {
+		fmt.Fprintf(&b, "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n", i, i, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1)
+	}
+	s := NewOpenSLOSet()
+	s.Add("bomb.yaml", []byte(b.String()))
+	_, err := s.Convert()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "bomb.yaml: ")
+	assert.Contains(t, err.Error(), "YAML aliases expand too far")
 }
