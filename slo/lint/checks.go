@@ -204,16 +204,96 @@ func (l *linter) checkMatchers(s *spec.SLO, f field, what string, ms []*labels.M
 }
 
 // contradict reports whether no value satisfies both matchers; it
-// decides when one side is an equality (the other is then evaluated on
-// its value) and leaves other pairs alone.
+// decides when one side admits a finite set of values (an equality, or a
+// regex that is a literal or an alternation of literals such as
+// "200|201") by evaluating the other side on each, and leaves other
+// pairs alone.
 func contradict(a, b *labels.Matcher) bool {
-	if a.Type != labels.MatchEqual {
+	vals, ok := finiteValues(a)
+	if !ok {
 		a, b = b, a
+		if vals, ok = finiteValues(a); !ok {
+			return false
+		}
 	}
-	if a.Type != labels.MatchEqual {
-		return false
+	for _, v := range vals {
+		if b.Matches(v) {
+			return false
+		}
 	}
-	return !b.Matches(a.Value)
+	return true
+}
+
+// finiteValues returns the values a matcher admits when they are few.
+func finiteValues(m *labels.Matcher) ([]string, bool) {
+	switch m.Type {
+	case labels.MatchEqual:
+		return []string{m.Value}, true
+	case labels.MatchRegexp:
+		re, err := syntax.Parse(m.Value, syntax.Perl)
+		if err != nil {
+			return nil, false
+		}
+		return literals(re.Simplify())
+	}
+	return nil, false
+}
+
+// maxLiterals bounds the values a regex is expanded into.
+const maxLiterals = 64
+
+func literals(re *syntax.Regexp) ([]string, bool) {
+	switch re.Op {
+	case syntax.OpLiteral:
+		if re.Flags&syntax.FoldCase != 0 {
+			return nil, false
+		}
+		return []string{string(re.Rune)}, true
+	case syntax.OpEmptyMatch:
+		return []string{""}, true
+	case syntax.OpCapture:
+		return literals(re.Sub[0])
+	case syntax.OpCharClass:
+		var out []string
+		for i := 0; i+1 < len(re.Rune); i += 2 {
+			for r := re.Rune[i]; r <= re.Rune[i+1]; r++ {
+				if len(out) == maxLiterals {
+					return nil, false
+				}
+				out = append(out, string(r))
+			}
+		}
+		return out, true
+	case syntax.OpConcat: // the parser factors "200|201" into "20[01]"
+		out := []string{""}
+		for _, sub := range re.Sub {
+			l, ok := literals(sub)
+			if !ok || len(out)*len(l) > maxLiterals {
+				return nil, false
+			}
+			next := make([]string, 0, len(out)*len(l))
+			for _, p := range out {
+				for _, q := range l {
+					next = append(next, p+q)
+				}
+			}
+			out = next
+		}
+		return out, true
+	case syntax.OpAlternate:
+		var out []string
+		for _, sub := range re.Sub {
+			l, ok := literals(sub)
+			if !ok {
+				return nil, false
+			}
+			if out = append(out, l...); len(out) > maxLiterals {
+				return nil, false
+			}
+		}
+		return out, true
+	}
+	return nil, false
 }
 
 // regexCanMatch reports whether a (fully anchored) regex matches at

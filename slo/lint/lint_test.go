@@ -106,7 +106,12 @@ func TestContradictions(t *testing.T) {
 		{"an equality inside a regex does not", m(labels.MatchEqual, "503"), m(labels.MatchRegexp, "5.."), false},
 		{"an equality and its negation contradict", m(labels.MatchNotEqual, "200"), m(labels.MatchEqual, "200"), true},
 		{"an equality excluded by a negative regex contradicts it", m(labels.MatchEqual, "500"), m(labels.MatchNotRegexp, "5.."), true},
-		{"two regexes are left alone", m(labels.MatchRegexp, "2.."), m(labels.MatchRegexp, "5.."), false},
+		{"two open regexes are left alone", m(labels.MatchRegexp, "2.."), m(labels.MatchRegexp, "5.."), false},
+		{"a regex of literals outside another regex contradicts it", m(labels.MatchRegexp, "200|201"), m(labels.MatchRegexp, "5.."), true},
+		{"a regex of literals with one inside another regex does not", m(labels.MatchRegexp, "200|503"), m(labels.MatchRegexp, "5.."), false},
+		{"two disjoint literal sets contradict", m(labels.MatchRegexp, "(200|201)"), m(labels.MatchRegexp, "500|502"), true},
+		{"a literal set all excluded by a negative regex contradicts it", m(labels.MatchNotRegexp, "2.."), m(labels.MatchRegexp, "200|204"), true},
+		{"a case-insensitive literal is left alone", m(labels.MatchRegexp, "(?i)ok"), m(labels.MatchEqual, "OK"), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			assert.Equal(t, tc.want, contradict(tc.a, tc.b))
