@@ -19,6 +19,13 @@ type Key struct {
 // concurrent use; Slots has one entry per name, in order.
 type Matcher struct {
 	keys []Key
+	// flat[c] has bit n set when some key name of length n (< 64) starts
+	// with the byte c (both cases for case-insensitive keys): a one-level
+	// path that no bit admits matches no key, the common case for the
+	// fields of a log body, which is then rejected without comparing.
+	flat [256]uint64
+	// unfiltered: some key name is empty or too long for flat.
+	unfiltered bool
 }
 
 // NewMatcher returns a Matcher for keys (at most MaxKeys, the rest ignored).
@@ -26,7 +33,34 @@ func NewMatcher(keys []Key) *Matcher {
 	if len(keys) > MaxKeys {
 		keys = keys[:MaxKeys]
 	}
-	return &Matcher{keys: append([]Key(nil), keys...)}
+	m := &Matcher{keys: append([]Key(nil), keys...)}
+	for _, k := range m.keys {
+		if k.Name == "" || len(k.Name) >= 64 {
+			m.unfiltered = true
+			continue
+		}
+		c, bit := k.Name[0], uint64(1)<<len(k.Name)
+		m.flat[c] |= bit
+		if k.CaseInsensitive {
+			m.flat[lower(c)] |= bit
+			m.flat[upper(c)] |= bit
+		}
+	}
+	return m
+}
+
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+func upper(c byte) byte {
+	if 'a' <= c && c <= 'z' {
+		return c - ('a' - 'A')
+	}
+	return c
 }
 
 // Len is the number of keys, the length a result slice must have.
@@ -51,6 +85,12 @@ func (p Path) Push(name string) (Path, bool) {
 
 // Match returns the index of the first key that path names, or -1.
 func (m *Matcher) Match(p Path) int {
+	if p.n == 1 && !m.unfiltered {
+		s := p.seg[0]
+		if len(s) == 0 || len(s) >= 64 || m.flat[s[0]]&(uint64(1)<<len(s)) == 0 {
+			return -1
+		}
+	}
 	for i := range m.keys {
 		if rest, ok := consumePath(m.keys[i], p); ok && rest == "" {
 			return i
