@@ -295,8 +295,8 @@ func (c *oslConv) applyIndicator(d *oslDoc, ind *oslIndicator, o *oslObjective, 
 	}
 }
 
-// oslRef reports whether a reference and an inline object are mixed up
-// and returns the name used in errors.
+// oslInlineKind checks the optional kind and apiVersion of an inline
+// object (an inline SLI, alert policy, condition or target).
 func oslInlineKind(c *oslConv, d *oslDoc, path, want, kind, apiVersion string) {
 	if kind != "" && kind != want {
 		c.addf(d, path+".kind", "must be %q, got %q", want, kind)
