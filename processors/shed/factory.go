@@ -33,9 +33,7 @@ const (
 // componentType is the shed processor's component.Type.
 var componentType = component.MustNewType(typeStr)
 
-// capabilities: the processor never modifies its input (it builds a new
-// batch when it sheds), so the collector need not clone batches for it.
-var capabilities = consumer.Capabilities{MutatesData: false}
+var capabilities = consumer.Capabilities{MutatesData: true}
 
 // NewFactory returns the factory of the shed processor.
 func NewFactory() processor.Factory {

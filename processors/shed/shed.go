@@ -105,29 +105,6 @@ func (s *shedder) protected(attrs pcommon.Map) bool {
 	return false
 }
 
-// The shed processor never modifies the data it is given: it declares
-// MutatesData false, so that the collector does not clone every batch at
-// the fan-out in front of it (the slo connector reads the same batch). When
-// it sheds, it builds a new batch of the kept items instead: copy-on-write,
-// paid only under pressure and only for what is kept.
-
-// logReason returns the shed reason of a record at level lvl, or -1 to keep it.
-func (s *shedder) logReason(lr plog.LogRecord, lvl Level) int {
-	reason := -1
-	switch logClass(lr) {
-	case classDebug:
-		reason = reasonDebugLog
-	case classInfo:
-		if lvl >= LevelInfoLogs {
-			reason = reasonInfoLog
-		}
-	}
-	if reason < 0 || s.protected(lr.Attributes()) {
-		return -1
-	}
-	return reason
-}
-
 // processLogs sheds TRACE/DEBUG (level 1+) and INFO (level 2+) records
 // that no matcher protects. Without pressure it returns at once.
 func (s *shedder) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
@@ -136,72 +113,36 @@ func (s *shedder) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, err
 		return ld, nil
 	}
 	var counts [numReasons]int64
-	kept := 0
-	rls := ld.ResourceLogs()
-	for i := range rls.Len() {
-		rl := rls.At(i)
+	ld.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool {
 		if s.protected(rl.Resource().Attributes()) {
-			kept++
-			continue
+			return false
 		}
-		sls := rl.ScopeLogs()
-		for j := range sls.Len() {
-			lrs := sls.At(j).LogRecords()
-			for k := range lrs.Len() {
-				if r := s.logReason(lrs.At(k), lvl); r >= 0 {
-					counts[r]++
-				} else {
-					kept++
-				}
-			}
-		}
-	}
-	if counts == ([numReasons]int64{}) {
-		return ld, nil
-	}
-	s.tel.record(ctx, &counts)
-	if kept == 0 {
-		return plog.NewLogs(), processorhelper.ErrSkipProcessingData
-	}
-	out := plog.NewLogs()
-	for i := range rls.Len() {
-		rl := rls.At(i)
-		if s.protected(rl.Resource().Attributes()) {
-			rl.CopyTo(out.ResourceLogs().AppendEmpty())
-			continue
-		}
-		var outRL plog.ResourceLogs
-		sls := rl.ScopeLogs()
-		for j := range sls.Len() {
-			sl := sls.At(j)
-			var outSL plog.ScopeLogs
-			lrs := sl.LogRecords()
-			for k := range lrs.Len() {
-				lr := lrs.At(k)
-				if s.logReason(lr, lvl) >= 0 {
-					continue
-				}
-				if outSL == (plog.ScopeLogs{}) {
-					if outRL == (plog.ResourceLogs{}) {
-						outRL = out.ResourceLogs().AppendEmpty()
-						rl.Resource().CopyTo(outRL.Resource())
-						outRL.SetSchemaUrl(rl.SchemaUrl())
+		rl.ScopeLogs().RemoveIf(func(sl plog.ScopeLogs) bool {
+			sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool {
+				reason := -1
+				switch logClass(lr) {
+				case classDebug:
+					reason = reasonDebugLog
+				case classInfo:
+					if lvl >= LevelInfoLogs {
+						reason = reasonInfoLog
 					}
-					outSL = outRL.ScopeLogs().AppendEmpty()
-					sl.Scope().CopyTo(outSL.Scope())
-					outSL.SetSchemaUrl(sl.SchemaUrl())
 				}
-				lr.CopyTo(outSL.LogRecords().AppendEmpty())
-			}
-		}
+				if reason < 0 || s.protected(lr.Attributes()) {
+					return false
+				}
+				counts[reason]++
+				return true
+			})
+			return sl.LogRecords().Len() == 0
+		})
+		return rl.ScopeLogs().Len() == 0
+	})
+	s.tel.record(ctx, &counts)
+	if ld.ResourceLogs().Len() == 0 {
+		return ld, processorhelper.ErrSkipProcessingData
 	}
-	return out, nil
-}
-
-// spanShed reports whether a span is shed at level 3: its sampled trace
-// flag is clear, its status is not Error and no matcher protects it.
-func (s *shedder) spanShed(sp ptrace.Span) bool {
-	return sp.Flags()&sampledFlag == 0 && sp.Status().Code() != ptrace.StatusCodeError && !s.protected(sp.Attributes())
+	return ld, nil
 }
 
 // processTraces sheds, at level 3, spans whose sampled trace flag is clear,
@@ -211,66 +152,27 @@ func (s *shedder) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.T
 		return td, nil
 	}
 	var counts [numReasons]int64
-	kept := 0
-	rss := td.ResourceSpans()
-	for i := range rss.Len() {
-		rs := rss.At(i)
+	td.ResourceSpans().RemoveIf(func(rs ptrace.ResourceSpans) bool {
 		if s.protected(rs.Resource().Attributes()) {
-			kept++
-			continue
+			return false
 		}
-		sss := rs.ScopeSpans()
-		for j := range sss.Len() {
-			sps := sss.At(j).Spans()
-			for k := range sps.Len() {
-				if s.spanShed(sps.At(k)) {
-					counts[reasonUnsampledSpan]++
-				} else {
-					kept++
+		rs.ScopeSpans().RemoveIf(func(ss ptrace.ScopeSpans) bool {
+			ss.Spans().RemoveIf(func(sp ptrace.Span) bool {
+				if sp.Flags()&sampledFlag != 0 || sp.Status().Code() == ptrace.StatusCodeError || s.protected(sp.Attributes()) {
+					return false
 				}
-			}
-		}
-	}
-	if counts[reasonUnsampledSpan] == 0 {
-		return td, nil
-	}
+				counts[reasonUnsampledSpan]++
+				return true
+			})
+			return ss.Spans().Len() == 0
+		})
+		return rs.ScopeSpans().Len() == 0
+	})
 	s.tel.record(ctx, &counts)
-	if kept == 0 {
-		return ptrace.NewTraces(), processorhelper.ErrSkipProcessingData
+	if td.ResourceSpans().Len() == 0 {
+		return td, processorhelper.ErrSkipProcessingData
 	}
-	out := ptrace.NewTraces()
-	for i := range rss.Len() {
-		rs := rss.At(i)
-		if s.protected(rs.Resource().Attributes()) {
-			rs.CopyTo(out.ResourceSpans().AppendEmpty())
-			continue
-		}
-		var outRS ptrace.ResourceSpans
-		sss := rs.ScopeSpans()
-		for j := range sss.Len() {
-			ss := sss.At(j)
-			var outSS ptrace.ScopeSpans
-			sps := ss.Spans()
-			for k := range sps.Len() {
-				sp := sps.At(k)
-				if s.spanShed(sp) {
-					continue
-				}
-				if outSS == (ptrace.ScopeSpans{}) {
-					if outRS == (ptrace.ResourceSpans{}) {
-						outRS = out.ResourceSpans().AppendEmpty()
-						rs.Resource().CopyTo(outRS.Resource())
-						outRS.SetSchemaUrl(rs.SchemaUrl())
-					}
-					outSS = outRS.ScopeSpans().AppendEmpty()
-					ss.Scope().CopyTo(outSS.Scope())
-					outSS.SetSchemaUrl(ss.SchemaUrl())
-				}
-				sp.CopyTo(outSS.Spans().AppendEmpty())
-			}
-		}
-	}
-	return out, nil
+	return td, nil
 }
 
 // sampledFlag is the W3C sampled bit of the trace flags, the low byte of a

@@ -148,28 +148,3 @@ func TestFactoryLifecycle(t *testing.T) {
 	assert.Equal(t, 1, tsink.SpanCount(), "a test process is far below 400 MiB: nothing shed")
 	require.NoError(t, tp.Shutdown(context.Background()))
 }
-
-// The processor declares MutatesData false so that the collector does not
-// clone every batch at the fan-out in front of it: it must build a new
-// batch when it sheds and leave its input as it was.
-func TestSheddingLeavesTheInputUntouched(t *testing.T) {
-	s, _ := newTestShedder(t, protectConfig(), signalLogs, LevelInfoLogs)
-	ld := makeLogs(map[string]string{"service.name": "web"}, mixedLogs...)
-	before := logNames(ld)
-	out, err := s.processLogs(context.Background(), ld)
-	require.NoError(t, err)
-	assert.Equal(t, before, logNames(ld), "input unchanged")
-	assert.Less(t, len(logNames(out)), len(before), "output shed")
-	assert.Equal(t, "web", func() string {
-		v, _ := out.ResourceLogs().At(0).Resource().Attributes().Get("service.name")
-		return v.Str()
-	}(), "the kept records keep their resource")
-
-	ts, _ := newTestShedder(t, protectConfig(), signalTraces, LevelUnsampledSpans)
-	td := makeTraces(nil, spanSpec{name: "sampled", sampled: true}, spanSpec{name: "unsampled"}, spanSpec{name: "error", err: true})
-	outT, err := ts.processTraces(context.Background(), td)
-	require.NoError(t, err)
-	assert.Equal(t, []string{"sampled", "unsampled", "error"}, spanNames(td), "input unchanged")
-	assert.Equal(t, []string{"sampled", "error"}, spanNames(outT))
-	assert.False(t, capabilities.MutatesData)
-}
