@@ -94,21 +94,7 @@ func BenchmarkEvaluate1k(b *testing.B) {
 // bench/ harness's full profile): each span is matched only against the
 // 10 SLIs of its service, and literal routes are compared as strings.
 func BenchmarkConsumeSpans100SLOs(b *testing.B) {
-	dir := b.TempDir()
-	var file strings.Builder
-	file.WriteString("version: obsd/v1\nslos:\n")
-	for s := range 10 {
-		for r := range 10 {
-			fmt.Fprintf(&file, "  - {name: svc-%d-r%d, service: svc-%d, objective: 99.5, sli: {spans: {route: '/r/%d', bad: {http_5xx: true}}}}\n", s, r, s, r)
-		}
-	}
-	path := filepath.Join(dir, "slos.yaml")
-	if err := os.WriteFile(path, []byte(file.String()), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	cfg := testConfig(dir)
-	cfg.SLOs = []string{path}
-	h := newHarness(b, cfg, t0)
+	h := hundredSLOHarness(b, "{spans: {route: '/r/%[2]d', bad: {http_5xx: true}}}")
 	var spans []spanSpec
 	for i := range 100 {
 		spans = append(spans, spanSpec{svc: fmt.Sprintf("svc-%d", i%10), name: "GET", route: fmt.Sprintf("/r/%d", i/10),
@@ -129,21 +115,7 @@ func BenchmarkConsumeSpans100SLOs(b *testing.B) {
 // (as in the bench/ harness's full profile): each record is matched only
 // against its service's 10 SLIs and each body field is scanned once.
 func BenchmarkConsumeLogs100SLOs(b *testing.B) {
-	dir := b.TempDir()
-	var file strings.Builder
-	file.WriteString("version: obsd/v1\nslos:\n")
-	for s := range 10 {
-		for r := range 10 {
-			fmt.Fprintf(&file, "  - {name: svc-%d-r%d, service: svc-%d, objective: 99.5, sli: {logs: {total: '{body.path=\"/r/%d\"}', bad: '{body.status=~\"5..\"}'}}}\n", s, r, s, r)
-		}
-	}
-	path := filepath.Join(dir, "slos.yaml")
-	if err := os.WriteFile(path, []byte(file.String()), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	cfg := testConfig(dir)
-	cfg.SLOs = []string{path}
-	h := newHarness(b, cfg, t0)
+	h := hundredSLOHarness(b, "{logs: {total: '{body.path=\"/r/%[2]d\"}', bad: '{body.status=~\"5..\"}'}}")
 	var records []logSpec
 	for i := range 100 {
 		records = append(records, logSpec{svc: fmt.Sprintf("svc-%d", i%10), ts: t0.Add(time.Second),
@@ -157,4 +129,25 @@ func BenchmarkConsumeLogs100SLOs(b *testing.B) {
 		_ = h.logs.ConsumeLogs(ctx, ld)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*100), "ns/record")
+}
+
+// hundredSLOHarness starts the connector on 100 SLOs, one per service
+// svc-0..svc-9 and route 0..9; sli is a format with %[1]d the service and
+// %[2]d the route.
+func hundredSLOHarness(b *testing.B, sli string) *harness {
+	dir := b.TempDir()
+	var file strings.Builder
+	file.WriteString("version: obsd/v1\nslos:\n")
+	for s := range 10 {
+		for r := range 10 {
+			fmt.Fprintf(&file, "  - {name: svc-%d-r%d, service: svc-%d, objective: 99.5, sli: %s}\n", s, r, s, fmt.Sprintf(sli, s, r))
+		}
+	}
+	path := filepath.Join(dir, "slos.yaml")
+	if err := os.WriteFile(path, []byte(file.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	cfg := testConfig(dir)
+	cfg.SLOs = []string{path}
+	return newHarness(b, cfg, t0)
 }
