@@ -158,7 +158,7 @@ func queriesOf(s *spec.SLO) (queries, bool) {
 	case s.SLI.Metric != nil:
 		m := s.SLI.Metric
 		q := queries{by: sumBy(m.GroupBy)}
-		bad, total := selector(m.Bad.MetricName, m.Bad.Matchers), selector(m.Total.MetricName, m.Total.Matchers)
+		bad, total := spec.SelectorText(m.Bad.MetricName, m.Bad.Matchers), spec.SelectorText(m.Total.MetricName, m.Total.Matchers)
 		q.errorRatio = func(w string) string {
 			return fmt.Sprintf("%s (rate(%s[%s]))\n/\n%s (rate(%s[%s]))", q.by, bad, w, q.by, total, w)
 		}
@@ -167,9 +167,9 @@ func queriesOf(s *spec.SLO) (queries, bool) {
 	case s.SLI.Latency != nil:
 		l := s.SLI.Latency
 		q := queries{by: sumBy(l.GroupBy)}
-		count := selector(l.Histogram.MetricName+"_count", l.Histogram.Matchers)
+		count := spec.SelectorText(l.Histogram.MetricName+"_count", l.Histogram.Matchers)
 		le := labels.MustNewMatcher(labels.MatchRegexp, "le", leRegexp(l.Threshold))
-		good := selector(l.Histogram.MetricName+"_bucket", append(append([]*labels.Matcher{}, l.Histogram.Matchers...), le))
+		good := spec.SelectorText(l.Histogram.MetricName+"_bucket", append(append([]*labels.Matcher{}, l.Histogram.Matchers...), le))
 		q.errorRatio = func(w string) string {
 			return fmt.Sprintf("(\n  %s (rate(%s[%s]))\n  -\n  %s (rate(%s[%s]))\n)\n/\n%s (rate(%s[%s]))",
 				q.by, count, w, q.by, good, w, q.by, count, w)
@@ -195,17 +195,6 @@ func sumBy(by []string) string {
 		return "sum"
 	}
 	return "sum by (" + strings.Join(by, ", ") + ")"
-}
-
-func selector(name string, ms []*labels.Matcher) string {
-	if len(ms) == 0 {
-		return name
-	}
-	parts := make([]string, len(ms))
-	for i, m := range ms {
-		parts[i] = m.String()
-	}
-	return name + "{" + strings.Join(parts, ", ") + "}"
 }
 
 // windowsOf lists the windows the SLO's enabled alert pairs use, then the

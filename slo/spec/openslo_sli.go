@@ -110,7 +110,7 @@ func (c *oslConv) fromGood(d *oslDoc, path string, good, total Selector, by []st
 			c.addf(d, path, "must have the same matchers as 'total' apart from 'le'")
 			return nil
 		}
-		h := Selector{Text: selectorText(base, total.Matchers), MetricName: base, Matchers: total.Matchers}
+		h := Selector{Text: SelectorText(base, total.Matchers), MetricName: base, Matchers: total.Matchers}
 		return &oslIndicator{latency: &MetricLatency{Histogram: h, Threshold: th, GroupBy: by}}
 	}
 	extra, ok := extraMatcher(good, total)
@@ -126,7 +126,7 @@ func (c *oslConv) fromGood(d *oslDoc, path string, good, total Selector, by []st
 		return nil
 	}
 	ms := append(slices.Clone(total.Matchers), neg)
-	bad := Selector{Text: selectorText(total.MetricName, ms), MetricName: total.MetricName, Matchers: ms}
+	bad := Selector{Text: SelectorText(total.MetricName, ms), MetricName: total.MetricName, Matchers: ms}
 	return &oslIndicator{ratio: &MetricRatio{Bad: bad, Total: total, GroupBy: by}}
 }
 
@@ -188,17 +188,6 @@ func negate(t labels.MatchType) labels.MatchType {
 	return labels.MatchRegexp
 }
 
-func selectorText(name string, ms []*labels.Matcher) string {
-	if len(ms) == 0 {
-		return name
-	}
-	parts := make([]string, len(ms))
-	for i, m := range ms {
-		parts[i] = m.String()
-	}
-	return name + "{" + strings.Join(parts, ", ") + "}"
-}
-
 // thresholdMetric maps a histogram selector; a quantile is rejected.
 func (c *oslConv) thresholdMetric(d *oslDoc, path string, m *oslMetric) *oslIndicator {
 	text, ok := c.source(d, path, m)
@@ -233,7 +222,7 @@ func (c *oslConv) thresholdMetric(d *oslDoc, path string, m *oslMetric) *oslIndi
 		}
 	}
 	if base, cut := strings.CutSuffix(sel.MetricName, "_bucket"); cut {
-		sel.MetricName, sel.Text = base, selectorText(base, sel.Matchers)
+		sel.MetricName, sel.Text = base, SelectorText(base, sel.Matchers)
 	}
 	return &oslIndicator{threshold: &sel}
 }

@@ -8,6 +8,7 @@ package spec
 
 import (
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -161,6 +162,19 @@ func (s Selector) Matches(get func(name string) string) bool {
 		}
 	}
 	return true
+}
+
+// SelectorText writes a selector in PromQL: name{m1, m2}, matchers in
+// the order given, or just name without matchers.
+func SelectorText(name string, ms []*labels.Matcher) string {
+	if len(ms) == 0 {
+		return name
+	}
+	parts := make([]string, len(ms))
+	for i, m := range ms {
+		parts[i] = m.String()
+	}
+	return name + "{" + strings.Join(parts, ", ") + "}"
 }
 
 // Alerting configures the alerts of one SLO.
