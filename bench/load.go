@@ -200,6 +200,13 @@ func (p *probeBook) arrived(seq int64, at time.Time) {
 	}
 }
 
+// sent is the number of probes sent so far.
+func (p *probeBook) sent() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.next
+}
+
 func (p *probeBook) p99() (time.Duration, int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

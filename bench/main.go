@@ -167,7 +167,7 @@ type signalResult struct {
 	allocsPerItem           float64
 	bytesPerItem            float64
 	e2eP99                  time.Duration
-	probes                  int
+	hwmAfterFixed           int64 // KiB: peak RSS once the fixed-rate phase is done
 	satThroughput           float64
 	loadCPU                 float64 // harness CPU share during saturation (1.0 = its core is full)
 }
@@ -197,86 +197,129 @@ func measureProfile(o options, p profile, work string, shed bool) (*profileResul
 		return nil, err
 	}
 	defer proc.stop()
-	target := fmt.Sprintf("127.0.0.1:%d", params.OTLPPort)
+	m := &measurer{o: o, p: p, sink: sink, proc: proc, target: fmt.Sprintf("127.0.0.1:%d", params.OTLPPort)}
 	res := &profileResult{bySignal: map[signal]*signalResult{}}
-	ctx := context.Background()
-
 	for _, sig := range o.signals {
-		reqs, err := encodeRequests(sig, 64, o.perReq)
+		sr, err := m.signal(sig)
 		if err != nil {
 			return nil, err
 		}
-		sr := &signalResult{}
 		res.bySignal[sig] = sr
-		// Warm up (connections, queues, SLO instances), unmeasured.
-		before := sink.count(sig)
-		warm, err := runLoad(ctx, loadSpec{signal: sig, target: target, requests: reqs, perReq: o.perReq,
-			workers: 8, rate: o.rate, duration: 2 * time.Second})
-		if err != nil {
-			return nil, err
-		}
-		waitDelivered(ctx, sink, sig, before+warm.ackedItems, o.drainWait)
-
-		// Fixed rate: CPU per million items, allocations, latency.
-		fmt.Printf("%s %s: fixed rate %.0f/s for %s\n", p, sig, o.rate, o.duration)
-		cpu0, _ := proc.cpuSeconds()
-		m0, b0, err := proc.mallocs()
-		if err != nil {
-			return nil, err
-		}
-		before = sink.count(sig)
-		book := newProbeBook()
-		sink.probes.Store(book)
-		sr.fixed, err = runLoad(ctx, loadSpec{signal: sig, target: target, requests: reqs, perReq: o.perReq,
-			workers: 16, rate: o.rate, duration: o.duration, probes: book})
-		if err != nil {
-			return nil, err
-		}
-		probeItems := int64(book.next) * probeSize
-		got := waitDelivered(ctx, sink, sig, before+sr.fixed.ackedItems+probeItems, o.drainWait)
-		sink.probes.Store(nil)
-		sr.fixedDelivered = got - before - probeItems
-		cpu1, _ := proc.cpuSeconds()
-		m1, b1, _ := proc.mallocs()
-		items := float64(sr.fixed.ackedItems + probeItems)
-		sr.cpuPerMillion = (cpu1 - cpu0) / (items / 1e6)
-		sr.allocsPerItem = float64(m1-m0) / items
-		sr.bytesPerItem = float64(b1-b0) / items
-		sr.e2eP99, sr.probes = book.p99()
 		if sig == spans {
-			_, res.peakRSS, _ = proc.memKiB()
+			res.peakRSS = sr.hwmAfterFixed
 		}
-
-		// Saturation: as fast as obsd acknowledges, on its one core.
-		fmt.Printf("%s %s: saturation, %d concurrent requests for %s\n", p, sig, o.workers, o.duration)
-		before = sink.count(sig)
-		profDone := make(chan error, 1)
-		if o.profDir != "" {
-			go func() {
-				profDone <- saveProfile(proc.pprofURL, filepath.Join(o.profDir, fmt.Sprintf("%s-%s.pprof", p, sig)), o.duration-time.Second)
-			}()
-		} else {
-			profDone <- nil
-		}
-		var ru0, ru1 syscall.Rusage
-		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
-		sr.saturation, err = runLoad(ctx, loadSpec{signal: sig, target: target, requests: reqs, perReq: o.perReq,
-			workers: o.workers, duration: o.duration})
-		if err != nil {
-			return nil, err
-		}
-		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
-		sr.loadCPU = (tv(ru1.Utime) + tv(ru1.Stime) - tv(ru0.Utime) - tv(ru0.Stime)) / sr.saturation.elapsed.Seconds()
-		if err := <-profDone; err != nil {
-			fmt.Println("profile:", err)
-		}
-		got = waitDelivered(ctx, sink, sig, before+sr.saturation.ackedItems, o.drainWait)
-		sr.satLost = max(0, sr.saturation.ackedItems-(got-before))
-		sr.satThroughput = float64(sr.saturation.ackedItems) / sr.saturation.elapsed.Seconds()
-		fmt.Printf("  %.0f %s/s acknowledged (harness used %.0f%% of its core), lost %d, refused %d %v\n",
-			sr.satThroughput, sig, 100*sr.loadCPU, sr.satLost, sr.saturation.refusedItems, sr.saturation.refusedCodes)
 	}
 	return res, nil
+}
+
+// measurer runs the phases of one profile against one obsd.
+type measurer struct {
+	o      options
+	p      profile
+	sink   *countingSink
+	proc   *obsdProc
+	target string
+}
+
+// phase runs one load and waits for the sink to receive what obsd
+// acknowledged (plus extra items, the probes); it returns the load and how
+// many items of it arrived.
+func (m *measurer) phase(spec loadSpec, extra func() int64) (loadResult, int64, error) {
+	before := m.sink.count(spec.signal)
+	res, err := runLoad(context.Background(), spec)
+	if err != nil {
+		return res, 0, err
+	}
+	var ex int64
+	if extra != nil {
+		ex = extra()
+	}
+	got := waitDelivered(context.Background(), m.sink, spec.signal, before+res.ackedItems+ex, m.o.drainWait)
+	return res, got - before - ex, nil
+}
+
+func (m *measurer) signal(sig signal) (*signalResult, error) {
+	reqs, err := encodeRequests(sig, 64, m.o.perReq)
+	if err != nil {
+		return nil, err
+	}
+	spec := loadSpec{signal: sig, target: m.target, requests: reqs, perReq: m.o.perReq}
+	// Warm up (connections, queues, SLO instances), unmeasured.
+	warm := spec
+	warm.workers, warm.rate, warm.duration = 8, m.o.rate, 2*time.Second
+	if _, _, err := m.phase(warm, nil); err != nil {
+		return nil, err
+	}
+	sr := &signalResult{}
+	if err := m.fixed(spec, sr); err != nil {
+		return nil, err
+	}
+	if err := m.saturation(spec, sr); err != nil {
+		return nil, err
+	}
+	return sr, nil
+}
+
+// fixed measures CPU, allocations and latency per item at the fixed rate.
+func (m *measurer) fixed(spec loadSpec, sr *signalResult) error {
+	fmt.Printf("%s %s: fixed rate %.0f/s for %s\n", m.p, spec.signal, m.o.rate, m.o.duration)
+	cpu0, _ := m.proc.cpuSeconds()
+	m0, b0, err := m.proc.mallocs()
+	if err != nil {
+		return err
+	}
+	book := newProbeBook()
+	m.sink.probes.Store(book)
+	defer m.sink.probes.Store(nil)
+	spec.workers, spec.rate, spec.duration, spec.probes = 16, m.o.rate, m.o.duration, book
+	probeItems := func() int64 { return book.sent() * probeSize }
+	sr.fixed, sr.fixedDelivered, err = m.phase(spec, probeItems)
+	if err != nil {
+		return err
+	}
+	cpu1, _ := m.proc.cpuSeconds()
+	m1, b1, _ := m.proc.mallocs()
+	items := float64(sr.fixed.ackedItems + probeItems())
+	sr.cpuPerMillion = (cpu1 - cpu0) / (items / 1e6)
+	sr.allocsPerItem = float64(m1-m0) / items
+	sr.bytesPerItem = float64(b1-b0) / items
+	_, sr.hwmAfterFixed, _ = m.proc.memKiB()
+	var probes int
+	sr.e2eP99, probes = book.p99()
+	fmt.Printf("  %.2f CPU-s per million, p99 end-to-end %s over %d probes\n", sr.cpuPerMillion, sr.e2eP99, probes)
+	return nil
+}
+
+// saturation measures throughput as fast as obsd acknowledges, on its one core.
+func (m *measurer) saturation(spec loadSpec, sr *signalResult) error {
+	fmt.Printf("%s %s: saturation, %d concurrent requests for %s\n", m.p, spec.signal, m.o.workers, m.o.duration)
+	profDone := make(chan error, 1)
+	if m.o.profDir != "" {
+		path := filepath.Join(m.o.profDir, fmt.Sprintf("%s-%s.pprof", m.p, spec.signal))
+		go func() { profDone <- saveProfile(m.proc.pprofURL, path, m.o.duration-time.Second) }()
+	} else {
+		profDone <- nil
+	}
+	var ru0, ru1 syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+	spec.workers, spec.duration = m.o.workers, m.o.duration
+	var delivered int64
+	var err error
+	sr.saturation, delivered, err = m.phase(spec, nil)
+	if err != nil {
+		return err
+	}
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+	if err := <-profDone; err != nil {
+		fmt.Println("profile:", err)
+	}
+	elapsed := sr.saturation.elapsed.Seconds()
+	sr.loadCPU = (tv(ru1.Utime) + tv(ru1.Stime) - tv(ru0.Utime) - tv(ru0.Stime)) / elapsed
+	sr.satLost = max(0, sr.saturation.ackedItems-delivered)
+	sr.satThroughput = float64(sr.saturation.ackedItems) / elapsed
+	fmt.Printf("  %.0f %s/s acknowledged (harness used %.0f%% of its core), lost %d, refused %d %v\n",
+		sr.satThroughput, spec.signal, 100*sr.loadCPU, sr.satLost, sr.saturation.refusedItems, sr.saturation.refusedCodes)
+	return nil
 }
 
 func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
