@@ -140,11 +140,7 @@ func (l *linter) checkSLI(s *spec.SLO) {
 		l.checkSelector(s, fieldLatency, "histogram", sli.Latency.Histogram)
 		l.checkGroupBy(s, fieldMetricGroupBy, sli.Latency.GroupBy)
 	case sli.Logs != nil:
-		names := make([]string, len(sli.Logs.GroupBy))
-		for i, g := range sli.Logs.GroupBy {
-			names[i] = g.Name
-		}
-		l.checkGroupBy(s, fieldLogsGroupBy, names)
+		l.checkGroupBy(s, fieldLogsGroupBy, s.GroupBy())
 		l.checkMatchers(s, fieldLogs, "logs total "+sli.Logs.Total.Text, logMatchers(sli.Logs.Total))
 		l.checkMatchers(s, fieldLogs, "logs bad "+sli.Logs.Bad.Text, logMatchers(sli.Logs.Bad))
 	}
@@ -156,13 +152,9 @@ var unboundedRe = regexp.MustCompile(`(?i)(^|[._])(id|uuid|guid|ip|addr|address|
 
 // checkGroupBy warns on group_by attributes that look unbounded.
 func (l *linter) checkGroupBy(s *spec.SLO, f field, names []string) {
-	limit := s.GroupByLimit
-	if limit <= 0 {
-		limit = spec.DefaultGroupByLimit
-	}
 	for _, n := range names {
 		if unboundedRe.MatchString(n) {
-			l.add(s, f, Warning, "group_by %q looks unbounded (ids, addresses, URLs, users): past %d values every new one lands in the overflow instance; group by a route, region or tier", n, limit)
+			l.add(s, f, Warning, "group_by %q looks unbounded (ids, addresses, URLs, users): past %d values every new one lands in the overflow instance; group by a route, region or tier", n, s.Limit())
 		}
 	}
 }
