@@ -42,13 +42,10 @@ type Engine struct {
 	instances []*Instance
 	byGroup   map[groupKey]*Instance
 	series    map[seriesKey]*seriesState
-	// grouped[slo] counts the SLO's group instances (overflow excluded);
-	// limits[slo] is its group_by cap.
-	grouped, limits []int
-	countFrom       int64
-	resolve         float64
-	notifier        Notifier
-	stats           [numOutcomes]uint64
+	countFrom int64
+	resolve   float64
+	notifier  Notifier
+	stats     [numOutcomes]uint64
 	// reused per evaluation, guarded by evalMu
 	status Status
 	trans  []AlertTransition
@@ -104,7 +101,6 @@ func NewEngine(slos []*spec.SLO, opts Options) (*Engine, error) {
 		}
 		e.byName[s.Name] = len(e.slos)
 		e.slos = append(e.slos, newSLODef(i, s))
-		e.grouped, e.limits = append(e.grouped, 0), append(e.limits, s.Limit())
 	}
 	if err := errors.Join(errList...); err != nil {
 		return nil, err
@@ -143,7 +139,7 @@ func (e *Engine) Instance(slo int, groupHash uint64, group func() map[string]str
 	if in, ok := e.byGroup[groupKey{slo: slo, hash: groupHash}]; ok {
 		return in
 	}
-	if group != nil && e.grouped[slo] >= e.limits[slo] {
+	if d := e.slos[slo]; group != nil && d.grouped >= d.spec.Limit() {
 		if in, ok := e.byGroup[groupKey{slo: slo, hash: OverflowHash}]; ok {
 			return in
 		}
@@ -187,7 +183,7 @@ func (e *Engine) instanceLocked(slo int, groupHash uint64, group func() map[stri
 	case groupHash == OverflowHash:
 		in.overflow = true
 	case g != nil:
-		e.grouped[slo]++ // restored instances count even beyond a lowered cap
+		d.grouped++ // restored instances count even beyond a lowered cap
 	}
 	for sev := range in.labels {
 		in.labels[sev] = d.alertLabels(sev, g)

@@ -74,6 +74,9 @@ type sloDef struct {
 	report [len(ReportWindows)]int
 	budget float64
 	sev    [2]sevDef
+	// grouped counts the SLO's group instances (overflow excluded),
+	// against its group_by cap spec.Limit().
+	grouped int
 }
 
 type sevDef struct {
