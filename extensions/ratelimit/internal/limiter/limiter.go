@@ -64,7 +64,7 @@ type Config struct {
 	// MaxKeys bounds the client table; the least recently used client is
 	// evicted (and starts again with a full bucket when it returns).
 	MaxKeys int
-	// MaxLabels bounds the distinct client label values (see LabelSet).
+	// MaxLabels bounds the distinct client label values (see labelSet).
 	MaxLabels int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -137,7 +137,7 @@ type Limiter struct {
 	head      *entry // most recently used
 	tail      *entry // least recently used
 	evictions uint64
-	labels    *LabelSet
+	labels    *labelSet
 }
 
 // New validates cfg and builds a Limiter.
@@ -167,7 +167,7 @@ func New(cfg Config) (*Limiter, error) {
 		l.globalLim = *cfg.Global
 		l.global = rate.NewLimiter(rate.Limit(cfg.Global.Rate), cfg.Global.Burst)
 	}
-	l.labels = NewLabelSet(cfg.MaxLabels, reserved)
+	l.labels = newLabelSet(cfg.MaxLabels, reserved)
 	return l, nil
 }
 
@@ -268,7 +268,7 @@ func (l *Limiter) lookup(key string) *entry {
 	} else {
 		e = &entry{}
 	}
-	*e = entry{key: key, label: l.labels.Label(key), tier: tier,
+	*e = entry{key: key, label: l.labels.label(key), tier: tier,
 		bucket: rate.NewLimiter(rate.Limit(tier.limit.Rate), tier.limit.Burst)}
 	l.table[key] = e
 	l.pushFront(e)
