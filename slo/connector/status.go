@@ -208,15 +208,8 @@ func (b *board) group(t slo.AlertTransition) map[string]string {
 	if sp == nil {
 		return nil
 	}
-	var keys []string
-	switch {
-	case sp.SLI.Metric != nil:
-		keys = sp.SLI.Metric.GroupBy
-	case sp.SLI.Latency != nil:
-		keys = sp.SLI.Latency.GroupBy
-	}
 	var g map[string]string
-	for _, k := range keys {
+	for _, k := range sp.GroupBy() {
 		if v, ok := t.Labels[k]; ok {
 			if g == nil {
 				g = map[string]string{}

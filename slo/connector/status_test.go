@@ -201,3 +201,23 @@ func TestOnlyTheFirstInstancesKeepAHistory(t *testing.T) {
 	assert.Len(t, snap.SLOs, maxHistories+5, "every instance is listed")
 	assert.Equal(t, maxHistories, with, "the history memory is bounded")
 }
+
+func TestAnAlertEventNamesTheInstanceOfEveryGroupedSLIKind(t *testing.T) {
+	specs := []*spec.SLO{
+		{Name: "metric", SLI: spec.SLI{Metric: &spec.MetricRatio{GroupBy: []string{"region"}}}},
+		{Name: "latency", SLI: spec.SLI{Latency: &spec.MetricLatency{GroupBy: []string{"region"}}}},
+		{Name: "logs", SLI: spec.SLI{Logs: &spec.LogSLI{GroupBy: []spec.LogField{{Name: "region", Key: "region"}}}}},
+	}
+	b := newBoard(component.MustNewID("slo"), specs, nil)
+	var ts []slo.AlertTransition
+	for _, sp := range specs {
+		ts = append(ts, slo.AlertTransition{SLO: sp.Name, Severity: "page", State: "firing", At: t0,
+			Labels: map[string]string{"region": "eu", "team": "pay"}})
+	}
+	b.record(ts)
+	snap := b.Snapshot()
+	require.Len(t, snap.Alerts, len(specs))
+	for _, ev := range snap.Alerts {
+		assert.Equal(t, "region=eu", ev.Instance, "the event of %s names its group, not the SLO's other labels", ev.SLO)
+	}
+}
