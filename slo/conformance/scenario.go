@@ -57,11 +57,12 @@ func (c Counter) Build() Series {
 	v := 0.0
 	perStep := c.Step.Minutes()
 	for i := 0; i < c.N; i++ {
+		minute := int(time.Duration(i) * c.Step / time.Minute)
 		if i > 0 {
-			v += c.Rate(int(time.Duration(i)*c.Step/time.Minute)) * perStep
+			v += c.Rate(minute) * perStep
 		}
 		if c.ResetAt > 0 && i == c.ResetAt {
-			v = c.Rate(i) * perStep / 2
+			v = c.Rate(minute) * perStep / 2
 		}
 		if i < c.StartAt {
 			continue

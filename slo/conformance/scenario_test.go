@@ -25,6 +25,9 @@ func TestCounterBuild(t *testing.T) {
 			[]float64{0, 5, 10}, []int64{600, 630, 660}},
 		{"a reset drops the counter to half a step's increase", Counter{Start: start, Step: time.Minute, N: 4, Rate: ten, ResetAt: 2},
 			[]float64{0, 10, 5, 15}, []int64{600, 660, 720, 780}},
+		{"a reset reads the rate of its minute, not of its scrape index", Counter{Start: start, Step: 30 * time.Second, N: 4, ResetAt: 2,
+			Rate: func(m int) float64 { return float64(10 * (m + 1)) }},
+			[]float64{0, 5, 5, 15}, []int64{600, 630, 660, 690}},
 		{"a late start begins at zero", Counter{Start: start, Step: time.Minute, N: 4, Rate: ten, StartAt: 2},
 			[]float64{0, 10}, []int64{720, 780}},
 	} {
