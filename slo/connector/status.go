@@ -36,7 +36,7 @@ const (
 type board struct {
 	id     string
 	alerts *alerting.Manager
-	specs  map[string]*spec.SLO
+	specs  map[string]*boardSpec
 
 	mu         sync.Mutex
 	slos       map[string]*boardEntry
@@ -44,6 +44,14 @@ type board struct {
 	events     []status.AlertEvent // ring of maxAlertEvents, oldest at next when full
 	next       int
 	unregister func()
+}
+
+// boardSpec is an SLO's spec with what the page shows of it that does not
+// change between evaluations, computed once.
+type boardSpec struct {
+	*spec.SLO
+	dashboardPath string
+	thresholds    []status.Threshold // shared by every entry: never mutated
 }
 
 type boardEntry struct {
@@ -54,9 +62,9 @@ type boardEntry struct {
 var _ status.SLOSource = (*board)(nil)
 
 func newBoard(id component.ID, specs []*spec.SLO, alerts *alerting.Manager) *board {
-	b := &board{id: id.String(), alerts: alerts, specs: map[string]*spec.SLO{}, slos: map[string]*boardEntry{}}
+	b := &board{id: id.String(), alerts: alerts, specs: map[string]*boardSpec{}, slos: map[string]*boardEntry{}}
 	for _, sp := range specs {
-		b.specs[sp.Name] = sp
+		b.specs[sp.Name] = &boardSpec{SLO: sp, dashboardPath: uid.SLOPath(sp.Name), thresholds: thresholds(sp)}
 	}
 	return b
 }
@@ -99,7 +107,8 @@ func (b *board) observe(st *slo.Status) {
 	cur := status.SLO{Name: st.SLO, Service: st.Service, Instance: groupString(st.Group), Group: maps.Clone(st.Group),
 		Objective: st.Objective, BudgetRemaining: st.BudgetRemaining, TimeToExhaustion: status.Duration(st.TimeToExhaustion),
 		Events: st.Events, BadEvents: st.BadEvents, NoData: st.NoData, At: st.At, Source: b.id,
-		DashboardPath: uid.SLOPath(st.SLO), State: status.StateInactive}
+		State: status.StateInactive, Windows: make([]status.Window, 0, len(st.Windows)),
+		Alerts: make([]status.AlertStatus, 0, len(st.Alerts))}
 	for _, w := range st.Windows {
 		cur.Windows = append(cur.Windows, status.Window{Name: w.Name, ErrorRatio: w.ErrorRatio, BurnRate: w.BurnRate, NoData: w.NoData})
 	}
@@ -115,13 +124,16 @@ func (b *board) observe(st *slo.Status) {
 	}
 	if sp != nil {
 		cur.Period, cur.Description, cur.RunbookURL = status.Duration(sp.Period), sp.Description, sp.Alerting.RunbookURL
-		cur.Thresholds = thresholds(sp)
+		cur.Thresholds, cur.DashboardPath = sp.thresholds, sp.dashboardPath
+	} else {
+		cur.DashboardPath = uid.SLOPath(st.SLO)
 	}
 	p := status.Point{At: st.At, SLI: 1 - st.Windows[0].ErrorRatio, NoData: st.Windows[0].NoData,
 		BurnShort: st.Windows[0].BurnRate, BurnLong: st.Windows[2].BurnRate, Budget: st.BudgetRemaining}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	e := b.slos[cur.Key()]
+	key := cur.Key()
+	e := b.slos[key]
 	if e == nil {
 		e = &boardEntry{}
 		if b.histories < maxHistories {
@@ -132,7 +144,7 @@ func (b *board) observe(st *slo.Status) {
 			e.hist = status.NewHistory(historyPoints, step)
 			b.histories++
 		}
-		b.slos[cur.Key()] = e
+		b.slos[key] = e
 	}
 	e.cur = cur
 	if e.hist != nil {
@@ -142,11 +154,11 @@ func (b *board) observe(st *slo.Status) {
 
 // placeholder is an SLO that has seen no event yet (no instance exists):
 // listed with no data, so the page shows every configured SLO.
-func (b *board) placeholder(sp *spec.SLO) status.SLO {
+func (b *board) placeholder(sp *boardSpec) status.SLO {
 	s := status.SLO{Name: sp.Name, Service: sp.Service, Description: sp.Description, Objective: sp.Objective,
 		Period: status.Duration(sp.Period), BudgetRemaining: 1, TimeToExhaustion: -1, NoData: true,
-		State: status.StateInactive, Alerts: []status.AlertStatus{}, Thresholds: thresholds(sp),
-		RunbookURL: sp.Alerting.RunbookURL, DashboardPath: uid.SLOPath(sp.Name), Source: b.id}
+		State: status.StateInactive, Alerts: []status.AlertStatus{}, Thresholds: sp.thresholds,
+		RunbookURL: sp.Alerting.RunbookURL, DashboardPath: sp.dashboardPath, Source: b.id}
 	for _, w := range slo.ReportWindows {
 		s.Windows = append(s.Windows, status.Window{Name: w, NoData: true})
 	}
@@ -268,7 +280,9 @@ func groupString(g map[string]string) string {
 		if i > 0 {
 			sb.WriteString(", ")
 		}
-		sb.WriteString(k + "=" + g[k])
+		sb.WriteString(k)
+		sb.WriteByte('=')
+		sb.WriteString(g[k])
 	}
 	return sb.String()
 }
