@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor/processortest"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/goleak"
 )
 
@@ -120,5 +121,45 @@ func BenchmarkTenantLogs(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_, _ = p.processLogs(ctx, ld)
+	}
+}
+
+func TestRequestsAreCountedBySource(t *testing.T) {
+	withAuth := client.NewContext(context.Background(), client.Info{Auth: fakeAuth{"tenant": "team-a"}})
+	withHeader := client.NewContext(context.Background(), client.Info{Metadata: client.NewMetadata(map[string][]string{"X-Scope-OrgID": {"team-c"}})})
+	tests := []struct {
+		name string
+		cfg  Config
+		ctx  context.Context
+		want string
+	}{
+		{"an authenticated tenant counts as auth", Config{FromAuth: "tenant", Attribute: "obsd.tenant"}, withAuth, sourceAuth},
+		{"a header tenant counts as metadata", Config{FromAuth: "tenant", FromMetadata: "X-Scope-OrgID", Attribute: "obsd.tenant"}, withHeader, sourceMetadata},
+		{"the default tenant counts as default", Config{FromAuth: "tenant", Attribute: "obsd.tenant", Default: "anon"}, context.Background(), sourceDefault},
+		{"no tenant at all counts as none", Config{FromAuth: "tenant", Attribute: "obsd.tenant"}, context.Background(), sourceNone},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tel := componenttest.NewTelemetry()
+			defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
+			set := processortest.NewNopSettings(componentType)
+			set.TelemetrySettings = tel.NewTelemetrySettings()
+			cfg := tt.cfg
+			p, err := NewFactory().CreateLogs(context.Background(), set, &cfg, consumertest.NewNop())
+			require.NoError(t, err)
+			for range 3 {
+				ld := plog.NewLogs()
+				ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+				require.NoError(t, p.ConsumeLogs(tt.ctx, ld))
+			}
+			m, err := tel.GetMetric(metricRequests)
+			require.NoError(t, err)
+			got := map[string]int64{}
+			for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+				src, _ := dp.Attributes.Value("source")
+				got[src.AsString()] += dp.Value
+			}
+			assert.Equal(t, map[string]int64{tt.want: 3}, got, "three requests, one count each, under their source only")
+		})
 	}
 }
