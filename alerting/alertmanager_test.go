@@ -14,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/obsd-dev/obsd/internal/amtest"
 )
 
 const exampleConfig = "alertmanager.example.yml"
@@ -53,47 +55,11 @@ func freePort(t *testing.T) string {
 	return addr
 }
 
-// startAlertmanager runs the real Alertmanager on loopback with the example
-// config, its webhook URLs pointed at oncall and ticket, and short group waits.
+// startAlertmanager runs the real Alertmanager on addr with the example
+// config, its webhook URLs pointed at oncall and ticket.
 func startAlertmanager(t *testing.T, addr, oncall, ticket string) string {
 	t.Helper()
-	bin := lookTool(t, "prometheus-alertmanager")
-	data, err := os.ReadFile(exampleConfig)
-	require.NoError(t, err)
-	cfg := strings.NewReplacer(
-		"http://127.0.0.1:9101/oncall", oncall,
-		"http://127.0.0.1:9102/ticket", ticket,
-		"group_wait: 10s", "group_wait: 200ms",
-		"group_interval: 1m", "group_interval: 500ms",
-	).Replace(string(data))
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "alertmanager.yml")
-	require.NoError(t, os.WriteFile(cfgPath, []byte(cfg), 0o600))
-	cmd := exec.Command(bin, "--config.file="+cfgPath, "--storage.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr, "--cluster.listen-address=")
-	logs, err := os.Create(filepath.Join(dir, "alertmanager.log"))
-	require.NoError(t, err)
-	cmd.Stdout, cmd.Stderr = logs, logs
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		_ = logs.Close()
-		if t.Failed() {
-			out, _ := os.ReadFile(logs.Name())
-			t.Logf("alertmanager log:\n%s", out)
-		}
-	})
-	base := "http://" + addr
-	require.Eventually(t, func() bool {
-		resp, err := http.Get(base + "/-/ready")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, 30*time.Second, 50*time.Millisecond, "alertmanager did not become ready")
-	return base
+	return amtest.Start(t, addr, oncall, ticket)
 }
 
 func TestRealAlertmanagerRoutesPageToOncallAndInhibitsTicket(t *testing.T) {

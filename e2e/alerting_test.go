@@ -6,9 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"github.com/obsd-dev/obsd/dashboards/uid"
 	"github.com/obsd-dev/obsd/e2e/harness"
 	"github.com/obsd-dev/obsd/e2e/sink"
+	"github.com/obsd-dev/obsd/internal/amtest"
 )
 
 // sloPageAndTicketFile enables both severities: the page holds on a burst
@@ -90,55 +89,7 @@ func startAlertmanager(t *testing.T, oncall, ticket string) string {
 // startAlertmanagerOn is startAlertmanager on a given host:port.
 func startAlertmanagerOn(t *testing.T, addr, oncall, ticket string) string {
 	t.Helper()
-	const bin = "/usr/bin/prometheus-alertmanager"
-	root, err := harness.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(filepath.Join(root, "alerting", "alertmanager.example.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := strings.NewReplacer(
-		"http://127.0.0.1:9101/oncall", oncall,
-		"http://127.0.0.1:9102/ticket", ticket,
-		"group_wait: 10s", "group_wait: 200ms",
-		"group_interval: 1m", "group_interval: 500ms",
-	).Replace(string(data))
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "alertmanager.yml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "--config.file="+cfgPath, "--storage.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr, "--cluster.listen-address=")
-	logs, err := os.Create(filepath.Join(dir, "alertmanager.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start alertmanager: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		_ = logs.Close()
-		if t.Failed() {
-			out, _ := os.ReadFile(logs.Name())
-			t.Logf("alertmanager log:\n%s", out)
-		}
-	})
-	base := "http://" + addr
-	harness.Eventually(t, 30*time.Second, func() bool {
-		resp, err := http.Get(base + "/-/ready")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, "alertmanager did not become ready")
-	return base
+	return amtest.Start(t, addr, oncall, ticket)
 }
 
 // TestSLOPageReachesOncallThroughAlertmanager: obsd's SLO connector fires
