@@ -333,34 +333,13 @@ func (l *linter) checkBadTotal(s *spec.SLO, m *spec.MetricRatio) {
 		l.add(s, fieldBad, Warning, "bad counts %s but total counts %s: unless every bad event is also counted in total, the error ratio is wrong (it can pass 100%%)", bad.MetricName, total.MetricName)
 		return
 	}
-	if sameSet(bad.Matchers, total.Matchers) {
+	if spec.SameMatchers(bad.Matchers, total.Matchers) {
 		l.add(s, fieldBad, Error, "bad selects the same series as total: every event is bad")
 		return
 	}
 	for _, t := range total.Matchers {
-		if !hasMatcher(bad.Matchers, t) {
+		if !spec.HasMatcher(bad.Matchers, t) {
 			l.add(s, fieldBad, Warning, "bad lacks total's matcher %s: bad events outside total inflate the error ratio", t)
 		}
 	}
-}
-
-func hasMatcher(ms []*labels.Matcher, m *labels.Matcher) bool {
-	for _, x := range ms {
-		if x.String() == m.String() {
-			return true
-		}
-	}
-	return false
-}
-
-func sameSet(a, b []*labels.Matcher) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for _, m := range a {
-		if !hasMatcher(b, m) {
-			return false
-		}
-	}
-	return true
 }

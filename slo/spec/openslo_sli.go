@@ -106,7 +106,7 @@ func (c *oslConv) fromGood(d *oslDoc, path string, good, total Selector, by []st
 			c.addf(d, path, "must select one bucket with an equality matcher on 'le' (e.g. le=\"0.3\") over the histogram's '_count'")
 			return nil
 		}
-		if !sameMatchers(rest, total.Matchers) {
+		if !SameMatchers(rest, total.Matchers) {
 			c.addf(d, path, "must have the same matchers as 'total' apart from 'le'")
 			return nil
 		}
@@ -145,7 +145,7 @@ func extraMatcher(good, total Selector) (*labels.Matcher, bool) {
 	}
 	var extra *labels.Matcher
 	for _, m := range good.Matchers {
-		if !containsMatcher(total.Matchers, m) {
+		if !HasMatcher(total.Matchers, m) {
 			if extra != nil {
 				return nil, false
 			}
@@ -153,27 +153,6 @@ func extraMatcher(good, total Selector) (*labels.Matcher, bool) {
 		}
 	}
 	return extra, extra != nil
-}
-
-func containsMatcher(ms []*labels.Matcher, m *labels.Matcher) bool {
-	for _, x := range ms {
-		if x.String() == m.String() {
-			return true
-		}
-	}
-	return false
-}
-
-func sameMatchers(a, b []*labels.Matcher) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for _, m := range a {
-		if !containsMatcher(b, m) {
-			return false
-		}
-	}
-	return true
 }
 
 func negate(t labels.MatchType) labels.MatchType {

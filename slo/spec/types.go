@@ -177,6 +177,30 @@ func SelectorText(name string, ms []*labels.Matcher) string {
 	return name + "{" + strings.Join(parts, ", ") + "}"
 }
 
+// HasMatcher reports whether ms holds a matcher written as m (same name,
+// type and value).
+func HasMatcher(ms []*labels.Matcher, m *labels.Matcher) bool {
+	for _, x := range ms {
+		if x.String() == m.String() {
+			return true
+		}
+	}
+	return false
+}
+
+// SameMatchers reports whether a and b hold the same matchers, in any order.
+func SameMatchers(a, b []*labels.Matcher) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, m := range a {
+		if !HasMatcher(b, m) {
+			return false
+		}
+	}
+	return true
+}
+
 // Alerting configures the alerts of one SLO.
 type Alerting struct {
 	// Name is the alert name; defaults to the SLO name.
