@@ -10,11 +10,11 @@ import (
 	"strings"
 
 	"go.opentelemetry.io/collector/extension/extensionmiddleware"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/obsd-dev/obsd/extensions/internal/retryhint"
 )
 
 // GetHTTPRoundTripper wraps an HTTP client's transport: while the circuit
@@ -47,7 +47,7 @@ func (rt roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 func (b *breaker) openResponse(req *http.Request) *http.Response {
 	msg := fmt.Sprintf("circuit breaker %s is open: the backend keeps failing; retry later", b.id)
 	h := make(http.Header, 2)
-	h.Set("Retry-After", strconv.FormatInt(int64((b.retryDelay()+999_999_999)/1_000_000_000), 10))
+	h.Set("Retry-After", strconv.FormatInt(retryhint.Seconds(b.retryDelay()), 10))
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	return &http.Response{
 		Status:        "503 Service Unavailable",
@@ -92,12 +92,7 @@ func (b *breaker) unaryInterceptor(ctx context.Context, method string, req, repl
 // openStatus is what a refused gRPC call gets.
 func (b *breaker) openStatus() *status.Status {
 	delay := b.retryDelay()
-	st := status.New(codes.Unavailable, fmt.Sprintf("circuit breaker %s is open: the backend keeps failing; retry after %s", b.id, delay))
-	withInfo, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(delay)})
-	if err != nil { // only for a detail that cannot be marshalled; RetryInfo can
-		return st
-	}
-	return withInfo
+	return retryhint.Status(codes.Unavailable, fmt.Sprintf("circuit breaker %s is open: the backend keeps failing; retry after %s", b.id, delay), delay)
 }
 
 // grpcFailed says whether a call's outcome counts against the backend:

@@ -8,33 +8,20 @@ import (
 	"strconv"
 	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/obsd-dev/obsd/extensions/internal/retryhint"
 	"github.com/obsd-dev/obsd/extensions/ratelimit/internal/limiter"
 )
-
-// retryAfterSeconds is d rounded up to whole seconds, at least 1, as the
-// HTTP Retry-After header carries it.
-func retryAfterSeconds(d time.Duration) int64 {
-	s := int64(math.Ceil(d.Seconds()))
-	return max(s, 1)
-}
 
 // refusalStatus is the google.rpc.Status of a refusal: RESOURCE_EXHAUSTED
 // with a RetryInfo detail, which the OTLP spec makes retryable.
 func refusalStatus(d limiter.Decision, delay time.Duration) *status.Status {
 	msg := fmt.Sprintf("rate limit exceeded (%s limit, tier %s); retry after %s", d.RefusedBy, d.Tier, delay)
-	st := status.New(codes.ResourceExhausted, msg)
-	withInfo, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(delay)})
-	if err != nil { // only on a detail that cannot be marshalled; RetryInfo can
-		return st
-	}
-	return withInfo
+	return retryhint.Status(codes.ResourceExhausted, msg, delay)
 }
 
 // grpcRefusal is the error a refused gRPC call returns. The delay is the
@@ -49,7 +36,7 @@ func grpcRefusal(d limiter.Decision) error {
 // the google.rpc.Status the OTLP/HTTP spec asks for, encoded like the
 // request (protobuf or JSON), or a line of text for other content types.
 func writeHTTPRefusal(w http.ResponseWriter, req *http.Request, d limiter.Decision) {
-	secs := retryAfterSeconds(d.RetryAfter)
+	secs := retryhint.Seconds(d.RetryAfter)
 	h := w.Header()
 	h.Set("Retry-After", strconv.FormatInt(secs, 10))
 	st := refusalStatus(d, time.Duration(secs)*time.Second)
