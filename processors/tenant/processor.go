@@ -31,8 +31,9 @@ const (
 type tenantProcessor struct {
 	cfg      *Config
 	requests metric.Int64Counter
-	// bySource are the precomputed attribute sets of the counter.
-	bySource map[string]metric.AddOption
+	// bySource are the counter's ready-made options per source: passing a
+	// prepared slice to the variadic Add does not allocate per request.
+	bySource map[string][]metric.AddOption
 }
 
 func newProcessor(cfg *Config, set processor.Settings) (*tenantProcessor, error) {
@@ -41,9 +42,9 @@ func newProcessor(cfg *Config, set processor.Settings) (*tenantProcessor, error)
 	if err != nil {
 		return nil, err
 	}
-	p := &tenantProcessor{cfg: cfg, requests: c, bySource: map[string]metric.AddOption{}}
+	p := &tenantProcessor{cfg: cfg, requests: c, bySource: map[string][]metric.AddOption{}}
 	for _, s := range []string{sourceAuth, sourceMetadata, sourceDefault, sourceNone} {
-		p.bySource[s] = metric.WithAttributeSet(attribute.NewSet(attribute.String("source", s)))
+		p.bySource[s] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(attribute.String("source", s)))}
 	}
 	return p, nil
 }
@@ -67,42 +68,41 @@ func (p *tenantProcessor) tenantOf(ctx context.Context) (string, string) {
 	return "", sourceNone
 }
 
-// stamp writes tenant to attrs, or removes the attribute when tenant is "".
-func (p *tenantProcessor) stamp(attrs pcommon.Map, tenant string) {
-	if tenant == "" {
-		attrs.Remove(p.cfg.Attribute)
-		return
+// requestTenant is the request's tenant, counted once under its source.
+func (p *tenantProcessor) requestTenant(ctx context.Context) string {
+	tenant, src := p.tenantOf(ctx)
+	p.requests.Add(ctx, 1, p.bySource[src]...)
+	return tenant
+}
+
+// stamp writes tenant to the attributes of n resources, or removes the
+// attribute when tenant is "".
+func (p *tenantProcessor) stamp(n int, resource func(int) pcommon.Resource, tenant string) {
+	for i := range n {
+		attrs := resource(i).Attributes()
+		if tenant == "" {
+			attrs.Remove(p.cfg.Attribute)
+		} else {
+			attrs.PutStr(p.cfg.Attribute, tenant)
+		}
 	}
-	attrs.PutStr(p.cfg.Attribute, tenant)
 }
 
 func (p *tenantProcessor) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
-	tenant, src := p.tenantOf(ctx)
-	p.requests.Add(ctx, 1, p.bySource[src])
 	rs := td.ResourceSpans()
-	for i := 0; i < rs.Len(); i++ {
-		p.stamp(rs.At(i).Resource().Attributes(), tenant)
-	}
+	p.stamp(rs.Len(), func(i int) pcommon.Resource { return rs.At(i).Resource() }, p.requestTenant(ctx))
 	return td, nil
 }
 
 func (p *tenantProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
-	tenant, src := p.tenantOf(ctx)
-	p.requests.Add(ctx, 1, p.bySource[src])
 	rl := ld.ResourceLogs()
-	for i := 0; i < rl.Len(); i++ {
-		p.stamp(rl.At(i).Resource().Attributes(), tenant)
-	}
+	p.stamp(rl.Len(), func(i int) pcommon.Resource { return rl.At(i).Resource() }, p.requestTenant(ctx))
 	return ld, nil
 }
 
 func (p *tenantProcessor) processMetrics(ctx context.Context, md pmetric.Metrics) (pmetric.Metrics, error) {
-	tenant, src := p.tenantOf(ctx)
-	p.requests.Add(ctx, 1, p.bySource[src])
 	rm := md.ResourceMetrics()
-	for i := 0; i < rm.Len(); i++ {
-		p.stamp(rm.At(i).Resource().Attributes(), tenant)
-	}
+	p.stamp(rm.Len(), func(i int) pcommon.Resource { return rm.At(i).Resource() }, p.requestTenant(ctx))
 	return md, nil
 }
 
