@@ -199,18 +199,23 @@ func (s *shared) notify(_ context.Context, ts []slo.AlertTransition) {
 	}
 	out := make([]alerting.Transition, len(ts))
 	for i, t := range ts {
-		out[i] = alerting.Transition{
-			SLO: t.SLO, Service: t.Service, Labels: t.Labels, Annotations: t.Annotations,
-			Severity: t.Severity, State: t.State,
-			LongWindow: t.LongWindow, ShortWindow: t.ShortWindow,
-			BurnRateLong: t.BurnRateLong, BurnRateShort: t.BurnRateShort, Threshold: t.Threshold,
-			Objective: t.Objective, BudgetRemaining: t.BudgetRemaining,
-			TimeToExhaustion: t.TimeToExhaustion,
-			Events:           t.Events, BadEvents: t.BadEvents,
-			ActiveSince: t.ActiveSince, At: t.At,
-		}
+		out[i] = toAlerting(t)
 	}
 	s.alerts.Notify(out...)
+}
+
+// toAlerting copies an slo.AlertTransition into an alerting.Transition.
+func toAlerting(t slo.AlertTransition) alerting.Transition {
+	return alerting.Transition{
+		SLO: t.SLO, Service: t.Service, Labels: t.Labels, Annotations: t.Annotations,
+		Severity: t.Severity, State: t.State,
+		LongWindow: t.LongWindow, ShortWindow: t.ShortWindow,
+		BurnRateLong: t.BurnRateLong, BurnRateShort: t.BurnRateShort, Threshold: t.Threshold,
+		Objective: t.Objective, BudgetRemaining: t.BudgetRemaining,
+		TimeToExhaustion: t.TimeToExhaustion,
+		Events:           t.Events, BadEvents: t.BadEvents,
+		ActiveSince: t.ActiveSince, At: t.At,
+	}
 }
 
 // start restores the state (first start only) and launches the loop.

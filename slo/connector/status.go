@@ -192,12 +192,7 @@ func (b *board) record(ts []slo.AlertTransition) {
 			ShortWindow: status.Duration(t.ShortWindow), BurnRateLong: t.BurnRateLong, BurnRateShort: t.BurnRateShort,
 			Threshold: t.Threshold, Source: b.id, Receivers: []string{}}
 		if b.alerts != nil && t.State != alerting.StatePending {
-			ev.Receivers = b.alerts.Receivers(alerting.Transition{SLO: t.SLO, Service: t.Service, Labels: t.Labels,
-				Annotations: t.Annotations, Severity: t.Severity, State: t.State, LongWindow: t.LongWindow,
-				ShortWindow: t.ShortWindow, BurnRateLong: t.BurnRateLong, BurnRateShort: t.BurnRateShort,
-				Threshold: t.Threshold, Objective: t.Objective, BudgetRemaining: t.BudgetRemaining,
-				TimeToExhaustion: t.TimeToExhaustion, Events: t.Events, BadEvents: t.BadEvents,
-				ActiveSince: t.ActiveSince, At: t.At})
+			ev.Receivers = b.alerts.Receivers(toAlerting(t))
 		}
 		evs = append(evs, ev)
 	}
