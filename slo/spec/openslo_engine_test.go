@@ -14,6 +14,10 @@ import (
 func TestOpenSLOImportsRunInTheEngine(t *testing.T) {
 	slos, err := spec.Load("testdata/openslo/valid/*.yaml")
 	require.NoError(t, err)
-	_, err = slo.NewEngine(slos, slo.Options{})
+	// cart.yaml has one SLO and checkout.yaml four: an import that quietly
+	// drops SLOs must not pass as "the engine runs them all".
+	require.Len(t, slos, 5)
+	e, err := slo.NewEngine(slos, slo.Options{})
 	require.NoError(t, err)
+	require.Len(t, e.SLOs(), len(slos))
 }
