@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -83,7 +84,9 @@ func TestHTTPBreakerOpensFailsFastAndClosesOnRecovery(t *testing.T) {
 			for range 20 {
 				resp := post(t, c, srv.URL)
 				assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
-				assert.NotEmpty(t, resp.Header.Get("Retry-After"), "a refusal says when to retry")
+				retry, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+				require.NoError(t, err, "a refusal says when to retry, in seconds")
+				assert.InDelta(t, 3595, retry, 5, "Retry-After is the rest of the hour-long open delay")
 			}
 			assert.Equal(t, before, backend.calls.Load(), "no call reaches the backend while the circuit is open")
 			assert.Equal(t, map[string]int64{"breaker=circuit_breaker/http,": 20}, metricValues(t, reader, metricRejected, labelBreaker))
