@@ -105,7 +105,7 @@ func TestGRPCBreakerStateMachine(t *testing.T) {
 				require.Len(t, st.Details(), 1)
 				info, ok := st.Details()[0].(*errdetails.RetryInfo)
 				require.True(t, ok, "the refusal carries RetryInfo")
-				assert.Greater(t, info.GetRetryDelay().AsDuration(), time.Duration(0))
+				assert.InDelta(t, time.Hour, info.GetRetryDelay().AsDuration(), float64(10*time.Second), "RetryInfo carries the rest of the hour-long open delay")
 			}
 			assert.Equal(t, before, backend.calls.Load(), "no call reaches the backend while the circuit is open")
 			assert.Equal(t, map[string]int64{"breaker=circuit_breaker/grpc,": 20}, metricValues(t, reader, metricRejected, labelBreaker))
