@@ -64,14 +64,14 @@ func (s *OTLP) Unauthorized() int {
 }
 
 // NewOTLPWith starts a sink on loopback with opts; it is stopped at test
-// cleanup. NewOTLPWith(t, Options{}) is NewOTLP(t).
+// cleanup. NewOTLP(t) is NewOTLPWith(t, Options{}).
 func NewOTLPWith(t testing.TB, opts Options) *OTLP {
 	t.Helper()
-	if opts.TLS == nil && opts.BearerToken == "" {
-		return NewOTLP(t)
+	s := &OTLP{}
+	if opts.BearerToken != "" {
+		s.auth = &auth{want: opts.BearerToken}
 	}
-	a := &auth{want: opts.BearerToken}
-	s := &OTLP{auth: a}
+	a := s.auth
 	gl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("sink listen: %v", err)

@@ -6,7 +6,6 @@ package sink
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"sync"
 	"testing"
@@ -40,36 +39,13 @@ type OTLP struct {
 	failure codes.Code    // when not OK, every request fails with it
 	delay   time.Duration // every request waits this long first
 	calls   int
-	auth    *auth // nil unless NewOTLPWith was given a bearer token or TLS
+	auth    *auth // nil unless NewOTLPWith was given a bearer token
 }
 
 // NewOTLP starts a sink on loopback; it is stopped at test cleanup.
 func NewOTLP(t testing.TB) *OTLP {
 	t.Helper()
-	s := &OTLP{}
-	gl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("sink listen: %v", err)
-	}
-	hl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("sink listen: %v", err)
-	}
-	s.GRPCAddr = gl.Addr().String()
-	s.HTTPURL = "http://" + hl.Addr().String()
-
-	s.grpcServer = grpc.NewServer()
-	ptraceotlp.RegisterGRPCServer(s.grpcServer, &traceServer{s: s})
-	plogotlp.RegisterGRPCServer(s.grpcServer, &logServer{s: s})
-	pmetricotlp.RegisterGRPCServer(s.grpcServer, &metricServer{s: s})
-	go func() { _ = s.grpcServer.Serve(gl) }()
-
-	mux := s.httpMux()
-	s.httpServer = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = s.httpServer.Serve(hl) }()
-
-	t.Cleanup(s.Close)
-	return s
+	return NewOTLPWith(t, Options{})
 }
 
 // httpMux routes the OTLP/HTTP paths to the sink's stores.

@@ -97,3 +97,68 @@ func BenchmarkPushHandler1MiB(b *testing.B) {
 	}
 	b.ReportMetric(float64(lines)*float64(b.N)/b.Elapsed().Seconds(), "lines/s")
 }
+
+// BenchmarkDecodeJSON1MiB measures JSON (v1 "values" form) decode + label
+// checks + conversion to pdata of the same push as BenchmarkDecodeProtobuf1MiB.
+func BenchmarkDecodeJSON1MiB(b *testing.B) {
+	raw, lines := benchPushJSON(1 << 20)
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		d, err := decodeJSON(raw)
+		if err != nil || d.entries != lines {
+			b.Fatalf("decoded %d of %d lines: %v", d.entries, lines, err)
+		}
+		_ = toLogs(d.streams, "", time.Now())
+	}
+	b.ReportMetric(float64(lines)*float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+}
+
+// benchPushJSON is benchPush in the JSON v1 form.
+func benchPushJSON(size int) (raw []byte, lines int) {
+	pb, lines := benchPush(size)
+	var req push.PushRequest
+	if err := req.Unmarshal(pb); err != nil {
+		panic(err)
+	}
+	var b bytes.Buffer
+	b.WriteString(`{"streams":[`)
+	for i, s := range req.Streams {
+		ls, err := parseStreamLabels(s.Labels)
+		if err != nil {
+			panic(err)
+		}
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"stream":{`)
+		for j, l := range ls {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, "%q:%q", l.Name, l.Value)
+		}
+		b.WriteString(`},"values":[`)
+		for j, e := range s.Entries {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `["%d",%q`, e.Timestamp.UnixNano(), e.Line)
+			if len(e.StructuredMetadata) > 0 {
+				b.WriteString(",{")
+				for k, l := range e.StructuredMetadata {
+					if k > 0 {
+						b.WriteByte(',')
+					}
+					fmt.Fprintf(&b, "%q:%q", l.Name, l.Value)
+				}
+				b.WriteByte('}')
+			}
+			b.WriteByte(']')
+		}
+		b.WriteString(`]}`)
+	}
+	b.WriteString(`]}`)
+	return b.Bytes(), lines
+}
