@@ -26,11 +26,11 @@ const healthGate = "extension.healthcheck.useComponentStatus"
 // as the collector's service does for the health_check extension.
 type forwardingHost struct {
 	component.Host
-	watcher componentstatus.Watcher
+	watcher extensioncapabilities.ComponentStatusWatcher
 	id      *componentstatus.InstanceID
 }
 
-func (h *forwardingHost) Report(e *componentstatus.Event) { h.watcher.ComponentStatusChanged(h.id, e) }
+func (h *forwardingHost) Report(e *componentstatus.Event) { h.watcher.Changed(h.id, e) }
 
 // startHealthCheck starts the real health_check extension, with component
 // status on, on a free loopback port, configured as config.example.yaml
@@ -82,7 +82,7 @@ func notReady(code int) bool { return code >= 500 }
 
 func TestHealthCheckIsNotReadyWhileEveryCircuitIsOpen(t *testing.T) {
 	hc, url := startHealthCheck(t)
-	watcher := hc.(componentstatus.Watcher)
+	watcher := hc.(extensioncapabilities.ComponentStatusWatcher)
 	backend := &flakyHTTP{failStatus: http.StatusServiceUnavailable}
 	backend.failing.Store(true)
 	srv := httptest.NewServer(backend)

@@ -130,8 +130,9 @@ func TestEveryPageExistsAndIsIndexed(t *testing.T) {
 }
 
 // upstreamMetrics are the collector's self-metrics the rules use, as exposed
-// with without_type_suffix (no _total), with where they are defined in the
-// v0.162.0 module cache.
+// with without_type_suffix (no _total), with where they are defined: the
+// module path, "/internal/", then the file within the module's internal
+// folder, at the version go.mod pins.
 var upstreamMetrics = map[string]string{
 	"otelcol_exporter_queue_size":                   "exporter/exporterhelper/internal/metadata/generated_telemetry.go",
 	"otelcol_exporter_queue_capacity":               "exporter/exporterhelper/internal/metadata/generated_telemetry.go",
@@ -190,12 +191,13 @@ func TestRulesUseOnlyMetricsObsdDefines(t *testing.T) {
 }
 
 func TestUpstreamMetricsExistInTheModuleCache(t *testing.T) {
-	modcache, err := exec.Command("go", "env", "GOMODCACHE").Output()
-	require.NoError(t, err)
-	root := filepath.Join(strings.TrimSpace(string(modcache)), "go.opentelemetry.io", "collector")
 	for name, file := range upstreamMetrics {
 		module, rest, _ := strings.Cut(file, "/internal/")
-		path := filepath.Join(root, module+"@v0.162.0", "internal", rest)
+		// go list -m resolves the module at the version go.mod pins and
+		// prints its directory in the module cache.
+		dir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "go.opentelemetry.io/collector/"+module).Output()
+		require.NoError(t, err, "go list -m go.opentelemetry.io/collector/%s", module)
+		path := filepath.Join(strings.TrimSpace(string(dir)), "internal", rest)
 		src, err := os.ReadFile(path)
 		require.NoError(t, err, "go mod download puts %s in the module cache", path)
 		assert.True(t, bytes.Contains(src, []byte(`"`+name+`"`)), "%s defines %s", path, name)
