@@ -16,6 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/obsd-dev/obsd/internal/amtest"
+	"github.com/obsd-dev/obsd/internal/breakerstate"
+	"github.com/obsd-dev/obsd/slo/contract"
 )
 
 const exampleConfig = "alertmanager.example.yml"
@@ -71,7 +73,7 @@ func TestRealAlertmanagerRoutesPageToOncallAndInhibitsTicket(t *testing.T) {
 	now := time.Now().UTC()
 	page := firing("checkout-availability", now)
 	ticketAlert := page
-	ticketAlert.Severity, ticketAlert.LongWindow, ticketAlert.ShortWindow = SeverityTicket, 6*time.Hour, 30*time.Minute
+	ticketAlert.Severity, ticketAlert.LongWindow, ticketAlert.ShortWindow = contract.SeverityTicket, 6*time.Hour, 30*time.Minute
 	m.Notify(page)
 
 	require.Eventually(t, func() bool { return len(oncall.webhookAlerts()) > 0 }, 30*time.Second, 20*time.Millisecond,
@@ -105,7 +107,7 @@ func TestRealAlertmanagerRoutesPageToOncallAndInhibitsTicket(t *testing.T) {
 	}, 30*time.Second, 50*time.Millisecond, "the ticket alert is inhibited by the page")
 	assert.Empty(t, ticket.webhookAlerts(), "the ticket receiver gets nothing while the page fires")
 
-	page.State, ticketAlert.State = StateResolved, StateResolved
+	page.State, ticketAlert.State = contract.StateResolved, contract.StateResolved
 	// Alertmanager keeps the later endsAt of a still-active alert, so a
 	// resolve time must not lie in the future (it never does in obsd).
 	page.At = time.Now().UTC()
@@ -132,7 +134,7 @@ func TestAlertFiredWhileAlertmanagerIsDownArrivesOnceItStarts(t *testing.T) {
 	defer func() { require.NoError(t, m.Shutdown(context.Background())) }()
 	m.Notify(firing("checkout-availability", time.Now()))
 	require.Eventually(t, func() bool {
-		return m.CircuitState("am")["http://"+addr+"/api/v2/alerts"] == BreakerOpen
+		return m.CircuitState("am")["http://"+addr+"/api/v2/alerts"] == breakerstate.Open
 	}, 30*time.Second, 10*time.Millisecond, "nobody listens yet: the breaker opens")
 	assert.Equal(t, 1, m.QueueDepth("am"), "the alert waits in the outbox")
 

@@ -14,6 +14,8 @@ import (
 
 	"github.com/prometheus/common/model"
 	"go.uber.org/zap"
+
+	"github.com/obsd-dev/obsd/internal/breakerstate"
 )
 
 // endpoint is one URL of a destination, with its own breaker.
@@ -64,7 +66,7 @@ func newDestination(name string, cfg DestinationConfig, d DeliveryConfig, ob *ou
 	dest.client = client
 	for _, u := range urls {
 		ep := &endpoint{label: endpointLabel(u), url: u}
-		ep.breaker = newBreaker(d.Breaker, func(from, to BreakerState) {
+		ep.breaker = newBreaker(d.Breaker, func(from, to breakerstate.State) {
 			dest.logger.Info("circuit breaker changed state", zap.String("endpoint", ep.label),
 				zap.Stringer("from", from), zap.Stringer("to", to))
 		})

@@ -7,6 +7,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
+
+	"github.com/obsd-dev/obsd/internal/breakerstate"
 )
 
 // Outcomes counted by obsd_alerts_sent_total.
@@ -43,10 +45,10 @@ func newMetrics(mp metric.MeterProvider, m *Manager) (*metrics, error) {
 	if err != nil {
 		return nil, fmt.Errorf("could not create obsd_alerts_queue_depth: %w", err)
 	}
-	circuit, err := meter.Int64ObservableGauge("obsd_alerts_circuit_state",
-		metric.WithDescription("Circuit breaker state of an endpoint: 0 closed, 1 half-open, 2 open."))
+	circuit, err := meter.Int64ObservableGauge(breakerstate.AlertingGauge,
+		metric.WithDescription("Circuit breaker state of an endpoint: "+breakerstate.GaugeHelp+"."))
 	if err != nil {
-		return nil, fmt.Errorf("could not create obsd_alerts_circuit_state: %w", err)
+		return nil, fmt.Errorf("could not create %s: %w", breakerstate.AlertingGauge, err)
 	}
 	active, err := meter.Int64ObservableGauge("obsd_alerts_active",
 		metric.WithDescription("Firing alerts, by severity."), metric.WithUnit("{alert}"))
@@ -57,7 +59,7 @@ func newMetrics(mp metric.MeterProvider, m *Manager) (*metrics, error) {
 		for _, d := range m.dests {
 			o.ObserveInt64(depth, int64(d.outbox.depth()), metric.WithAttributes(attribute.String("destination", d.name)))
 			for _, ep := range d.endpoints {
-				o.ObserveInt64(circuit, int64(ep.breaker.State()), metric.WithAttributes(attribute.String("endpoint", ep.label)))
+				o.ObserveInt64(circuit, int64(ep.breaker.State()), metric.WithAttributes(attribute.String(breakerstate.AlertingGaugeLabel, ep.label)))
 			}
 		}
 		for sev, n := range m.life.firingBySeverity() {

@@ -1,5 +1,10 @@
 package alerting
 
+import (
+	"github.com/obsd-dev/obsd/internal/breakerstate"
+	"github.com/obsd-dev/obsd/slo/contract"
+)
+
 // Read-only views of a Manager for status pages: where an alert goes and how
 // each destination is doing. They take no lifecycle lock for long and never
 // change state.
@@ -7,7 +12,7 @@ package alerting
 // Receivers returns the destinations the alert built from t is routed to,
 // in route order (the same routing Notify applies). A pending transition is
 // never sent; callers should show it as not delivered.
-func (m *Manager) Receivers(t Transition) []string {
+func (m *Manager) Receivers(t contract.Transition) []string {
 	a, _ := m.builder.build(&t)
 	return m.route.Receivers(labelSet(a.Labels))
 }
@@ -20,7 +25,7 @@ type DestinationStatus struct {
 	Queued int
 	// Breakers is the circuit breaker state of each endpoint, keyed by the
 	// endpoint's metric label.
-	Breakers map[string]BreakerState
+	Breakers map[string]breakerstate.State
 }
 
 // Destinations returns every destination's status, sorted by name.

@@ -2,6 +2,8 @@ package dashboards
 
 import (
 	"github.com/obsd-dev/obsd/dashboards/grafana"
+	"github.com/obsd-dev/obsd/internal/breakerstate"
+	"github.com/obsd-dev/obsd/slo/contract"
 )
 
 const agentTitle = "obsd agent health"
@@ -44,7 +46,7 @@ func AgentHealthDashboard() *grafana.Dashboard {
 		target("sum by (exporter) (otelcol_exporter_queue_capacity"+inst+")", "{{exporter}} capacity")))
 	b.add(12, 8, stateTimeline("Alert delivery circuit breakers",
 		valueMap([3]string{"0", "closed", "green"}, [3]string{"1", "half-open", "orange"}, [3]string{"2", "open", "red"}),
-		target("max by (endpoint) (obsd_alerts_circuit_state"+inst+")", "{{endpoint}}")))
+		target("max by ("+breakerstate.AlertingGaugeLabel+") ("+breakerstate.AlertingGauge+inst+")", "{{"+breakerstate.AlertingGaugeLabel+"}}")))
 	b.row("Protection")
 	b.add(12, 8, limitedClients())
 	shed := timeseries("Shed data by reason", "cps", target(rate("signal, reason", "obsd_shed_items_total"), "{{signal}} {{reason}}"))
@@ -68,9 +70,9 @@ func AgentHealthDashboard() *grafana.Dashboard {
 		Query: "label_values(otelcol_process_uptime, instance)", Refresh: 2, IncludeAll: true, Multi: true,
 		AllValue: ".*", Current: &grafana.VariableValue{Text: "All", Value: "$__all"},
 	}
-	d := newDashboard(AgentHealthUID, agentTitle, []string{"obsd", "obsd-agent"}, "now-6h", b, instance)
+	d := newDashboard(contract.AgentHealthDashboardUID, agentTitle, []string{"obsd", "obsd-agent"}, "now-6h", b, instance)
 	d.Links = []grafana.Link{
-		{Title: "SLO overview", Type: "link", URL: "/d/" + OverviewUID + "/" + Slug(overviewTitle), KeepTime: true, Icon: "dashboard"},
+		{Title: "SLO overview", Type: "link", URL: "/d/" + contract.OverviewDashboardUID + "/" + contract.Slug(overviewTitle), KeepTime: true, Icon: "dashboard"},
 	}
 	return d
 }

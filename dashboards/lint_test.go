@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/obsd-dev/obsd/dashboards/grafana"
+	"github.com/obsd-dev/obsd/internal/breakerstate"
+	"github.com/obsd-dev/obsd/slo/contract"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
@@ -19,9 +21,9 @@ import (
 // READMEs, and the SLO connector's documented metrics). The e2e test of
 // the next step checks MetricNames against a live scrape instead.
 var knownMetrics = map[string]bool{
-	"obsd_slo_objective_ratio": true, "obsd_slo_events_total": true, "obsd_slo_bad_events_total": true,
-	"obsd_slo_sli_error_ratio": true, "obsd_slo_burn_rate": true,
-	"obsd_slo_error_budget_remaining_ratio": true, "obsd_slo_alert_active": true,
+	contract.MetricObjective: true, contract.MetricEvents: true, contract.MetricBadEvents: true,
+	contract.MetricErrorRatio: true, contract.MetricBurnRate: true,
+	contract.MetricBudgetRemaining: true, contract.MetricAlertActive: true,
 	"otelcol_receiver_accepted_spans": true, "otelcol_receiver_accepted_metric_points": true, "otelcol_receiver_accepted_log_records": true,
 	"otelcol_receiver_refused_spans": true, "otelcol_receiver_refused_metric_points": true, "otelcol_receiver_refused_log_records": true,
 	"otelcol_receiver_failed_spans": true, "otelcol_receiver_failed_metric_points": true, "otelcol_receiver_failed_log_records": true,
@@ -30,7 +32,7 @@ var knownMetrics = map[string]bool{
 	"otelcol_exporter_queue_size": true, "otelcol_exporter_queue_capacity": true,
 	"otelcol_process_memory_rss": true, "otelcol_process_cpu_seconds": true,
 	"obsd_correlation_log_records_total": true, "obsd_correlation_coverage_ratio": true,
-	"obsd_alerts_sent_total": true, "obsd_alerts_queue_depth": true, "obsd_alerts_circuit_state": true,
+	"obsd_alerts_sent_total": true, "obsd_alerts_queue_depth": true, breakerstate.AlertingGauge: true,
 	"obsd_ratelimit_requests_total": true, "obsd_shed_items_total": true,
 }
 
@@ -187,7 +189,7 @@ func TestOverviewTableLinksEverySLOToItsDashboardAndRunbook(t *testing.T) {
 	}
 	expr := table.Targets[0].Expr
 	for _, s := range slos {
-		assert.Contains(t, expr, fmt.Sprintf(`"dashboard_uid", %q`, SLOUID(s.Name)))
+		assert.Contains(t, expr, fmt.Sprintf(`"dashboard_uid", %q`, contract.DashboardUID(s.Name)))
 	}
 	assert.Contains(t, expr, `"runbook_url", "https://runbooks.example/checkout", "", ""`)
 	assert.Contains(t, expr, `"https://runbooks.example/checkout-latency?section=$$1&x=\"y\""`,

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/obsd-dev/obsd/dashboards/grafana"
+	"github.com/obsd-dev/obsd/slo/contract"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
@@ -17,20 +18,20 @@ const overviewTitle = "obsd SLO overview"
 func OverviewDashboard(slos []*spec.SLO) *grafana.Dashboard {
 	slos = sortedSLOs(slos)
 	b := &board{}
-	b.add(6, 4, stat("SLOs", "none", nil, instant("count(obsd_slo_objective_ratio) or vector(0)")))
+	b.add(6, 4, stat("SLOs", "none", nil, instant("count("+contract.MetricObjective+") or vector(0)")))
 	b.add(6, 4, stat("SLOs with budget spent", "none", grafana.Steps("green", grafana.Step(1, "red")),
-		instant("count(obsd_slo_error_budget_remaining_ratio <= 0) or vector(0)")))
+		instant("count("+contract.MetricBudgetRemaining+" <= 0) or vector(0)")))
 	b.add(6, 4, stat("Page alerts firing", "none", grafana.Steps("green", grafana.Step(1, "red")),
-		instant(`sum(obsd_slo_alert_active{severity="page"}) or vector(0)`)))
+		instant("sum("+series(contract.MetricAlertActive, contract.LabelSeverity, contract.SeverityPage)+") or vector(0)")))
 	b.add(6, 4, stat("Ticket alerts firing", "none", grafana.Steps("green", grafana.Step(1, "orange")),
-		instant(`sum(obsd_slo_alert_active{severity="ticket"}) or vector(0)`)))
+		instant("sum("+series(contract.MetricAlertActive, contract.LabelSeverity, contract.SeverityTicket)+") or vector(0)")))
 	b.newRow()
 	b.add(24, 4+2*max(len(slos), 4), sloTable(slos))
 	b.add(24, 9, budgetTrend())
-	d := newDashboard(OverviewUID, overviewTitle, []string{"obsd", "obsd-slo-overview"}, "now-24h", b)
+	d := newDashboard(contract.OverviewDashboardUID, overviewTitle, []string{"obsd", "obsd-slo-overview"}, "now-24h", b)
 	d.Links = []grafana.Link{
 		{Title: "SLO dashboards", Type: "dashboards", Tags: []string{"obsd-slo"}, AsDropdown: true, KeepTime: true},
-		{Title: "Agent health", Type: "link", URL: "/d/" + AgentHealthUID + "/" + Slug(agentTitle), KeepTime: true, Icon: "dashboard"},
+		{Title: "Agent health", Type: "link", URL: "/d/" + contract.AgentHealthDashboardUID + "/" + contract.Slug(agentTitle), KeepTime: true, Icon: "dashboard"},
 	}
 	return d
 }
@@ -44,11 +45,11 @@ func sloTable(slos []*spec.SLO) grafana.Panel {
 		Type: grafana.TypeTable, Title: "SLOs by error budget remaining",
 		Description: "Click an SLO for its dashboard, a runbook for the runbook.",
 		Targets: []grafana.Target{
-			q("obsd_slo_error_budget_remaining_ratio"),
-			q("obsd_slo_objective_ratio"),
-			q("1 - obsd_slo_sli_error_ratio{window=\"period\"}"),
-			q("obsd_slo_burn_rate{window=\"1h\"}"),
-			q("obsd_slo_alert_active"),
+			q(contract.MetricBudgetRemaining),
+			q(contract.MetricObjective),
+			q("1 - " + series(contract.MetricErrorRatio, contract.LabelWindow, contract.WindowPeriod)),
+			q(series(contract.MetricBurnRate, contract.LabelWindow, "1h")),
+			q(contract.MetricAlertActive),
 		},
 		Transformations: []grafana.Transformation{
 			{ID: "merge", Options: map[string]any{}},
@@ -109,8 +110,8 @@ func withLinks(slos []*spec.SLO, expr string) string {
 	}
 	parts := make([]string, 0, len(slos))
 	for _, s := range slos {
-		e := addMatcher(expr, `slo=`+promString(s.Name))
-		e = `label_replace(` + e + `, "dashboard_uid", ` + promString(replacement(SLOUID(s.Name))) + `, "", "")`
+		e := addMatcher(expr, contract.LabelSLO+`=`+promString(s.Name))
+		e = `label_replace(` + e + `, "dashboard_uid", ` + promString(replacement(contract.DashboardUID(s.Name))) + `, "", "")`
 		if s.Alerting.RunbookURL != "" {
 			e = `label_replace(` + e + `, "runbook_url", ` + promString(replacement(s.Alerting.RunbookURL)) + `, "", "")`
 		}
@@ -145,7 +146,7 @@ func replacement(s string) string { return strings.ReplaceAll(s, "$", "$$") }
 // budgetTrend shows every SLO's budget remaining over time.
 func budgetTrend() grafana.Panel {
 	p := timeseries("Error budget remaining, every SLO", "percentunit",
-		target("obsd_slo_error_budget_remaining_ratio", "{{slo}}"))
+		target(contract.MetricBudgetRemaining, "{{"+contract.LabelSLO+"}}"))
 	thresholdLines(&p, grafana.Steps("red", grafana.Step(0, "transparent")))
 	return p
 }

@@ -9,7 +9,39 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/obsd-dev/obsd/dashboards/grafana"
+	"github.com/obsd-dev/obsd/slo/contract"
 )
+
+// series is a PromQL selector of metric with label matchers given as
+// name, value pairs: series("m", "a", "x") is m{a="x"}; no pairs give m.
+func series(metric string, labelValues ...string) string {
+	if len(labelValues) == 0 {
+		return metric
+	}
+	var b strings.Builder
+	b.WriteString(metric)
+	b.WriteByte('{')
+	for i := 0; i+1 < len(labelValues); i += 2 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(labelValues[i])
+		b.WriteByte('=')
+		b.WriteString(promString(labelValues[i+1]))
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// sloSeries is series of metric for the dashboard's SLO (the "slo"
+// variable) plus the given label matchers: sloSeries(contract.MetricBurnRate,
+// contract.LabelWindow, "1h") is obsd_slo_burn_rate{slo="$slo",window="1h"}.
+func sloSeries(metric string, labelValues ...string) string {
+	return series(metric, append([]string{contract.LabelSLO, "$" + sloVariable}, labelValues...)...)
+}
+
+// sloVariable is the hidden dashboard variable that selects the SLO.
+const sloVariable = "slo"
 
 // variableValues are legal stand-ins for the Grafana variables generated
 // expressions use, so the expressions can be parsed as PromQL. Longer

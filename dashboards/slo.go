@@ -2,6 +2,7 @@ package dashboards
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -10,15 +11,9 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/obsd-dev/obsd/dashboards/grafana"
+	"github.com/obsd-dev/obsd/slo/contract"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
-
-// reportWindows are the window label values obsd exports for
-// obsd_slo_sli_error_ratio and obsd_slo_burn_rate (slo.ReportWindows).
-var reportWindows = map[string]bool{"5m": true, "30m": true, "1h": true, "2h": true, "6h": true, "1d": true, "3d": true}
-
-// sloSel is the series selector part every SLO query shares.
-const sloSel = `slo="$slo"`
 
 // promDuration formats d the way Prometheus and obsd's window label do (1h, 1d, 30m).
 func promDuration(d time.Duration) string { return model.Duration(d).String() }
@@ -58,15 +53,15 @@ func SLODashboard(s *spec.SLO) *grafana.Dashboard {
 	b.row("Error budget")
 	budgetPanels(b, s)
 	slo := grafana.Variable{
-		Name: "slo", Label: "SLO", Type: "custom", Query: s.Name, Hide: 2,
+		Name: sloVariable, Label: "SLO", Type: "custom", Query: s.Name, Hide: 2,
 		Current: &grafana.VariableValue{Selected: true, Text: s.Name, Value: s.Name},
 		Options: []grafana.VariableOption{{Selected: true, Text: s.Name, Value: s.Name}},
 	}
-	d := newDashboard(SLOUID(s.Name), sloTitle(s), []string{"obsd", "obsd-slo", "service:" + s.Service}, "now-24h", b, slo)
+	d := newDashboard(contract.DashboardUID(s.Name), contract.DashboardTitle(s.Name), []string{"obsd", "obsd-slo", "service:" + s.Service}, "now-24h", b, slo)
 	d.Description = s.Description
 	d.Links = []grafana.Link{
-		{Title: "SLO overview", Type: "link", URL: "/d/" + OverviewUID + "/" + Slug(overviewTitle), KeepTime: true, Icon: "dashboard"},
-		{Title: "Agent health", Type: "link", URL: "/d/" + AgentHealthUID + "/" + Slug(agentTitle), KeepTime: true, Icon: "dashboard"},
+		{Title: "SLO overview", Type: "link", URL: "/d/" + contract.OverviewDashboardUID + "/" + contract.Slug(overviewTitle), KeepTime: true, Icon: "dashboard"},
+		{Title: "Agent health", Type: "link", URL: "/d/" + contract.AgentHealthDashboardUID + "/" + contract.Slug(agentTitle), KeepTime: true, Icon: "dashboard"},
 	}
 	if s.Alerting.RunbookURL != "" {
 		d.Links = append(d.Links, grafana.Link{Title: "Runbook", Type: "link", URL: s.Alerting.RunbookURL, TargetBlank: true, Icon: "doc"})
@@ -77,19 +72,19 @@ func SLODashboard(s *spec.SLO) *grafana.Dashboard {
 // sloStats is the top row: objective, SLI, budget, time to exhaustion,
 // burn rate and alert state at a glance.
 func sloStats(b *board, s *spec.SLO) {
-	obj := stat("Objective", "percentunit", nil, instant("max(obsd_slo_objective_ratio{"+sloSel+"})"))
+	obj := stat("Objective", "percentunit", nil, instant("max("+sloSeries(contract.MetricObjective)+")"))
 	obj.FieldConfig.Defaults.Decimals = grafana.I(3)
 	b.add(4, 5, obj)
 
 	sli := stat("SLI over the period ("+promDuration(s.Period)+")", "percentunit",
 		grafana.Steps("red", grafana.Step(s.Objective, "green")),
-		target("1 - obsd_slo_sli_error_ratio{"+sloSel+`,window="period"}`, legend(s, "")))
+		target("1 - "+sloSeries(contract.MetricErrorRatio, contract.LabelWindow, contract.WindowPeriod), legend(s, "")))
 	sli.FieldConfig.Defaults.Decimals = grafana.I(3)
 	b.add(4, 5, sli)
 
 	budget := grafana.Panel{
 		Type: grafana.TypeGauge, Title: "Error budget remaining",
-		Targets: []grafana.Target{target("obsd_slo_error_budget_remaining_ratio{"+sloSel+"}", legend(s, ""))},
+		Targets: []grafana.Target{target(sloSeries(contract.MetricBudgetRemaining), legend(s, ""))},
 		FieldConfig: grafana.FieldConfig{Defaults: grafana.FieldDefaults{
 			Unit: "percentunit", Min: grafana.F(0), Max: grafana.F(1), Decimals: grafana.I(1),
 			Color:      &grafana.FieldColor{Mode: "thresholds"},
@@ -111,12 +106,12 @@ func sloStats(b *board, s *spec.SLO) {
 
 	burn := stat("Burn rate (1h)", "none",
 		grafana.Steps("green", grafana.Step(1, "orange"), grafana.Step(firstFactor(s), "red")),
-		target("obsd_slo_burn_rate{"+sloSel+`,window="1h"}`, legend(s, "")))
+		target(sloSeries(contract.MetricBurnRate, contract.LabelWindow, "1h"), legend(s, "")))
 	burn.FieldConfig.Defaults.Decimals = grafana.I(2)
 	b.add(4, 5, burn)
 
 	alerts := stat("Alerts firing", "none", grafana.Steps("green", grafana.Step(1, "red")),
-		target("sum(obsd_slo_alert_active{"+sloSel+"}) or vector(0)", "firing"))
+		target("sum("+sloSeries(contract.MetricAlertActive)+") or vector(0)", "firing"))
 	alerts.FieldConfig.Defaults.Mappings = valueMap([3]string{"0", "none", "green"})
 	b.add(4, 5, alerts)
 }
@@ -124,8 +119,8 @@ func sloStats(b *board, s *spec.SLO) {
 // timeToExhaustion is remaining budget × period ÷ 1h burn rate, for burn rates above 0.
 func timeToExhaustion(s *spec.SLO) string {
 	secs := strconv.FormatFloat(s.Period.Seconds(), 'f', -1, 64)
-	return "clamp_min(obsd_slo_error_budget_remaining_ratio{" + sloSel + "}, 0) * " + secs +
-		" / ignoring(window) (obsd_slo_burn_rate{" + sloSel + `,window="1h"} > 0)`
+	return "clamp_min(" + sloSeries(contract.MetricBudgetRemaining) + ", 0) * " + secs +
+		" / ignoring(" + contract.LabelWindow + ") (" + sloSeries(contract.MetricBurnRate, contract.LabelWindow, "1h") + " > 0)"
 }
 
 // firstFactor is the highest page factor (the red burn-rate level), 14.4 by default.
@@ -143,22 +138,22 @@ func firstFactor(s *spec.SLO) float64 {
 // sloTrends shows the SLI, alert states and good/bad event rates over time.
 func sloTrends(b *board, s *spec.SLO) {
 	sli := timeseries("SLI over time", "percentunit",
-		target("1 - obsd_slo_sli_error_ratio{"+sloSel+`,window="5m"}`, legend(s, "5m")),
-		target("1 - obsd_slo_sli_error_ratio{"+sloSel+`,window="1h"}`, legend(s, "1h")),
-		target("1 - obsd_slo_sli_error_ratio{"+sloSel+`,window="period"}`, legend(s, promDuration(s.Period))))
+		target("1 - "+sloSeries(contract.MetricErrorRatio, contract.LabelWindow, "5m"), legend(s, "5m")),
+		target("1 - "+sloSeries(contract.MetricErrorRatio, contract.LabelWindow, "1h"), legend(s, "1h")),
+		target("1 - "+sloSeries(contract.MetricErrorRatio, contract.LabelWindow, contract.WindowPeriod), legend(s, promDuration(s.Period))))
 	thresholdLines(&sli, grafana.Steps("red", grafana.Step(s.Objective, "transparent")))
 	sli.Description = fmt.Sprintf("Good-event ratio over 5m, 1h and the period; the line is the objective (%s).", percent(s.Objective))
 	b.add(12, 8, sli)
 
 	events := timeseries("Events per second, good and bad", "cps",
-		target("rate(obsd_slo_events_total{"+sloSel+"}[$__rate_interval]) - rate(obsd_slo_bad_events_total{"+sloSel+"}[$__rate_interval])", legend(s, "good")),
-		target("rate(obsd_slo_bad_events_total{"+sloSel+"}[$__rate_interval])", legend(s, "bad")))
+		target("rate("+sloSeries(contract.MetricEvents)+"[$__rate_interval]) - rate("+sloSeries(contract.MetricBadEvents)+"[$__rate_interval])", legend(s, "good")),
+		target("rate("+sloSeries(contract.MetricBadEvents)+"[$__rate_interval])", legend(s, "bad")))
 	events.FieldConfig.Overrides = []grafana.Override{colorOverride("bad", "red"), colorOverride("good", "green")}
 	b.add(12, 8, events)
 
 	b.add(24, 5, stateTimeline("Alert state",
 		valueMap([3]string{"0", "inactive", "green"}, [3]string{"1", "firing", "red"}),
-		target("obsd_slo_alert_active{"+sloSel+"}", legend(s, "{{severity}}"))))
+		target(sloSeries(contract.MetricAlertActive), legend(s, "{{severity}}"))))
 }
 
 // colorOverride colours series whose name starts with prefix.
@@ -197,22 +192,22 @@ func burnRatePanels(b *board, s *spec.SLO) {
 		var ts []grafana.Target
 		var missing []string
 		for _, w := range []string{long, short} {
-			if !reportWindows[w] {
+			if !slices.Contains(contract.Windows[:], w) || w == contract.WindowPeriod {
 				missing = append(missing, w)
 				continue
 			}
-			ts = append(ts, target("obsd_slo_burn_rate{"+sloSel+`,window="`+w+`"}`, legend(s, w)))
+			ts = append(ts, target(sloSeries(contract.MetricBurnRate, contract.LabelWindow, w), legend(s, w)))
 		}
 		factor := strconv.FormatFloat(p.p.Factor, 'f', -1, 64)
 		pn := timeseries(fmt.Sprintf("Burn rate %s / %s (%s at %s×)", long, short, p.sev, factor), "none", ts...)
 		thresholdLines(&pn, grafana.Steps("transparent", grafana.Step(p.p.Factor, "red")))
 		pn.Description = fmt.Sprintf("The %s alert holds when both burn rates reach %s (pending for %s before firing).", p.sev, factor, promDuration(p.forD))
 		if len(missing) > 0 {
-			pn.Description += " obsd does not export the window(s) " + strings.Join(missing, ", ") + " (only 5m 30m 1h 2h 6h 1d 3d period)."
+			pn.Description += " obsd does not export the window(s) " + strings.Join(missing, ", ") + " (only " + strings.Join(contract.Windows[:], " ") + ")."
 		}
 		b.add(12, 8, pn)
 	}
-	all := timeseries("Burn rate, every window", "none", target("obsd_slo_burn_rate{"+sloSel+"}", legend(s, "{{window}}")))
+	all := timeseries("Burn rate, every window", "none", target(sloSeries(contract.MetricBurnRate), legend(s, "{{window}}")))
 	thresholdLines(&all, grafana.Steps("transparent", grafana.Step(1, "orange")))
 	all.Description = "A burn rate of 1 spends exactly the budget over the period."
 	b.add(12, 8, all)
@@ -222,14 +217,14 @@ func burnRatePanels(b *board, s *spec.SLO) {
 func budgetPanels(b *board, s *spec.SLO) {
 	period := promDuration(s.Period)
 	burndown := timeseries("Error budget burndown ("+period+")", "percentunit",
-		target("obsd_slo_error_budget_remaining_ratio{"+sloSel+"}", legend(s, "remaining")))
+		target(sloSeries(contract.MetricBudgetRemaining), legend(s, "remaining")))
 	burndown.TimeFrom = period
 	thresholdLines(&burndown, grafana.Steps("red", grafana.Step(0, "transparent")))
 	burndown.Description = "Budget left over the rolling period: 100% unspent, 0 spent, below 0 overspent."
 	b.add(16, 8, burndown)
 
 	bad := stat("Bad events in the period", "short", nil,
-		target("increase(obsd_slo_bad_events_total{"+sloSel+"}["+period+"])", legend(s, "")))
+		target("increase("+sloSeries(contract.MetricBadEvents)+"["+period+"])", legend(s, "")))
 	bad.TimeFrom = period
 	b.add(8, 8, bad)
 }

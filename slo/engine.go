@@ -1,7 +1,7 @@
 // Package slo is obsd's SLO engine core: exact streaming accounting of
 // good and bad events into tiered time slices, ratio-of-sums windows, and
 // multi-window multi-burn-rate alert evaluation with a small notifier
-// interface. It has no collector imports; slo/connector feeds it.
+// interface. It has no collector imports; connectors/slo feeds it.
 //
 // Concurrency: every exported Engine method is safe for concurrent use;
 // Instance handles are only used through the Engine.
@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/obsd-dev/obsd/slo/contract"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
@@ -48,7 +49,7 @@ type Engine struct {
 	stats     [numOutcomes]uint64
 	// reused per evaluation, guarded by evalMu
 	status Status
-	trans  []AlertTransition
+	trans  []contract.Transition
 }
 
 type groupKey struct {
@@ -294,7 +295,7 @@ func (e *Engine) Evaluate(ctx context.Context, now time.Time, fn func(*Status)) 
 		}
 	}
 	if len(e.trans) > 0 && e.notifier != nil {
-		e.notifier.Notify(ctx, append([]AlertTransition(nil), e.trans...))
+		e.notifier.Notify(ctx, append([]contract.Transition(nil), e.trans...))
 	}
 }
 

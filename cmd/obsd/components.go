@@ -40,6 +40,7 @@ import (
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
 
+	sloconnector "github.com/obsd-dev/obsd/connectors/slo"
 	lokiexporter "github.com/obsd-dev/obsd/exporters/loki"
 	"github.com/obsd-dev/obsd/extensions/circuitbreaker"
 	"github.com/obsd-dev/obsd/extensions/oversize"
@@ -51,7 +52,6 @@ import (
 	"github.com/obsd-dev/obsd/processors/shed"
 	"github.com/obsd-dev/obsd/processors/tenant"
 	"github.com/obsd-dev/obsd/receivers/lokipush"
-	sloconnector "github.com/obsd-dev/obsd/slo/connector"
 )
 
 // components is obsd's table of contents: every component a config may name.

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/obsd-dev/obsd/dashboards"
+	"github.com/obsd-dev/obsd/slo/contract"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
@@ -135,7 +136,7 @@ func runDashboardsGenerate(stdout io.Writer, f dashboardsFlags) error {
 	}
 	if f.grafanaURL != "" {
 		for _, s := range slos {
-			fmt.Fprintf(stdout, "%s\t%s\n", s.Name, dashboards.DashboardURL(f.grafanaURL, s))
+			fmt.Fprintf(stdout, "%s\t%s\n", s.Name, contract.DashboardURL(f.grafanaURL, s.Name))
 		}
 	}
 	return nil

@@ -3,7 +3,7 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/obsd-dev/obsd/internal/selfrules"
+	"github.com/obsd-dev/obsd/alerting/selfrules"
 )
 
 // newRulesCommand groups the rule generators for obsd itself.

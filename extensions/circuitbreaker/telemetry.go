@@ -6,6 +6,8 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/obsd-dev/obsd/internal/breakerstate"
 )
 
 // scopeName is the instrumentation scope of the extension's metrics.
@@ -15,10 +17,10 @@ const scopeName = "github.com/obsd-dev/obsd/extensions/circuitbreaker"
 // without type or unit suffixes). Labels: breaker (the extension's
 // component id, one per configured breaker) and to (closed|open|half_open).
 const (
-	metricState       = "obsd_circuit_breaker_state"
+	metricState       = breakerstate.ExporterGauge
 	metricTransitions = "obsd_circuit_breaker_transitions_total"
 	metricRejected    = "obsd_circuit_breaker_rejected_total"
-	labelBreaker      = "breaker"
+	labelBreaker      = breakerstate.ExporterGaugeLabel
 	labelTo           = "to"
 )
 
@@ -28,15 +30,15 @@ type telemetry struct {
 	transitions  metric.Int64Counter
 	rejections   metric.Int64Counter
 	registration metric.Registration
-	toOpts       [3][]metric.AddOption // by State
+	toOpts       [3][]metric.AddOption // by breakerstate.State
 	breakerOpts  []metric.AddOption
 }
 
-func newTelemetry(set component.TelemetrySettings, id string, state func() State) (*telemetry, error) {
+func newTelemetry(set component.TelemetrySettings, id string, state func() breakerstate.State) (*telemetry, error) {
 	meter := set.MeterProvider.Meter(scopeName)
 	breakerAttr := attribute.String(labelBreaker, id)
 	t := &telemetry{breakerOpts: []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(breakerAttr))}}
-	for _, s := range []State{StateClosed, StateOpen, StateHalfOpen} {
+	for _, s := range breakerstate.All {
 		t.toOpts[s] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(breakerAttr, attribute.String(labelTo, s.String())))}
 	}
 	var err error
@@ -51,7 +53,7 @@ func newTelemetry(set component.TelemetrySettings, id string, state func() State
 		return nil, err
 	}
 	gauge, err := meter.Int64ObservableGauge(metricState,
-		metric.WithDescription("Circuit state: 0 closed, 1 open, 2 half-open."),
+		metric.WithDescription("Circuit state: "+breakerstate.GaugeHelp+"."),
 		metric.WithUnit("1"))
 	if err != nil {
 		return nil, err
@@ -67,7 +69,7 @@ func newTelemetry(set component.TelemetrySettings, id string, state func() State
 	return t, nil
 }
 
-func (t *telemetry) transition(to State) {
+func (t *telemetry) transition(to breakerstate.State) {
 	t.transitions.Add(context.Background(), 1, t.toOpts[to]...)
 }
 

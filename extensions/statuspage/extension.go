@@ -18,7 +18,7 @@ import (
 
 	"github.com/obsd-dev/obsd/extensions/statuspage/internal/pipeline"
 	"github.com/obsd-dev/obsd/extensions/statuspage/internal/web"
-	"github.com/obsd-dev/obsd/extensions/statuspage/status"
+	"github.com/obsd-dev/obsd/slo/status"
 )
 
 const (
