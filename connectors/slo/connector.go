@@ -16,7 +16,7 @@ import (
 // passes nothing through: the connector emits only its own metrics.
 type sloConnector struct {
 	f *factory
-	s *shared
+	s *runner
 
 	mu      sync.Mutex
 	started bool

@@ -103,7 +103,7 @@ func (h *harness) shutdown() {
 func (h *harness) evaluate(at time.Time) {
 	h.clock.set(at)
 	h.f.mu.Lock()
-	s := h.f.shared[h.id]
+	s := h.f.runners[h.id]
 	h.f.mu.Unlock()
 	require.NotNil(h.t, s, "no shared engine for %v", h.id)
 	s.evaluate(context.Background(), at)
@@ -323,7 +323,7 @@ func TestIdleSeriesAreForgotten(t *testing.T) {
 		sumMetric("http_requests_total", cum, t0.Add(time.Second), t0.Add(10*time.Second), pt{"200", "eu", 90})))
 	h.evaluate(t0.Add(time.Minute))
 	h.f.mu.Lock()
-	s := h.f.shared[h.id]
+	s := h.f.runners[h.id]
 	h.f.mu.Unlock()
 	h.evaluate(t0.Add(seriesIdleTimeout + 2*time.Minute))
 	assert.Equal(t, 0, s.engine.ForgetSeries(t0.Add(1000*time.Hour)), "the idle series was already forgotten")
@@ -422,7 +422,7 @@ func TestStateSurvivesARestart(t *testing.T) {
 	h.evaluate(t0.Add(30 * time.Second))
 	h.shutdown() // writes the snapshot
 	h.f.mu.Lock()
-	assert.Empty(t, h.f.shared, "the last instance's shutdown releases the shared engine")
+	assert.Empty(t, h.f.runners, "the last instance's shutdown releases the shared engine")
 	h.f.mu.Unlock()
 
 	h2 := newHarness(t, testConfig(dir), t0.Add(time.Minute))
@@ -453,6 +453,6 @@ func TestCorruptSnapshotStartsFresh(t *testing.T) {
 // sharedPath is the state file name the connector of h.id uses in dir.
 func (h *harness) sharedPath(t *testing.T, dir, suffix string) string {
 	t.Helper()
-	s := &shared{id: h.id, cfg: &Config{State: StateConfig{Directory: dir}}}
+	s := &runner{id: h.id, cfg: &Config{State: StateConfig{Directory: dir}}}
 	return s.path(suffix)
 }

@@ -31,14 +31,14 @@ const (
 type factory struct {
 	now    func() time.Time
 	mu     sync.Mutex
-	shared map[component.ID]*shared
+	runners map[component.ID]*runner
 }
 
 // NewFactory returns the factory of the slo connector.
 func NewFactory() connector.Factory { return newFactory(time.Now).build() }
 
 func newFactory(now func() time.Time) *factory {
-	return &factory{now: now, shared: map[component.ID]*shared{}}
+	return &factory{now: now, runners: map[component.ID]*runner{}}
 }
 
 func (f *factory) build() connector.Factory {
@@ -68,13 +68,13 @@ func (f *factory) createLogsToMetrics(_ context.Context, set connector.Settings,
 func (f *factory) acquire(set connector.Settings, cfg *Config, next consumer.Metrics) (*sloConnector, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	s, ok := f.shared[set.ID]
+	s, ok := f.runners[set.ID]
 	if !ok {
 		var err error
-		if s, err = newShared(set.ID, cfg, set.TelemetrySettings, f.now); err != nil {
+		if s, err = newRunner(set.ID, cfg, set.TelemetrySettings, f.now); err != nil {
 			return nil, err
 		}
-		f.shared[set.ID] = s
+		f.runners[set.ID] = s
 	}
 	s.next.Store(&next)
 	s.mu.Lock()
@@ -84,10 +84,10 @@ func (f *factory) acquire(set connector.Settings, cfg *Config, next consumer.Met
 }
 
 // release forgets s once its last instance shut down.
-func (f *factory) release(s *shared) {
+func (f *factory) release(s *runner) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.shared[s.id] == s {
-		delete(f.shared, s.id)
+	if f.runners[s.id] == s {
+		delete(f.runners, s.id)
 	}
 }

@@ -85,7 +85,7 @@ func spanStatus(attrs pcommon.Map) int64 {
 }
 
 // consumeTraces feeds server and consumer spans into the span SLIs.
-func (s *shared) consumeTraces(td ptrace.Traces) {
+func (s *runner) consumeTraces(td ptrace.Traces) {
 	now := s.now()
 	limit := now.Add(s.cfg.MaxFutureSkew)
 	rss := td.ResourceSpans()
@@ -106,7 +106,7 @@ func (s *shared) consumeTraces(td ptrace.Traces) {
 }
 
 // feedSpan counts one span in every SLI of its service (slis) it matches.
-func (s *shared) feedSpan(sp ptrace.Span, slis []compiledSLO, now, limit time.Time) {
+func (s *runner) feedSpan(sp ptrace.Span, slis []compiledSLO, now, limit time.Time) {
 	if kind := sp.Kind(); kind != ptrace.SpanKindServer && kind != ptrace.SpanKindConsumer {
 		return
 	}
@@ -120,7 +120,7 @@ func (s *shared) feedSpan(sp ptrace.Span, slis []compiledSLO, now, limit time.Ti
 		}
 		end := sp.EndTimestamp().AsTime()
 		if end.After(limit) {
-			s.own[0].Add(1)
+			s.own.future.Add(1)
 			continue
 		}
 		d := time.Duration(sp.EndTimestamp() - sp.StartTimestamp())
@@ -150,7 +150,7 @@ func (p *point) get(k string) string {
 }
 
 // consumeMetrics feeds monotonic sums and histograms into metric SLIs.
-func (s *shared) consumeMetrics(md pmetric.Metrics) {
+func (s *runner) consumeMetrics(md pmetric.Metrics) {
 	now := s.now()
 	limit := pcommon.NewTimestampFromTime(now.Add(s.cfg.MaxFutureSkew))
 	rms := md.ResourceMetrics()
@@ -172,7 +172,7 @@ func (s *shared) consumeMetrics(md pmetric.Metrics) {
 	}
 }
 
-func (s *shared) feedMetric(m pmetric.Metric, p *point, now time.Time, limit pcommon.Timestamp) {
+func (s *runner) feedMetric(m pmetric.Metric, p *point, now time.Time, limit pcommon.Timestamp) {
 	name := m.Name()
 	switch m.Type() {
 	case pmetric.MetricTypeSum:
@@ -190,7 +190,7 @@ func (s *shared) feedMetric(m pmetric.Metric, p *point, now time.Time, limit pco
 			}
 			p.attrs, p.start, p.ts = dp.Attributes(), dp.StartTimestamp(), dp.Timestamp()
 			if p.ts > limit {
-				s.own[0].Add(1)
+				s.own.future.Add(1)
 				continue
 			}
 			s.feedSum(name, p, v, now)
@@ -203,7 +203,7 @@ func (s *shared) feedMetric(m pmetric.Metric, p *point, now time.Time, limit pco
 			dp := dps.At(i)
 			p.attrs, p.start, p.ts = dp.Attributes(), dp.StartTimestamp(), dp.Timestamp()
 			if p.ts > limit {
-				s.own[0].Add(1)
+				s.own.future.Add(1)
 				continue
 			}
 			s.feedHistogram(name, p, now, func(l *spec.MetricLatency) (uint64, bool) {
@@ -218,7 +218,7 @@ func (s *shared) feedMetric(m pmetric.Metric, p *point, now time.Time, limit pco
 			dp := dps.At(i)
 			p.attrs, p.start, p.ts = dp.Attributes(), dp.StartTimestamp(), dp.Timestamp()
 			if p.ts > limit {
-				s.own[0].Add(1)
+				s.own.future.Add(1)
 				continue
 			}
 			s.feedHistogram(name, p, now, func(l *spec.MetricLatency) (uint64, bool) {
@@ -231,7 +231,7 @@ func (s *shared) feedMetric(m pmetric.Metric, p *point, now time.Time, limit pco
 
 // feedSum matches one sum point against ratio SLIs and the Prometheus
 // style "_count" / "_bucket{le}" series of latency SLIs.
-func (s *shared) feedSum(name string, p *point, v float64, now time.Time) {
+func (s *runner) feedSum(name string, p *point, v float64, now time.Time) {
 	for _, c := range s.slos {
 		var total, bad float64
 		var groupBy []string
@@ -267,7 +267,7 @@ func (s *shared) feedSum(name string, p *point, v float64, now time.Time) {
 
 // feedHistogram matches one OTel histogram point against latency SLIs;
 // above computes the observations over the SLI's threshold.
-func (s *shared) feedHistogram(name string, p *point, now time.Time, above func(*spec.MetricLatency) (uint64, bool), count uint64, bounds pcommon.Float64Slice) {
+func (s *runner) feedHistogram(name string, p *point, now time.Time, above func(*spec.MetricLatency) (uint64, bool), count uint64, bounds pcommon.Float64Slice) {
 	for _, c := range s.slos {
 		l := c.spec.SLI.Latency
 		if l == nil || l.Role(name, p.get) != spec.LatencyHistogram {
@@ -275,7 +275,7 @@ func (s *shared) feedHistogram(name string, p *point, now time.Time, above func(
 		}
 		bad, ok := above(l)
 		if !ok {
-			s.own[1].Add(1)
+			s.own.badBoundary.Add(1)
 			if _, logged := s.boundaryLogged.LoadOrStore(c.spec.Name, true); !logged {
 				s.logger.Warn("latency points dropped", zap.Error(sloengine.BoundaryError(c.spec.Name, bounds, l.Threshold)))
 			}
@@ -286,7 +286,7 @@ func (s *shared) feedHistogram(name string, p *point, now time.Time, above func(
 }
 
 // add hands one matched point to the engine, in the instance of its group.
-func (s *shared) add(c compiledSLO, groupBy []string, p *point, total, bad float64, now time.Time) {
+func (s *runner) add(c compiledSLO, groupBy []string, p *point, total, bad float64, now time.Time) {
 	gh := sloengine.HashSeed
 	for _, g := range groupBy {
 		gh = sloengine.HashString(sloengine.HashString(gh, p.get(g)), "\xff")

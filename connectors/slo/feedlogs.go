@@ -149,7 +149,7 @@ func (r *logRecord) bodyField(path []string) string {
 }
 
 // consumeLogs feeds the log records of services with log SLIs.
-func (s *shared) consumeLogs(ld plog.Logs) {
+func (s *runner) consumeLogs(ld plog.Logs) {
 	if !s.anyLogSLI {
 		return
 	}
@@ -176,7 +176,7 @@ func (s *shared) consumeLogs(ld plog.Logs) {
 
 // feedLog counts one record in every log SLI of its service (slis). Its
 // time is the record's timestamp, else its observed timestamp, else now.
-func (s *shared) feedLog(lr plog.LogRecord, slis []compiledSLO, rec *logRecord, now time.Time, limit pcommon.Timestamp) {
+func (s *runner) feedLog(lr plog.LogRecord, slis []compiledSLO, rec *logRecord, now time.Time, limit pcommon.Timestamp) {
 	rec.reset(lr)
 	ts := lr.Timestamp()
 	if ts == 0 {
@@ -201,12 +201,12 @@ func (s *shared) feedLog(lr plog.LogRecord, slis []compiledSLO, rec *logRecord, 
 		}
 		switch {
 		case rec.malformed:
-			s.own[outMalformed].Add(1)
+			s.own.malformed.Add(1)
 			continue
 		case !total:
 			continue
 		case ts > limit:
-			s.own[outFuture].Add(1)
+			s.own.future.Add(1)
 			continue
 		}
 		var group func() map[string]string
@@ -233,7 +233,7 @@ func logGroup(l *spec.LogSLI, rec *logRecord) map[string]string {
 
 // overflowed counts n points routed to c's overflow instance and logs the
 // first one of each SLO.
-func (s *shared) overflowed(c compiledSLO, n uint64) {
+func (s *runner) overflowed(c compiledSLO, n uint64) {
 	s.overflow[c.idx].Add(n)
 	if !s.overflowLogged[c.idx].Swap(true) {
 		s.logger.Warn("slo group_by cap reached: further value sets are counted in the overflow instance",

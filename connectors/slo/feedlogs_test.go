@@ -247,7 +247,7 @@ func TestGroupByCapOverflowsAndSurvivesRestart(t *testing.T) {
 	assert.Equal(t, 10.0, n, "one per record routed to the overflow instance")
 	r5, _ := h.counts(t, map[string]string{"slo": "edge-routes", "http.route": "/r5"})
 	assert.Equal(t, 2.0, r5)
-	assert.Equal(t, 1001, h.shared().engine.Len(), "1000 instances and the overflow one")
+	assert.Equal(t, 1001, h.runner().engine.Len(), "1000 instances and the overflow one")
 
 	// Restart on the same state directory: instances and overflow are kept.
 	h.shutdown()
@@ -258,11 +258,11 @@ func TestGroupByCapOverflowsAndSurvivesRestart(t *testing.T) {
 	assert.Equal(t, 11.0, events, "a new route after the restart still overflows")
 	r5, _ = h2.counts(t, map[string]string{"slo": "edge-routes", "http.route": "/r5"})
 	assert.Equal(t, 2.0, r5)
-	assert.Equal(t, 1001, h2.shared().engine.Len())
+	assert.Equal(t, 1001, h2.runner().engine.Len())
 }
 
-func (h *harness) shared() *shared {
+func (h *harness) runner() *runner {
 	h.f.mu.Lock()
 	defer h.f.mu.Unlock()
-	return h.f.shared[h.id]
+	return h.f.runners[h.id]
 }

@@ -26,7 +26,7 @@ func TestTheLoopEvaluatesAndSnapshotsOnItsIntervals(t *testing.T) {
 	}, 10*time.Second, 10*time.Millisecond, "the loop never evaluated")
 	require.Eventually(t, func() bool {
 		h.f.mu.Lock()
-		s := h.f.shared[h.id]
+		s := h.f.runners[h.id]
 		h.f.mu.Unlock()
 		_, err := readFileSize(s.path("snapshot.json"))
 		return err == nil

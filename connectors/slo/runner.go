@@ -28,20 +28,23 @@ const (
 	outcomeFuture      = "too_far_future" // stamped beyond max_future_skew
 	outcomeBadBoundary = "bad_threshold"  // latency threshold not a bucket boundary
 	outcomeMalformed   = "malformed_body" // a log SLI read a field of a body that is not a JSON object
-	numOwnOutcomes     = 3
 )
 
-// Indexes of shared.own.
-const (
-	outFuture = iota
-	outBadBoundary
-	outMalformed
-)
+// ownOutcomes counts the points refused by the connector itself, one
+// counter per connector-own outcome.
+type ownOutcomes struct {
+	future, badBoundary, malformed atomic.Uint64
+}
 
-// shared is the state of one connector component ID: one engine fed by
+// restoreFailures counts the state files unreadable at start, by file.
+type restoreFailures struct {
+	slo, alerting atomic.Uint64
+}
+
+// runner runs the SLO engine of one connector component ID: one engine fed by
 // its traces, metrics and logs instances, one evaluation loop, one
 // alerting manager.
-type shared struct {
+type runner struct {
 	id     component.ID
 	cfg    *Config
 	logger *zap.Logger
@@ -55,7 +58,7 @@ type shared struct {
 	logSLOs map[string][]compiledSLO
 	alerts  *alerting.Manager
 	tel     *telemetry
-	// board is what the status page shows (status.go).
+	// board is what the status page shows (board.go).
 	board *board
 	// next receives the emitted metrics: the latest created instance's
 	// consumer (every instance of one ID feeds the same pipelines; the
@@ -63,16 +66,15 @@ type shared struct {
 	next    atomic.Pointer[consumer.Metrics]
 	started time.Time
 
-	own [numOwnOutcomes]atomic.Uint64
+	own ownOutcomes
 	// overflow[slo] counts the points (data points, spans, log records)
 	// routed to the SLO's overflow instance; overflowLogged: logged once.
 	overflow       []atomic.Uint64
 	overflowLogged []atomic.Bool
 	// anyLogSLI: some SLO counts log records.
 	anyLogSLI bool
-	// restoreFailures counts state files that could not be read at start:
-	// [0] the SLO snapshot, [1] the alerting state.
-	restoreFailures [2]atomic.Uint64
+	// restoreFailures counts state files that could not be read at start.
+	restoreFailures restoreFailures
 	// boundaryLogged: one log line per SLO for a bad latency threshold.
 	boundaryLogged sync.Map
 
@@ -125,12 +127,12 @@ func (m *anchoredMatcher) match(s string) bool {
 	return m.re.MatchString(s)
 }
 
-func newShared(id component.ID, cfg *Config, set component.TelemetrySettings, now func() time.Time) (*shared, error) {
+func newRunner(id component.ID, cfg *Config, set component.TelemetrySettings, now func() time.Time) (*runner, error) {
 	slos, err := spec.Load(cfg.SLOs...)
 	if err != nil {
 		return nil, fmt.Errorf("could not load slos: %w", err)
 	}
-	s := &shared{id: id, cfg: cfg, logger: set.Logger, now: now}
+	s := &runner{id: id, cfg: cfg, logger: set.Logger, now: now}
 	if s.logger == nil {
 		s.logger = zap.NewNop()
 	}
@@ -183,7 +185,7 @@ func newShared(id component.ID, cfg *Config, set component.TelemetrySettings, no
 
 // path names a file of this component under the state directory ("" when
 // persistence is off).
-func (s *shared) path(suffix string) string {
+func (s *runner) path(suffix string) string {
 	if s.cfg.State.Directory == "" {
 		return ""
 	}
@@ -194,7 +196,7 @@ func (s *shared) path(suffix string) string {
 // notify is the engine's Notifier: the status page records the
 // transitions and alerting.Manager delivers them, both as the engine
 // emitted them.
-func (s *shared) notify(_ context.Context, ts []contract.Transition) {
+func (s *runner) notify(_ context.Context, ts []contract.Transition) {
 	s.board.record(ts)
 	if s.alerts == nil || len(ts) == 0 {
 		return
@@ -203,7 +205,7 @@ func (s *shared) notify(_ context.Context, ts []contract.Transition) {
 }
 
 // start restores the state (first start only) and launches the loop.
-func (s *shared) start(ctx context.Context) error {
+func (s *runner) start(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.running++
@@ -226,7 +228,7 @@ func (s *shared) start(ctx context.Context) error {
 
 // restore loads the snapshot and the alerting state; a corrupt file is
 // logged (the engine moves it aside) and obsd starts fresh.
-func (s *shared) restore() {
+func (s *runner) restore() {
 	p := s.path("snapshot.json")
 	if p == "" {
 		return
@@ -235,7 +237,7 @@ func (s *shared) restore() {
 		s.logger.Error("cannot create the slo state directory", zap.Error(err))
 	}
 	if err := s.engine.RestoreSnapshot(p, s.now()); err != nil {
-		s.restoreFailures[0].Add(1)
+		s.restoreFailures.slo.Add(1)
 		s.logger.Error("slo snapshot unreadable, starting fresh", zap.String("path", p), zap.Error(err))
 	}
 	if s.alerts == nil {
@@ -250,7 +252,7 @@ func (s *shared) restore() {
 		err = json.Unmarshal(data, &st)
 	}
 	if err != nil {
-		s.restoreFailures[1].Add(1)
+		s.restoreFailures.alerting.Add(1)
 		s.logger.Error("alerting state unreadable, starting fresh", zap.Error(err))
 		return
 	}
@@ -259,7 +261,7 @@ func (s *shared) restore() {
 
 // loop evaluates every evaluation_interval and snapshots every
 // snapshot_interval until ctx ends.
-func (s *shared) loop(ctx context.Context) {
+func (s *runner) loop(ctx context.Context) {
 	defer s.wg.Done()
 	eval := time.NewTicker(s.cfg.EvaluationInterval)
 	defer eval.Stop()
@@ -279,7 +281,7 @@ func (s *shared) loop(ctx context.Context) {
 
 // evaluate runs one evaluation: metrics to the next consumer and to the
 // self-telemetry, transitions to alerting.
-func (s *shared) evaluate(ctx context.Context, now time.Time) {
+func (s *runner) evaluate(ctx context.Context, now time.Time) {
 	// Dead series (pods gone, label churn) must not pile up. The horizon is
 	// long on purpose: a forgotten series that comes back with the same
 	// start time would count its whole cumulative value again.
@@ -309,7 +311,7 @@ func (s *shared) evaluate(ctx context.Context, now time.Time) {
 const seriesIdleTimeout = 24 * time.Hour
 
 // snapshot writes the engine snapshot and the alerting state.
-func (s *shared) snapshot() {
+func (s *runner) snapshot() {
 	p := s.path("snapshot.json")
 	if p == "" {
 		return
@@ -331,7 +333,7 @@ func (s *shared) snapshot() {
 
 // shutdown stops the loop with the last started instance, snapshots and
 // stops alerting. It reports whether the shared state is now unused.
-func (s *shared) shutdown(ctx context.Context, wasStarted bool) (last bool, err error) {
+func (s *runner) shutdown(ctx context.Context, wasStarted bool) (last bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.refs--
@@ -353,7 +355,7 @@ func (s *shared) shutdown(ctx context.Context, wasStarted bool) (last bool, err 
 }
 
 // stopAlerts shuts the alerting manager down once.
-func (s *shared) stopAlerts(ctx context.Context) error {
+func (s *runner) stopAlerts(ctx context.Context) error {
 	if s.alerts == nil || s.alertsStopped {
 		return nil
 	}

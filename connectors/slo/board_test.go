@@ -91,7 +91,7 @@ func TestTheConnectorRegistersWithTheStatusPageAndReportsItsState(t *testing.T) 
 	failed := spanSpec{svc: "checkout", name: "POST /pay", route: "/pay", kind: ptrace.SpanKindServer, failed: true, end: t0.Add(10 * time.Second)}
 	require.NoError(t, tr.ConsumeTraces(context.Background(), traces(repeat(10, failed)...)))
 	f.mu.Lock()
-	s := f.shared[set.ID]
+	s := f.runners[set.ID]
 	f.mu.Unlock()
 	s.evaluate(context.Background(), t0.Add(30*time.Second))
 
@@ -146,7 +146,7 @@ func BenchmarkBoardObserve(b *testing.B) {
 	cfg := testConfig(b.TempDir())
 	h := newHarness(b, cfg, t0)
 	h.f.mu.Lock()
-	s := h.f.shared[h.id]
+	s := h.f.runners[h.id]
 	h.f.mu.Unlock()
 	failed := spanSpec{svc: "checkout", name: "POST /pay", route: "/pay", kind: ptrace.SpanKindServer, failed: true, end: t0.Add(10 * time.Second)}
 	if err := h.traces.ConsumeTraces(context.Background(), traces(repeat(10, failed)...)); err != nil {
@@ -170,7 +170,7 @@ func BenchmarkBoardSnapshot(b *testing.B) {
 	cfg := testConfig(b.TempDir())
 	h := newHarness(b, cfg, t0)
 	h.f.mu.Lock()
-	s := h.f.shared[h.id]
+	s := h.f.runners[h.id]
 	h.f.mu.Unlock()
 	ok := spanSpec{svc: "checkout", name: "POST /pay", route: "/pay", kind: ptrace.SpanKindServer, end: t0.Add(10 * time.Second)}
 	if err := h.traces.ConsumeTraces(context.Background(), traces(repeat(10, ok)...)); err != nil {
