@@ -11,13 +11,14 @@ import (
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/obsd-dev/obsd/internal/tenantid"
 )
 
 const (
 	scopeName = "github.com/obsd-dev/obsd/processors/tenant"
 	// metricRequests counts requests by where their tenant came from.
 	metricRequests = "obsd_tenant_requests_total"
-	maxTenantLen   = 256
 )
 
 // Sources of a request's tenant, the `source` label values.
@@ -53,12 +54,12 @@ func newProcessor(cfg *Config, set processor.Settings) (*tenantProcessor, error)
 func (p *tenantProcessor) tenantOf(ctx context.Context) (string, string) {
 	info := client.FromContext(ctx)
 	if p.cfg.FromAuth != "" && info.Auth != nil {
-		if s, ok := info.Auth.GetAttribute(p.cfg.FromAuth).(string); ok && safe(s) {
+		if s, ok := info.Auth.GetAttribute(p.cfg.FromAuth).(string); ok && tenantid.Valid(s) {
 			return s, sourceAuth
 		}
 	}
 	if p.cfg.FromMetadata != "" {
-		if vs := info.Metadata.Get(p.cfg.FromMetadata); len(vs) > 0 && safe(vs[0]) {
+		if vs := info.Metadata.Get(p.cfg.FromMetadata); len(vs) > 0 && tenantid.Valid(vs[0]) {
 			return vs[0], sourceMetadata
 		}
 	}
@@ -104,19 +105,4 @@ func (p *tenantProcessor) processMetrics(ctx context.Context, md pmetric.Metrics
 	rm := md.ResourceMetrics()
 	p.stamp(rm.Len(), func(i int) pcommon.Resource { return rm.At(i).Resource() }, p.requestTenant(ctx))
 	return md, nil
-}
-
-// safe reports whether v can be used as a tenant id and header value as
-// it is: 1-256 bytes of printable ASCII without spaces, '|' or ','.
-func safe(v string) bool {
-	if v == "" || len(v) > maxTenantLen {
-		return false
-	}
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if c <= ' ' || c >= 0x7f || c == '|' || c == ',' {
-			return false
-		}
-	}
-	return true
 }
