@@ -1,4 +1,4 @@
-package main
+package reloadguard
 
 import (
 	"context"
@@ -18,14 +18,16 @@ import (
 // service, so one per applied config) observes the guard's cumulative
 // counts.
 const (
-	reloadScopeName     = "github.com/obsd-dev/obsd/cmd/obsd/reloadguard"
+	// scopeName is the instrumentation scope of the reload counter: this
+	// package's import path.
+	scopeName           = "github.com/obsd-dev/obsd/internal/reloadguard"
 	metricConfigReloads = "obsd_config_reloads_total"
 )
 
-// withReloadMetrics returns factories whose telemetry factory registers
+// WithReloadMetrics returns factories whose telemetry factory registers
 // obsd_config_reloads_total{result="applied|refused"} on each meter
 // provider it creates.
-func (g *reloadGuard) withReloadMetrics(factories func() (otelcol.Factories, error)) func() (otelcol.Factories, error) {
+func (g *Guard) WithReloadMetrics(factories func() (otelcol.Factories, error)) func() (otelcol.Factories, error) {
 	return func() (otelcol.Factories, error) {
 		f, err := factories()
 		if err != nil || f.Telemetry == nil {
@@ -40,7 +42,7 @@ func (g *reloadGuard) withReloadMetrics(factories func() (otelcol.Factories, err
 // reload counter added to its meter providers.
 type reloadTelemetryFactory struct {
 	telemetry.Factory
-	guard *reloadGuard
+	guard *Guard
 }
 
 func (f reloadTelemetryFactory) CreateMeterProvider(ctx context.Context, set telemetry.MeterSettings, cfg component.Config) (telemetry.MeterProvider, error) {
@@ -48,7 +50,7 @@ func (f reloadTelemetryFactory) CreateMeterProvider(ctx context.Context, set tel
 	if err != nil {
 		return nil, err
 	}
-	if _, err := f.guard.registerMetrics(mp.Meter(reloadScopeName)); err != nil {
+	if _, err := f.guard.registerMetrics(mp.Meter(scopeName)); err != nil {
 		return nil, fmt.Errorf("could not register %s: %w", metricConfigReloads, err)
 	}
 	return mp, nil
@@ -56,7 +58,7 @@ func (f reloadTelemetryFactory) CreateMeterProvider(ctx context.Context, set tel
 
 // registerMetrics registers the reload counter on meter; it reads the
 // guard's counts at each collection.
-func (g *reloadGuard) registerMetrics(meter metric.Meter) (metric.Registration, error) {
+func (g *Guard) registerMetrics(meter metric.Meter) (metric.Registration, error) {
 	reloads, err := meter.Int64ObservableCounter(metricConfigReloads,
 		metric.WithDescription("Config reloads (SIGHUP or a watched source) since start, by result: applied (valid, now in force) or refused (invalid; obsd kept the previous config)."),
 		metric.WithUnit("{reload}"))
