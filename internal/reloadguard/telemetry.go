@@ -9,6 +9,8 @@ import (
 	"go.opentelemetry.io/collector/service/telemetry"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/obsd-dev/obsd/internal/instruments"
 )
 
 // The reload counter is exported with obsd's own telemetry (the :8888
@@ -50,26 +52,28 @@ func (f reloadTelemetryFactory) CreateMeterProvider(ctx context.Context, set tel
 	if err != nil {
 		return nil, err
 	}
-	if _, err := f.guard.registerMetrics(mp.Meter(scopeName)); err != nil {
+	if _, err := f.guard.registerMetrics(mp); err != nil {
 		return nil, fmt.Errorf("could not register %s: %w", metricConfigReloads, err)
 	}
 	return mp, nil
 }
 
-// registerMetrics registers the reload counter on meter; it reads the
+// registerMetrics registers the reload counter on mp; it reads the
 // guard's counts at each collection.
-func (g *Guard) registerMetrics(meter metric.Meter) (metric.Registration, error) {
-	reloads, err := meter.Int64ObservableCounter(metricConfigReloads,
+func (g *Guard) registerMetrics(mp metric.MeterProvider) (metric.Registration, error) {
+	b := instruments.NewBuilder(mp, scopeName)
+	reloads := b.Int64ObservableCounter(metricConfigReloads,
 		metric.WithDescription("Config reloads (SIGHUP or a watched source) since start, by result: applied (valid, now in force) or refused (invalid; obsd kept the previous config)."),
 		metric.WithUnit("{reload}"))
-	if err != nil {
-		return nil, err
-	}
-	applied := metric.WithAttributeSet(attribute.NewSet(attribute.String("result", "applied")))
-	refused := metric.WithAttributeSet(attribute.NewSet(attribute.String("result", "refused")))
-	return meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-		o.ObserveInt64(reloads, g.applied.Load(), applied)
-		o.ObserveInt64(reloads, g.refused.Load(), refused)
+	applied := instruments.ObserveOptions(attribute.String("result", "applied"))
+	refused := instruments.ObserveOptions(attribute.String("result", "refused"))
+	reg := b.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		o.ObserveInt64(reloads, g.applied.Load(), applied...)
+		o.ObserveInt64(reloads, g.refused.Load(), refused...)
 		return nil
 	}, reloads)
+	if err := b.Err(); err != nil {
+		return nil, err
+	}
+	return reg, nil
 }

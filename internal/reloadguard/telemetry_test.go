@@ -3,6 +3,7 @@ package reloadguard
 import (
 	"context"
 	"errors"
+	"reflect"
 	"testing"
 
 	"go.opentelemetry.io/collector/confmap"
@@ -22,7 +23,7 @@ func TestReloadCounterCountsAppliedAndRefusedReloads(t *testing.T) {
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	defer func() { _ = mp.Shutdown(context.Background()) }()
-	if _, err := g.registerMetrics(mp.Meter(scopeName)); err != nil {
+	if _, err := g.registerMetrics(mp); err != nil {
 		t.Fatal(err)
 	}
 	conv := g.ConverterFactory().Create(confmap.ConverterSettings{Logger: zap.NewNop()})
@@ -71,4 +72,10 @@ func reloadCounts(t *testing.T, reader *sdkmetric.ManualReader) map[string]int64
 		}
 	}
 	return out
+}
+
+func TestMeterScopeIsThisPackagesImportPath(t *testing.T) {
+	if got := reflect.TypeFor[Guard]().PkgPath(); got != scopeName {
+		t.Fatalf("scopeName %q, but the package is %q", scopeName, got)
+	}
 }

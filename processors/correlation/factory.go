@@ -13,18 +13,17 @@ import (
 	"github.com/obsd-dev/obsd/internal/sharedcomponent"
 )
 
-// Type and stability of the component (no mdatagen here).
-var (
-	// Type is the component type named in configs.
-	Type = component.MustNewType("correlation")
-)
+// Type is the component type named in configs: `processors: correlation:`.
+var Type = component.MustNewType("correlation")
 
 const (
 	// LogsStability is the stability of the logs processor.
 	LogsStability = component.StabilityLevelAlpha
 	// TracesStability is the stability of the traces processor.
 	TracesStability = component.StabilityLevelAlpha
-	scopeName       = "github.com/obsd-dev/obsd/processors/correlation"
+	// scopeName is the instrumentation scope of the component's metrics:
+	// its import path.
+	scopeName = "github.com/obsd-dev/obsd/processors/correlation"
 )
 
 // factory shares the orphan index between the traces and logs instances

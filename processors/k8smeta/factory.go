@@ -20,12 +20,14 @@ import (
 	"github.com/obsd-dev/obsd/internal/sharedcomponent"
 )
 
-// Type is the component type named in configs.
+// Type is the component type named in configs: `processors: k8smeta:`.
 var Type = component.MustNewType("k8smeta")
 
 const (
-	// Stability is the stability of the three signals.
+	// Stability is the stability of the traces, metrics and logs processors.
 	Stability = component.StabilityLevelAlpha
+	// scopeName is the instrumentation scope of the component's metrics:
+	// its import path.
 	scopeName = "github.com/obsd-dev/obsd/processors/k8smeta"
 )
 

@@ -42,12 +42,12 @@ type source struct {
 var _ component.Component = (*source)(nil)
 
 func newSource(cfg *Config, set component.TelemetrySettings) (*source, error) {
-	tel, err := newTelemetry(set)
+	s := &source{cfg: cfg, logger: set.Logger, getenv: os.Getenv}
+	tel, err := newTelemetry(set, s.index.Load)
 	if err != nil {
 		return nil, err
 	}
-	s := &source{cfg: cfg, logger: set.Logger, tel: tel, getenv: os.Getenv}
-	tel.observeIndex = s.index.Load
+	s.tel = tel
 	return s, nil
 }
 

@@ -9,45 +9,21 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/metric"
 
 	"github.com/obsd-dev/obsd/internal/tenantid"
 )
 
-const (
-	scopeName = "github.com/obsd-dev/obsd/processors/tenant"
-	// metricRequests counts requests by where their tenant came from.
-	metricRequests = "obsd_tenant_requests_total"
-)
-
-// Sources of a request's tenant, the `source` label values.
-const (
-	sourceAuth     = "auth"
-	sourceMetadata = "metadata"
-	sourceDefault  = "default"
-	sourceNone     = "none"
-)
-
 type tenantProcessor struct {
-	cfg      *Config
-	requests metric.Int64Counter
-	// bySource are the counter's ready-made options per source: passing a
-	// prepared slice to the variadic Add does not allocate per request.
-	bySource map[string][]metric.AddOption
+	cfg *Config
+	tel *telemetry
 }
 
 func newProcessor(cfg *Config, set processor.Settings) (*tenantProcessor, error) {
-	c, err := set.MeterProvider.Meter(scopeName).Int64Counter(metricRequests,
-		metric.WithDescription("Requests (batches) seen by the tenant processor, by where their tenant came from: auth, metadata, default or none."))
+	tel, err := newTelemetry(set.TelemetrySettings)
 	if err != nil {
 		return nil, err
 	}
-	p := &tenantProcessor{cfg: cfg, requests: c, bySource: map[string][]metric.AddOption{}}
-	for _, s := range []string{sourceAuth, sourceMetadata, sourceDefault, sourceNone} {
-		p.bySource[s] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(attribute.String("source", s)))}
-	}
-	return p, nil
+	return &tenantProcessor{cfg: cfg, tel: tel}, nil
 }
 
 // tenantOf is the request's tenant and where it came from.
@@ -72,7 +48,7 @@ func (p *tenantProcessor) tenantOf(ctx context.Context) (string, string) {
 // requestTenant is the request's tenant, counted once under its source.
 func (p *tenantProcessor) requestTenant(ctx context.Context) string {
 	tenant, src := p.tenantOf(ctx)
-	p.requests.Add(ctx, 1, p.bySource[src]...)
+	p.tel.request(ctx, src)
 	return tenant
 }
 
