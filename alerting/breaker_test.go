@@ -46,15 +46,3 @@ func TestBreakerStates(t *testing.T) {
 	defer mu.Unlock()
 	assert.Equal(t, []string{"closed→open", "open→half_open", "half_open→open", "open→half_open", "half_open→closed"}, changes)
 }
-
-func TestBackoffGrowsAndIsCapped(t *testing.T) {
-	for n := 1; n < 20; n++ {
-		d := backoff(100*time.Millisecond, 2*time.Second, n)
-		want := 100 * time.Millisecond << min(n-1, 5)
-		if want > 2*time.Second {
-			want = 2 * time.Second
-		}
-		assert.GreaterOrEqual(t, d, want/2, "attempt %d", n)
-		assert.LessOrEqual(t, d, want, "attempt %d", n)
-	}
-}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/obsd-dev/obsd/dashboards/grafana"
+	"github.com/obsd-dev/obsd/internal/atomicfile"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
@@ -77,8 +78,10 @@ func yamlString(s string) string {
 	return string(b)
 }
 
-// Write writes files into dir, creating it; each file is written to a
-// temporary name and renamed, so Grafana never reads half a dashboard.
+// Write writes files into dir, creating it; each file is written with
+// internal/atomicfile (temporary name, fsync, rename, fsync of the
+// directory), so Grafana never reads half a dashboard, even after a crash.
+// Files are world-readable (0644): Grafana often runs as another user.
 func Write(dir string, files []File) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("could not create %q: %w", dir, err)
@@ -89,14 +92,8 @@ func Write(dir string, files []File) error {
 			errs = append(errs, fmt.Errorf("file name %q must not contain a path separator", f.Name))
 			continue
 		}
-		p := filepath.Join(dir, f.Name)
-		tmp := p + ".tmp"
-		if err := os.WriteFile(tmp, f.Data, 0o644); err != nil {
-			errs = append(errs, fmt.Errorf("could not write %q: %w", tmp, err))
-			continue
-		}
-		if err := os.Rename(tmp, p); err != nil {
-			errs = append(errs, fmt.Errorf("could not rename %q: %w", tmp, err))
+		if err := atomicfile.Write(filepath.Join(dir, f.Name), f.Data, 0o644); err != nil {
+			errs = append(errs, fmt.Errorf("could not write dashboard file %q: %w", f.Name, err))
 		}
 	}
 	return errors.Join(errs...)

@@ -8,8 +8,9 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"time"
+
+	"github.com/obsd-dev/obsd/internal/atomicfile"
 )
 
 // SnapshotVersion is the version of the snapshot format written.
@@ -83,13 +84,14 @@ type snapSeries struct {
 }
 
 // WriteSnapshot writes the engine's state to path atomically (temporary
-// file in the same directory, fsync, rename, fsync of the directory).
+// file in the same directory, fsync, rename, fsync of the directory; see
+// internal/atomicfile), readable by obsd's user only.
 func (e *Engine) WriteSnapshot(path string, now time.Time) error {
 	data, err := e.encodeSnapshot(now)
 	if err != nil {
 		return fmt.Errorf("could not encode slo snapshot: %w", err)
 	}
-	if err := writeAtomic(path, data); err != nil {
+	if err := atomicfile.Write(path, data, 0o600); err != nil {
 		return fmt.Errorf("could not write slo snapshot %s: %w", path, err)
 	}
 	return nil
@@ -136,34 +138,6 @@ func encodeTier(r *ring, minLo int64) snapTier {
 		st.Bad = append(st.Bad, b)
 	}
 	return st
-}
-
-func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-		return err
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
-	return nil
 }
 
 // RestoreSnapshot loads the state written by WriteSnapshot; call it

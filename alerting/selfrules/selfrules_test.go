@@ -156,7 +156,7 @@ var obsdMetrics = map[string]string{
 	"obsd_correlation_log_records_total":    "processors/correlation/telemetry.go",
 	"obsd_circuit_breaker_state":            "internal/breakerstate/breakerstate.go",
 	"obsd_shed_items_total":                 "processors/shed/telemetry.go",
-	"obsd_config_reloads_total":             "cmd/obsd/reloadguard_telemetry.go",
+	"obsd_config_reloads_total":             "internal/reloadguard/telemetry.go",
 }
 
 func TestRulesUseOnlyMetricsObsdDefines(t *testing.T) {

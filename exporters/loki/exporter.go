@@ -23,15 +23,12 @@ import (
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 )
 
 const (
-	tenantHeader        = "X-Scope-OrgID"
-	maxErrorBodyBytes   = 4 << 10
-	scopeName           = "github.com/obsd-dev/obsd/exporters/loki"
-	permanentMetricName = "obsd_loki_exporter_permanently_rejected_records_total"
+	tenantHeader      = "X-Scope-OrgID"
+	maxErrorBodyBytes = 4 << 10
 )
 
 type lokiExporter struct {
@@ -41,23 +38,21 @@ type lokiExporter struct {
 	template *converter // shared, read-only label specs
 	client   *http.Client
 	bufs     sync.Pool // *[]byte, for marshalled (uncompressed) bodies
-
-	permanentRejected metric.Int64Counter
+	tel      *telemetry
 }
 
 func newExporter(cfg *Config, set exporter.Settings) (*lokiExporter, error) {
-	counter, err := set.MeterProvider.Meter(scopeName).Int64Counter(permanentMetricName,
-		metric.WithDescription("Log records Loki refused with a non-retryable 4xx status; they are dropped, not retried."))
+	tel, err := newTelemetry(set.TelemetrySettings)
 	if err != nil {
 		return nil, err
 	}
 	return &lokiExporter{
-		cfg:               cfg,
-		settings:          set,
-		url:               cfg.pushURL(),
-		template:          newConverter(cfg.Labels, cfg.TenantAttributes...),
-		bufs:              sync.Pool{New: func() any { return new([]byte) }},
-		permanentRejected: counter,
+		cfg:      cfg,
+		settings: set,
+		url:      cfg.pushURL(),
+		template: newConverter(cfg.Labels, cfg.TenantAttributes...),
+		bufs:     sync.Pool{New: func() any { return new([]byte) }},
+		tel:      tel,
 	}, nil
 }
 
@@ -117,7 +112,7 @@ func (e *lokiExporter) pushTenant(ctx context.Context, ld plog.Logs, g tenantGro
 	}
 	err := e.send(ctx, req, g.tenant)
 	if err != nil && consumererror.IsPermanent(err) {
-		e.permanentRejected.Add(ctx, int64(lines))
+		e.tel.permanentRejected.Add(ctx, int64(lines))
 		e.settings.Logger.Error("Loki refused a push permanently; dropping it",
 			zap.String("tenant", g.tenant), zap.Int("lines", lines), zap.Error(err))
 	}

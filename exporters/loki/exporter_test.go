@@ -146,7 +146,7 @@ func startExporter(t *testing.T, url string, mod func(*Config)) *exporterHarness
 	}
 	require.NoError(t, cfg.Validate())
 	tel := componenttest.NewTelemetry()
-	set := exportertest.NewNopSettings(componentType)
+	set := exportertest.NewNopSettings(Type)
 	set.TelemetrySettings = tel.NewTelemetrySettings()
 	exp, err := NewFactory().CreateLogs(context.Background(), set, cfg)
 	require.NoError(t, err)

@@ -94,7 +94,7 @@ func TestHealthCheckIsNotReadyWhileEveryCircuitIsOpen(t *testing.T) {
 	cfg.Delay = time.Hour
 	var breakers []*breaker
 	for _, name := range []string{"traces", "logs"} {
-		id := componentstatus.NewInstanceID(component.MustNewIDWithName(typeStr, name), component.KindExtension)
+		id := componentstatus.NewInstanceID(component.NewIDWithName(Type, name), component.KindExtension)
 		host := &forwardingHost{Host: componenttest.NewNopHost(), watcher: watcher, id: id}
 		// The service reports Starting before Start and OK after it.
 		host.Report(componentstatus.NewEvent(componentstatus.StatusStarting))

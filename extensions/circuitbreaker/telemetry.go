@@ -8,10 +8,8 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/obsd-dev/obsd/internal/breakerstate"
+	"github.com/obsd-dev/obsd/internal/instruments"
 )
-
-// scopeName is the instrumentation scope of the extension's metrics.
-const scopeName = "github.com/obsd-dev/obsd/extensions/circuitbreaker"
 
 // Instrument names are the exact Prometheus names (obsd's telemetry exports
 // without type or unit suffixes). Labels: breaker (the extension's
@@ -35,35 +33,27 @@ type telemetry struct {
 }
 
 func newTelemetry(set component.TelemetrySettings, id string, state func() breakerstate.State) (*telemetry, error) {
-	meter := set.MeterProvider.Meter(scopeName)
+	b := instruments.NewBuilder(set.MeterProvider, scopeName)
 	breakerAttr := attribute.String(labelBreaker, id)
-	t := &telemetry{breakerOpts: []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(breakerAttr))}}
+	t := &telemetry{breakerOpts: instruments.AddOptions(breakerAttr)}
 	for _, s := range breakerstate.All {
-		t.toOpts[s] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(breakerAttr, attribute.String(labelTo, s.String())))}
+		t.toOpts[s] = instruments.AddOptions(breakerAttr, attribute.String(labelTo, s.String()))
 	}
-	var err error
-	if t.transitions, err = meter.Int64Counter(metricTransitions,
+	t.transitions = b.Int64Counter(metricTransitions,
 		metric.WithDescription("Circuit state changes, by breaker and the state entered (closed|open|half_open)."),
-		metric.WithUnit("{transition}")); err != nil {
-		return nil, err
-	}
-	if t.rejections, err = meter.Int64Counter(metricRejected,
+		metric.WithUnit("{transition}"))
+	t.rejections = b.Int64Counter(metricRejected,
 		metric.WithDescription("Calls failed fast without reaching the backend because the circuit was open (or half-open with every probe in flight)."),
-		metric.WithUnit("{call}")); err != nil {
-		return nil, err
-	}
-	gauge, err := meter.Int64ObservableGauge(metricState,
+		metric.WithUnit("{call}"))
+	gauge := b.Int64ObservableGauge(metricState,
 		metric.WithDescription("Circuit state: "+breakerstate.GaugeHelp+"."),
 		metric.WithUnit("1"))
-	if err != nil {
-		return nil, err
-	}
-	observeOpts := []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(breakerAttr))}
-	t.registration, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+	observeOpts := instruments.ObserveOptions(breakerAttr)
+	t.registration = b.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		o.ObserveInt64(gauge, int64(state()), observeOpts...)
 		return nil
 	}, gauge)
-	if err != nil {
+	if err := b.Err(); err != nil {
 		return nil, err
 	}
 	return t, nil

@@ -42,7 +42,7 @@ func startPage(t *testing.T, metrics http.Handler) *statusPage {
 	cfg.MetricsURL = srv.URL + "/metrics"
 	cfg.GrafanaURL = "https://grafana.example"
 	require.NoError(t, cfg.Validate())
-	ext, err := NewFactory().Create(context.Background(), extensiontest.NewNopSettings(componentType), cfg)
+	ext, err := NewFactory().Create(context.Background(), extensiontest.NewNopSettings(Type), cfg)
 	require.NoError(t, err)
 	e := ext.(*statusPage)
 	require.NoError(t, e.Start(context.Background(), componenttest.NewNopHost()))
@@ -171,7 +171,7 @@ func TestTheAPIServesARunningSLOEngine(t *testing.T) {
 	set := connectortest.NewNopSettings(sloconnector.Type)
 	conn, err := f.CreateTracesToMetrics(context.Background(), set, cfg, new(consumertest.MetricsSink))
 	require.NoError(t, err)
-	require.NoError(t, conn.Start(context.Background(), host{component.NewID(componentType): e}))
+	require.NoError(t, conn.Start(context.Background(), host{component.NewID(Type): e}))
 	t.Cleanup(func() { require.NoError(t, conn.Shutdown(context.Background())) })
 
 	now := time.Now()

@@ -1,8 +1,9 @@
-package main
+package reloadguard
 
 import (
 	"context"
 	"errors"
+	"reflect"
 	"testing"
 
 	"go.opentelemetry.io/collector/confmap"
@@ -13,7 +14,7 @@ import (
 )
 
 func TestReloadCounterCountsAppliedAndRefusedReloads(t *testing.T) {
-	g := newReloadGuard(func(_ context.Context, conf *confmap.Conf) error {
+	g := New(func(_ context.Context, conf *confmap.Conf) error {
 		if conf.IsSet("bad") {
 			return errors.New("invalid")
 		}
@@ -22,10 +23,10 @@ func TestReloadCounterCountsAppliedAndRefusedReloads(t *testing.T) {
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	defer func() { _ = mp.Shutdown(context.Background()) }()
-	if _, err := g.registerMetrics(mp.Meter(reloadScopeName)); err != nil {
+	if _, err := g.registerMetrics(mp); err != nil {
 		t.Fatal(err)
 	}
-	conv := g.converterFactory().Create(confmap.ConverterSettings{Logger: zap.NewNop()})
+	conv := g.ConverterFactory().Create(confmap.ConverterSettings{Logger: zap.NewNop()})
 	for _, load := range []map[string]any{{"a": 1}, {"a": 2}, {"bad": true}, {"bad": 2}, {"a": 3}} {
 		if err := conv.Convert(context.Background(), confmap.NewFromStringMap(load)); err != nil {
 			t.Fatal(err)
@@ -39,8 +40,8 @@ func TestReloadCounterCountsAppliedAndRefusedReloads(t *testing.T) {
 }
 
 func TestTelemetryFactoryIsWrappedWithTheReloadCounter(t *testing.T) {
-	g := newReloadGuard(nil)
-	f, err := g.withReloadMetrics(components)()
+	g := New(nil)
+	f, err := g.WithReloadMetrics(testFactories)()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,4 +72,10 @@ func reloadCounts(t *testing.T, reader *sdkmetric.ManualReader) map[string]int64
 		}
 	}
 	return out
+}
+
+func TestMeterScopeIsThisPackagesImportPath(t *testing.T) {
+	if got := reflect.TypeFor[Guard]().PkgPath(); got != scopeName {
+		t.Fatalf("scopeName %q, but the package is %q", scopeName, got)
+	}
 }

@@ -1,4 +1,9 @@
-package main
+// Package reloadguard makes the collector's config reloads (SIGHUP, or a
+// watching config source) safe: a reloaded config is validated before the
+// collector sees it, and a bad one is replaced by the config in force, so
+// obsd keeps running on it instead of exiting. It also counts reloads as
+// obsd_config_reloads_total.
+package reloadguard
 
 import (
 	"context"
@@ -14,7 +19,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// reloadGuard makes config reloads (SIGHUP, or a watching provider) safe.
+// Guard makes config reloads (SIGHUP, or a watching provider) safe.
 // The upstream collector shuts its pipelines down before it looks at a new
 // config and exits when that config is bad (collector #11817). obsd
 // validates the fully resolved new config first: a bad one is refused with a
@@ -24,7 +29,7 @@ import (
 //
 // It is a confmap.Converter: converters see the whole merged config after
 // every source is resolved and before it is decoded.
-type reloadGuard struct {
+type Guard struct {
 	// validate checks a whole resolved config as `obsd validate` would.
 	validate func(ctx context.Context, conf *confmap.Conf) error
 
@@ -37,24 +42,28 @@ type reloadGuard struct {
 	applied atomic.Int64
 }
 
-func newReloadGuard(validate func(ctx context.Context, conf *confmap.Conf) error) *reloadGuard {
-	return &reloadGuard{validate: validate}
+// New returns a guard that checks every reloaded config with validate
+// (DryRunValidator in obsd).
+func New(validate func(ctx context.Context, conf *confmap.Conf) error) *Guard {
+	return &Guard{validate: validate}
 }
 
-func (g *reloadGuard) converterFactory() confmap.ConverterFactory {
+// ConverterFactory is the guard as a confmap converter, to be appended to
+// the collector's ResolverSettings.ConverterFactories.
+func (g *Guard) ConverterFactory() confmap.ConverterFactory {
 	return confmap.NewConverterFactory(func(set confmap.ConverterSettings) confmap.Converter {
-		return &reloadGuardConverter{guard: g, logger: set.Logger}
+		return &converter{guard: g, logger: set.Logger}
 	})
 }
 
-type reloadGuardConverter struct {
-	guard  *reloadGuard
+type converter struct {
+	guard  *Guard
 	logger *zap.Logger
 }
 
 // Convert lets the first config through untouched (the collector reports
 // its errors and refuses to start, as usual) and checks every later one.
-func (c *reloadGuardConverter) Convert(ctx context.Context, conf *confmap.Conf) error {
+func (c *converter) Convert(ctx context.Context, conf *confmap.Conf) error {
 	g := c.guard
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -86,15 +95,15 @@ func (c *reloadGuardConverter) Convert(ctx context.Context, conf *confmap.Conf) 
 // copy, so that every config the collector sees (the first, an applied one,
 // a refused one replaced by the previous) has one representation and the
 // collector's change detection compares like with like.
-func (g *reloadGuard) keep(conf *confmap.Conf) {
+func (g *Guard) keep(conf *confmap.Conf) {
 	g.lastGood = conf.ToStringMap()
 	*conf = *confmap.NewFromStringMap(g.lastGood)
 }
 
-// dryRunValidator validates a resolved config with the collector's own
+// DryRunValidator validates a resolved config with the collector's own
 // checks (decoding, every component's Validate, the pipeline graph) by
 // building a throwaway collector on it, without starting anything.
-func dryRunValidator(settings func() otelcol.CollectorSettings) func(context.Context, *confmap.Conf) error {
+func DryRunValidator(settings func() otelcol.CollectorSettings) func(context.Context, *confmap.Conf) error {
 	return func(ctx context.Context, conf *confmap.Conf) error {
 		raw, err := yaml.Marshal(conf.ToStringMap())
 		if err != nil {

@@ -1,11 +1,16 @@
-package main
+package reloadguard
 
 import (
 	"context"
 	"errors"
 	"testing"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/exporter/debugexporter"
+	"go.opentelemetry.io/collector/otelcol"
+	"go.opentelemetry.io/collector/receiver/otlpreceiver"
+	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
 	"go.uber.org/zap"
 )
 
@@ -51,8 +56,8 @@ func TestReloadGuard(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			g := newReloadGuard(validateByKey)
-			conv := g.converterFactory().Create(confmap.ConverterSettings{Logger: zap.NewNop()})
+			g := New(validateByKey)
+			conv := g.ConverterFactory().Create(confmap.ConverterSettings{Logger: zap.NewNop()})
 			var conf *confmap.Conf
 			for _, load := range tc.loads {
 				conf = confmap.NewFromStringMap(load)
@@ -77,7 +82,7 @@ func TestReloadGuard(t *testing.T) {
 }
 
 func TestDryRunValidatorUsesTheCollectorsChecks(t *testing.T) {
-	validate := dryRunValidator(baseSettings)
+	validate := DryRunValidator(testSettings)
 	good := confmap.NewFromStringMap(map[string]any{
 		"receivers": map[string]any{"otlp": map[string]any{"protocols": map[string]any{"http": map[string]any{"endpoint": "127.0.0.1:0"}}}},
 		"exporters": map[string]any{"debug": map[string]any{}},
@@ -94,4 +99,25 @@ func TestDryRunValidatorUsesTheCollectorsChecks(t *testing.T) {
 	if err := validate(context.Background(), bad); err == nil {
 		t.Fatal("a pipeline naming an undefined exporter was accepted")
 	}
+}
+
+// testSettings is a small distribution: the OTLP receiver, the debug
+// exporter and the collector's telemetry.
+func testSettings() otelcol.CollectorSettings {
+	return otelcol.CollectorSettings{
+		BuildInfo: component.BuildInfo{Command: "obsd-test", Version: "test"},
+		Factories: testFactories,
+	}
+}
+
+func testFactories() (otelcol.Factories, error) {
+	receivers, err := otelcol.MakeFactoryMap(otlpreceiver.NewFactory())
+	if err != nil {
+		return otelcol.Factories{}, err
+	}
+	exporters, err := otelcol.MakeFactoryMap(debugexporter.NewFactory())
+	if err != nil {
+		return otelcol.Factories{}, err
+	}
+	return otelcol.Factories{Telemetry: otelconftelemetry.NewFactory(), Receivers: receivers, Exporters: exporters}, nil
 }

@@ -1,4 +1,4 @@
-package main
+package configsource
 
 import (
 	"context"
@@ -73,7 +73,7 @@ func TestConfigResolverUsesTheLimitedFileProvider(t *testing.T) {
 	if err := os.WriteFile(path, []byte(billionLaughsConfig()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	set := baseSettings().ConfigProviderSettings.ResolverSettings
+	set := confmap.ResolverSettings{ProviderFactories: ProviderFactories(nil)}
 	set.URIs = []string{path} // a bare path, as --config gives it
 	set.DefaultScheme = "env" // as otelcol sets it
 	r, err := confmap.NewResolver(set)

@@ -6,6 +6,8 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/obsd-dev/obsd/internal/instruments"
 )
 
 // Reasons a whole request is refused; values of the `reason` label of
@@ -27,19 +29,15 @@ type telemetry struct {
 }
 
 func newTelemetry(set component.TelemetrySettings) (*telemetry, error) {
-	meter := set.MeterProvider.Meter(scopeName)
+	b := instruments.NewBuilder(set.MeterProvider, scopeName)
 	t := &telemetry{reasonAttrs: map[string]metric.MeasurementOption{}}
-	var err error
-	if t.rejectedStreams, err = meter.Int64Counter("obsd_lokipush_rejected_streams_total",
-		metric.WithDescription("Streams dropped from a push request that was otherwise accepted, by reason.")); err != nil {
-		return nil, err
-	}
-	if t.rejectedEntries, err = meter.Int64Counter("obsd_lokipush_rejected_entries_total",
-		metric.WithDescription("Log entries lost with rejected streams, by reason.")); err != nil {
-		return nil, err
-	}
-	if t.rejectedRequests, err = meter.Int64Counter("obsd_lokipush_rejected_requests_total",
-		metric.WithDescription("Push requests refused as a whole, by reason.")); err != nil {
+	t.rejectedStreams = b.Int64Counter("obsd_lokipush_rejected_streams_total",
+		metric.WithDescription("Streams dropped from a push request that was otherwise accepted, by reason."))
+	t.rejectedEntries = b.Int64Counter("obsd_lokipush_rejected_entries_total",
+		metric.WithDescription("Log entries lost with rejected streams, by reason."))
+	t.rejectedRequests = b.Int64Counter("obsd_lokipush_rejected_requests_total",
+		metric.WithDescription("Push requests refused as a whole, by reason."))
+	if err := b.Err(); err != nil {
 		return nil, err
 	}
 	for _, r := range []string{reasonInvalidLabels, reasonInvalidEntry, requestMalformed, requestTooLarge, requestUnsupportedMedia, requestPipelineRefused} {

@@ -1,4 +1,4 @@
-package main
+package reloadguard
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"go.opentelemetry.io/collector/service/telemetry"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/obsd-dev/obsd/internal/instruments"
 )
 
 // The reload counter is exported with obsd's own telemetry (the :8888
@@ -18,14 +20,16 @@ import (
 // service, so one per applied config) observes the guard's cumulative
 // counts.
 const (
-	reloadScopeName     = "github.com/obsd-dev/obsd/cmd/obsd/reloadguard"
+	// scopeName is the instrumentation scope of the reload counter: this
+	// package's import path.
+	scopeName           = "github.com/obsd-dev/obsd/internal/reloadguard"
 	metricConfigReloads = "obsd_config_reloads_total"
 )
 
-// withReloadMetrics returns factories whose telemetry factory registers
+// WithReloadMetrics returns factories whose telemetry factory registers
 // obsd_config_reloads_total{result="applied|refused"} on each meter
 // provider it creates.
-func (g *reloadGuard) withReloadMetrics(factories func() (otelcol.Factories, error)) func() (otelcol.Factories, error) {
+func (g *Guard) WithReloadMetrics(factories func() (otelcol.Factories, error)) func() (otelcol.Factories, error) {
 	return func() (otelcol.Factories, error) {
 		f, err := factories()
 		if err != nil || f.Telemetry == nil {
@@ -40,7 +44,7 @@ func (g *reloadGuard) withReloadMetrics(factories func() (otelcol.Factories, err
 // reload counter added to its meter providers.
 type reloadTelemetryFactory struct {
 	telemetry.Factory
-	guard *reloadGuard
+	guard *Guard
 }
 
 func (f reloadTelemetryFactory) CreateMeterProvider(ctx context.Context, set telemetry.MeterSettings, cfg component.Config) (telemetry.MeterProvider, error) {
@@ -48,26 +52,28 @@ func (f reloadTelemetryFactory) CreateMeterProvider(ctx context.Context, set tel
 	if err != nil {
 		return nil, err
 	}
-	if _, err := f.guard.registerMetrics(mp.Meter(reloadScopeName)); err != nil {
+	if _, err := f.guard.registerMetrics(mp); err != nil {
 		return nil, fmt.Errorf("could not register %s: %w", metricConfigReloads, err)
 	}
 	return mp, nil
 }
 
-// registerMetrics registers the reload counter on meter; it reads the
+// registerMetrics registers the reload counter on mp; it reads the
 // guard's counts at each collection.
-func (g *reloadGuard) registerMetrics(meter metric.Meter) (metric.Registration, error) {
-	reloads, err := meter.Int64ObservableCounter(metricConfigReloads,
+func (g *Guard) registerMetrics(mp metric.MeterProvider) (metric.Registration, error) {
+	b := instruments.NewBuilder(mp, scopeName)
+	reloads := b.Int64ObservableCounter(metricConfigReloads,
 		metric.WithDescription("Config reloads (SIGHUP or a watched source) since start, by result: applied (valid, now in force) or refused (invalid; obsd kept the previous config)."),
 		metric.WithUnit("{reload}"))
-	if err != nil {
-		return nil, err
-	}
-	applied := metric.WithAttributeSet(attribute.NewSet(attribute.String("result", "applied")))
-	refused := metric.WithAttributeSet(attribute.NewSet(attribute.String("result", "refused")))
-	return meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-		o.ObserveInt64(reloads, g.applied.Load(), applied)
-		o.ObserveInt64(reloads, g.refused.Load(), refused)
+	applied := instruments.ObserveOptions(attribute.String("result", "applied"))
+	refused := instruments.ObserveOptions(attribute.String("result", "refused"))
+	reg := b.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		o.ObserveInt64(reloads, g.applied.Load(), applied...)
+		o.ObserveInt64(reloads, g.refused.Load(), refused...)
 		return nil
 	}, reloads)
+	if err := b.Err(); err != nil {
+		return nil, err
+	}
+	return reg, nil
 }

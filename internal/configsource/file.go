@@ -1,4 +1,4 @@
-package main
+package configsource
 
 import (
 	"context"
@@ -32,7 +32,9 @@ type limitedFileProvider struct {
 	maxNodes int
 }
 
-func newLimitedFileProviderFactory() confmap.ProviderFactory {
+// NewFileProviderFactory is the collector's `file:` config source (also
+// used for bare paths given to --config) with obsd's limits.
+func NewFileProviderFactory() confmap.ProviderFactory {
 	return confmap.NewProviderFactory(func(confmap.ProviderSettings) confmap.Provider {
 		return &limitedFileProvider{maxBytes: maxConfigFileBytes, maxNodes: maxConfigFileExpandedNodes}
 	})
