@@ -8,11 +8,13 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/connector"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/receiver"
 
+	sloconnector "github.com/obsd-dev/obsd/connectors/slo"
 	lokiexporter "github.com/obsd-dev/obsd/exporters/loki"
 	"github.com/obsd-dev/obsd/extensions/circuitbreaker"
 	"github.com/obsd-dev/obsd/extensions/oversize"
@@ -46,6 +48,7 @@ func TestComponentREADMEsStateTheFactorysStability(t *testing.T) {
 		{"extensions/ratelimit", ratelimit.NewFactory()},
 		{"extensions/statuspage", statuspage.NewFactory()},
 		{"extensions/tlsidentity", tlsidentity.NewFactory()},
+		{"connectors/slo", sloconnector.NewFactory()},
 	}
 	for _, c := range own {
 		t.Run(c.dir, func(t *testing.T) {
@@ -67,7 +70,7 @@ func TestComponentREADMEsStateTheFactorysStability(t *testing.T) {
 
 // stabilityLine is "Stability: <level> (<signals>)" for a factory, with
 // its signals in the order traces, metrics, logs ("extension" for an
-// extension).
+// extension, "traces → metrics" and so on for a connector).
 func stabilityLine(t *testing.T, f component.Factory) string {
 	t.Helper()
 	var levels []component.StabilityLevel
@@ -93,6 +96,19 @@ func stabilityLine(t *testing.T, f component.Factory) string {
 		add("logs", f.LogsStability())
 	case extension.Factory:
 		add("extension", f.Stability())
+	case connector.Factory:
+		for _, from := range []struct {
+			name                  string
+			traces, metrics, logs component.StabilityLevel
+		}{
+			{"traces", f.TracesToTracesStability(), f.TracesToMetricsStability(), f.TracesToLogsStability()},
+			{"metrics", f.MetricsToTracesStability(), f.MetricsToMetricsStability(), f.MetricsToLogsStability()},
+			{"logs", f.LogsToTracesStability(), f.LogsToMetricsStability(), f.LogsToLogsStability()},
+		} {
+			add(from.name+" → traces", from.traces)
+			add(from.name+" → metrics", from.metrics)
+			add(from.name+" → logs", from.logs)
+		}
 	default:
 		t.Fatalf("no stability for a %T", f)
 	}

@@ -90,9 +90,7 @@ func TestTheConnectorRegistersWithTheStatusPageAndReportsItsState(t *testing.T) 
 
 	failed := spanSpec{svc: "checkout", name: "POST /pay", route: "/pay", kind: ptrace.SpanKindServer, failed: true, end: t0.Add(10 * time.Second)}
 	require.NoError(t, tr.ConsumeTraces(context.Background(), traces(repeat(10, failed)...)))
-	f.mu.Lock()
-	s := f.runners[set.ID]
-	f.mu.Unlock()
+	s, _ := f.runners.Get(set.ID)
 	s.evaluate(context.Background(), t0.Add(30*time.Second))
 
 	snap := src.Snapshot()
@@ -145,9 +143,7 @@ func TestGroupStringSortsKeys(t *testing.T) {
 func BenchmarkBoardObserve(b *testing.B) {
 	cfg := testConfig(b.TempDir())
 	h := newHarness(b, cfg, t0)
-	h.f.mu.Lock()
-	s := h.f.runners[h.id]
-	h.f.mu.Unlock()
+	s, _ := h.f.runners.Get(h.id)
 	failed := spanSpec{svc: "checkout", name: "POST /pay", route: "/pay", kind: ptrace.SpanKindServer, failed: true, end: t0.Add(10 * time.Second)}
 	if err := h.traces.ConsumeTraces(context.Background(), traces(repeat(10, failed)...)); err != nil {
 		b.Fatal(err)
@@ -169,9 +165,7 @@ func BenchmarkBoardObserve(b *testing.B) {
 func BenchmarkBoardSnapshot(b *testing.B) {
 	cfg := testConfig(b.TempDir())
 	h := newHarness(b, cfg, t0)
-	h.f.mu.Lock()
-	s := h.f.runners[h.id]
-	h.f.mu.Unlock()
+	s, _ := h.f.runners.Get(h.id)
 	ok := spanSpec{svc: "checkout", name: "POST /pay", route: "/pay", kind: ptrace.SpanKindServer, end: t0.Add(10 * time.Second)}
 	if err := h.traces.ConsumeTraces(context.Background(), traces(repeat(10, ok)...)); err != nil {
 		b.Fatal(err)

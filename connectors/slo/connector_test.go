@@ -102,9 +102,7 @@ func (h *harness) shutdown() {
 // evaluate steps the clock to at and runs one evaluation.
 func (h *harness) evaluate(at time.Time) {
 	h.clock.set(at)
-	h.f.mu.Lock()
-	s := h.f.runners[h.id]
-	h.f.mu.Unlock()
+	s, _ := h.f.runners.Get(h.id)
 	require.NotNil(h.t, s, "no shared engine for %v", h.id)
 	s.evaluate(context.Background(), at)
 }
@@ -322,9 +320,7 @@ func TestIdleSeriesAreForgotten(t *testing.T) {
 	require.NoError(t, h.metrics.ConsumeMetrics(context.Background(),
 		sumMetric("http_requests_total", cum, t0.Add(time.Second), t0.Add(10*time.Second), pt{"200", "eu", 90})))
 	h.evaluate(t0.Add(time.Minute))
-	h.f.mu.Lock()
-	s := h.f.runners[h.id]
-	h.f.mu.Unlock()
+	s, _ := h.f.runners.Get(h.id)
 	h.evaluate(t0.Add(seriesIdleTimeout + 2*time.Minute))
 	assert.Equal(t, 0, s.engine.ForgetSeries(t0.Add(1000*time.Hour)), "the idle series was already forgotten")
 }
@@ -421,9 +417,7 @@ func TestStateSurvivesARestart(t *testing.T) {
 	require.NoError(t, h.traces.ConsumeTraces(context.Background(), traces(repeat(7, ok)...)))
 	h.evaluate(t0.Add(30 * time.Second))
 	h.shutdown() // writes the snapshot
-	h.f.mu.Lock()
-	assert.Empty(t, h.f.runners, "the last instance's shutdown releases the shared engine")
-	h.f.mu.Unlock()
+	assert.Zero(t, h.f.runners.Len(), "the last instance's shutdown releases the shared engine")
 
 	h2 := newHarness(t, testConfig(dir), t0.Add(time.Minute))
 	h2.evaluate(t0.Add(time.Minute))

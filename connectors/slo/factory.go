@@ -9,12 +9,13 @@ package slo
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/connector"
 	"go.opentelemetry.io/collector/consumer"
+
+	"github.com/obsd-dev/obsd/internal/sharedcomponent"
 )
 
 // Type is the component type named in configs.
@@ -26,19 +27,18 @@ const (
 	scopeName = "github.com/obsd-dev/obsd/connectors/slo"
 )
 
-// factory holds one shared engine per component ID, reference-counted by
-// the traces, metrics and logs instances created for that ID.
+// factory holds one runner (engine) per component ID, shared by the
+// traces, metrics and logs instances created for that ID.
 type factory struct {
-	now    func() time.Time
-	mu     sync.Mutex
-	runners map[component.ID]*runner
+	now     func() time.Time
+	runners *sharedcomponent.Map[component.ID, *runner]
 }
 
 // NewFactory returns the factory of the slo connector.
 func NewFactory() connector.Factory { return newFactory(time.Now).build() }
 
 func newFactory(now func() time.Time) *factory {
-	return &factory{now: now, runners: map[component.ID]*runner{}}
+	return &factory{now: now, runners: sharedcomponent.NewMap[component.ID, *runner]()}
 }
 
 func (f *factory) build() connector.Factory {
@@ -63,31 +63,15 @@ func (f *factory) createLogsToMetrics(_ context.Context, set connector.Settings,
 	return f.acquire(set, cfg.(*Config), next)
 }
 
-// acquire returns a connector instance on the shared engine of set.ID,
+// acquire returns a connector instance on the shared runner of set.ID,
 // creating it (and loading the SLO files) for the first instance.
 func (f *factory) acquire(set connector.Settings, cfg *Config, next consumer.Metrics) (*sloConnector, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	s, ok := f.runners[set.ID]
-	if !ok {
-		var err error
-		if s, err = newRunner(set.ID, cfg, set.TelemetrySettings, f.now); err != nil {
-			return nil, err
-		}
-		f.runners[set.ID] = s
+	ref, err := f.runners.LoadOrStore(set.ID, func() (*runner, error) {
+		return newRunner(set.ID, cfg, set.TelemetrySettings, f.now)
+	})
+	if err != nil {
+		return nil, err
 	}
-	s.next.Store(&next)
-	s.mu.Lock()
-	s.refs++
-	s.mu.Unlock()
-	return &sloConnector{f: f, s: s}, nil
-}
-
-// release forgets s once its last instance shut down.
-func (f *factory) release(s *runner) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.runners[s.id] == s {
-		delete(f.runners, s.id)
-	}
+	ref.Value().next.Store(&next)
+	return &sloConnector{ref: ref}, nil
 }

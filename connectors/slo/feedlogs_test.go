@@ -262,7 +262,6 @@ func TestGroupByCapOverflowsAndSurvivesRestart(t *testing.T) {
 }
 
 func (h *harness) runner() *runner {
-	h.f.mu.Lock()
-	defer h.f.mu.Unlock()
-	return h.f.runners[h.id]
+	s, _ := h.f.runners.Get(h.id)
+	return s
 }

@@ -25,9 +25,7 @@ func TestTheLoopEvaluatesAndSnapshotsOnItsIntervals(t *testing.T) {
 		return ok && v == 1 && len(h.sink.AllMetrics()) > 0
 	}, 10*time.Second, 10*time.Millisecond, "the loop never evaluated")
 	require.Eventually(t, func() bool {
-		h.f.mu.Lock()
-		s := h.f.runners[h.id]
-		h.f.mu.Unlock()
+		s, _ := h.f.runners.Get(h.id)
 		_, err := readFileSize(s.path("snapshot.json"))
 		return err == nil
 	}, 10*time.Second, 10*time.Millisecond, "the loop never wrote a snapshot")

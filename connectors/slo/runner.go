@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/obsd-dev/obsd/alerting"
+	"github.com/obsd-dev/obsd/internal/atomicfile"
 	sloengine "github.com/obsd-dev/obsd/slo"
 	"github.com/obsd-dev/obsd/slo/contract"
 	"github.com/obsd-dev/obsd/slo/spec"
@@ -43,7 +44,8 @@ type restoreFailures struct {
 
 // runner runs the SLO engine of one connector component ID: one engine fed by
 // its traces, metrics and logs instances, one evaluation loop, one
-// alerting manager.
+// alerting manager. It is a component.Component shared by those instances
+// (internal/sharedcomponent).
 type runner struct {
 	id     component.ID
 	cfg    *Config
@@ -78,10 +80,8 @@ type runner struct {
 	// boundaryLogged: one log line per SLO for a bad latency threshold.
 	boundaryLogged sync.Map
 
-	mu      sync.Mutex
-	refs    int // created instances not yet shut down
-	running int // started instances
-	cancel  context.CancelFunc
+	mu     sync.Mutex
+	cancel context.CancelFunc // nil until Start
 	// alertsStopped: the manager was shut down (once, guarded by mu).
 	alertsStopped bool
 	wg            sync.WaitGroup
@@ -204,14 +204,11 @@ func (s *runner) notify(_ context.Context, ts []contract.Transition) {
 	s.alerts.Notify(ts...)
 }
 
-// start restores the state (first start only) and launches the loop.
-func (s *runner) start(ctx context.Context) error {
+// Start restores the state and launches the evaluation loop; the shared
+// reference calls it once, with the component ID's first instance.
+func (s *runner) Start(ctx context.Context, _ component.Host) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.running++
-	if s.running > 1 {
-		return nil
-	}
 	s.started = s.now()
 	s.restore()
 	if s.alerts != nil {
@@ -324,34 +321,29 @@ func (s *runner) snapshot() {
 	}
 	data, err := json.Marshal(s.alerts.ExportState())
 	if err == nil {
-		err = writeAtomic(s.path("alerting.json"), data)
+		err = atomicfile.Write(s.path("alerting.json"), data, 0o600)
 	}
 	if err != nil {
 		s.logger.Error("cannot write the alerting state", zap.Error(err))
 	}
 }
 
-// shutdown stops the loop with the last started instance, snapshots and
-// stops alerting. It reports whether the shared state is now unused.
-func (s *runner) shutdown(ctx context.Context, wasStarted bool) (last bool, err error) {
+// Shutdown stops the loop, snapshots, stops alerting and unregisters the
+// runner's telemetry and status board; the shared reference calls it once,
+// when the component ID's last instance shuts down, started or not.
+func (s *runner) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.refs--
-	if wasStarted {
-		s.running--
-		if s.running == 0 {
-			s.cancel()
-			s.wg.Wait()
-			s.snapshot()
-			err = s.stopAlerts(ctx)
-		}
+	var err error
+	if s.cancel != nil {
+		s.cancel()
+		s.wg.Wait()
+		s.snapshot()
 	}
-	if s.refs == 0 {
-		err = errors.Join(err, s.stopAlerts(ctx))
-		err = errors.Join(err, s.tel.unregister())
-		return true, err
-	}
-	return false, err
+	err = errors.Join(err, s.stopAlerts(ctx))
+	err = errors.Join(err, s.tel.unregister())
+	s.board.deregister()
+	return err
 }
 
 // stopAlerts shuts the alerting manager down once.
@@ -361,32 +353,4 @@ func (s *runner) stopAlerts(ctx context.Context) error {
 	}
 	s.alertsStopped = true
 	return s.alerts.Shutdown(ctx)
-}
-
-// writeAtomic writes data to path through a synced temp file and a rename.
-func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		_ = os.Remove(f.Name())
-		return err
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
-	return nil
 }

@@ -77,12 +77,12 @@ func TestInstancesOfOneIDShareAnEngineAndIDsDoNot(t *testing.T) {
 	latest := new(consumertest.MetricsSink)
 	lg, err := fact.CreateLogsToMetrics(ctx, set, cfg, latest)
 	require.NoError(t, err)
-	assert.Same(t, latest, (*lg.(*sloConnector).s.next.Load()).(*consumertest.MetricsSink),
+	assert.Same(t, latest, (*lg.(*sloConnector).ref.Value().next.Load()).(*consumertest.MetricsSink),
 		"the latest created instance's consumer receives the metrics")
 	ot, err := fact.CreateMetricsToMetrics(ctx, other, testConfig(t.TempDir()), sink)
 	require.NoError(t, err)
-	require.Same(t, tr.(*sloConnector).s, lg.(*sloConnector).s, "one engine per component ID")
-	require.NotSame(t, tr.(*sloConnector).s, ot.(*sloConnector).s, "another ID has its own engine")
+	require.Same(t, tr.(*sloConnector).ref.Value(), lg.(*sloConnector).ref.Value(), "one engine per component ID")
+	require.NotSame(t, tr.(*sloConnector).ref.Value(), ot.(*sloConnector).ref.Value(), "another ID has its own engine")
 
 	host := componenttest.NewNopHost()
 	for _, c := range []component.Component{tr, lg, ot} {
@@ -90,14 +90,10 @@ func TestInstancesOfOneIDShareAnEngineAndIDsDoNot(t *testing.T) {
 	}
 	require.NoError(t, lg.ConsumeLogs(ctx, plog.NewLogs()), "logs are accepted")
 	require.NoError(t, tr.Shutdown(ctx))
-	f.mu.Lock()
-	assert.Len(t, f.runners, 2, "the logs instance still holds the engine")
-	f.mu.Unlock()
+	assert.Equal(t, 2, f.runners.Len(), "the logs instance still holds the engine")
 	require.NoError(t, lg.Shutdown(ctx))
 	require.NoError(t, lg.Shutdown(ctx), "a second shutdown is a no-op")
 	require.NoError(t, ot.Shutdown(ctx))
-	f.mu.Lock()
-	assert.Empty(t, f.runners, "the last shutdown of each ID releases its engine")
-	f.mu.Unlock()
+	assert.Zero(t, f.runners.Len(), "the last shutdown of each ID releases its engine")
 	assert.Empty(t, sink.AllMetrics(), "logs produce no metrics and nothing is passed through")
 }

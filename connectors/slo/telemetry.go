@@ -7,6 +7,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/obsd-dev/obsd/internal/instruments"
 	"github.com/obsd-dev/obsd/slo/contract"
 )
 
@@ -24,29 +25,21 @@ func newTelemetry(mp metric.MeterProvider, s *runner) (*telemetry, error) {
 	if mp == nil {
 		return t, nil
 	}
-	m := mp.Meter(scopeName)
-	var insts [12]metric.Observable
-	var err error
+	b := instruments.NewBuilder(mp, scopeName)
 	help := func(name string) metric.InstrumentOption { return metric.WithDescription(contract.Help(name)) }
-	objective, err1 := m.Float64ObservableGauge(contract.MetricObjective, help(contract.MetricObjective))
-	events, err2 := m.Float64ObservableCounter(contract.MetricEvents, help(contract.MetricEvents))
-	bad, err3 := m.Float64ObservableCounter(contract.MetricBadEvents, help(contract.MetricBadEvents))
-	ratio, err4 := m.Float64ObservableGauge(contract.MetricErrorRatio, help(contract.MetricErrorRatio))
-	burn, err5 := m.Float64ObservableGauge(contract.MetricBurnRate, help(contract.MetricBurnRate))
-	budget, err6 := m.Float64ObservableGauge(contract.MetricBudgetRemaining, help(contract.MetricBudgetRemaining))
-	active, err7 := m.Int64ObservableGauge(contract.MetricAlertActive, help(contract.MetricAlertActive))
-	points, err8 := m.Int64ObservableCounter(contract.MetricPoints, help(contract.MetricPoints))
-	restore, err9 := m.Int64ObservableCounter(contract.MetricRestoreFailures, help(contract.MetricRestoreFailures))
-	overflow, err10 := m.Int64ObservableCounter(contract.MetricGroupOverflow, help(contract.MetricGroupOverflow))
-	periodStart, err11 := m.Float64ObservableGauge(contract.MetricPeriodStart, help(contract.MetricPeriodStart), metric.WithUnit("s"))
-	periodEnd, err12 := m.Float64ObservableGauge(contract.MetricPeriodEnd, help(contract.MetricPeriodEnd), metric.WithUnit("s"))
-	for _, e := range []error{err1, err2, err3, err4, err5, err6, err7, err8, err9, err10, err11, err12} {
-		if e != nil {
-			return nil, e
-		}
-	}
-	insts = [12]metric.Observable{objective, events, bad, ratio, burn, budget, active, points, restore, overflow, periodStart, periodEnd}
-	t.reg, err = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+	objective := b.Float64ObservableGauge(contract.MetricObjective, help(contract.MetricObjective))
+	events := b.Float64ObservableCounter(contract.MetricEvents, help(contract.MetricEvents))
+	bad := b.Float64ObservableCounter(contract.MetricBadEvents, help(contract.MetricBadEvents))
+	ratio := b.Float64ObservableGauge(contract.MetricErrorRatio, help(contract.MetricErrorRatio))
+	burn := b.Float64ObservableGauge(contract.MetricBurnRate, help(contract.MetricBurnRate))
+	budget := b.Float64ObservableGauge(contract.MetricBudgetRemaining, help(contract.MetricBudgetRemaining))
+	active := b.Int64ObservableGauge(contract.MetricAlertActive, help(contract.MetricAlertActive))
+	points := b.Int64ObservableCounter(contract.MetricPoints, help(contract.MetricPoints))
+	restore := b.Int64ObservableCounter(contract.MetricRestoreFailures, help(contract.MetricRestoreFailures))
+	overflow := b.Int64ObservableCounter(contract.MetricGroupOverflow, help(contract.MetricGroupOverflow))
+	periodStart := b.Float64ObservableGauge(contract.MetricPeriodStart, help(contract.MetricPeriodStart), metric.WithUnit("s"))
+	periodEnd := b.Float64ObservableGauge(contract.MetricPeriodEnd, help(contract.MetricPeriodEnd), metric.WithUnit("s"))
+	t.reg = b.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		for outcome, n := range s.engine.Stats() {
 			o.ObserveInt64(points, int64(n), metric.WithAttributes(attribute.String(contract.LabelOutcome, outcome)))
 		}
@@ -81,8 +74,11 @@ func newTelemetry(mp metric.MeterProvider, s *runner) (*telemetry, error) {
 			}
 		}
 		return nil
-	}, insts[:]...)
-	return t, err
+	}, objective, events, bad, ratio, burn, budget, active, points, restore, overflow, periodStart, periodEnd)
+	if err := b.Err(); err != nil {
+		return nil, err
+	}
+	return t, nil
 }
 
 // setRecords replaces the observed evaluation.

@@ -54,6 +54,14 @@ func (b *Builder) Int64ObservableCounter(name string, opts ...metric.Int64Observ
 	return c
 }
 
+// Float64ObservableCounter creates a float observable counter (read by a
+// callback).
+func (b *Builder) Float64ObservableCounter(name string, opts ...metric.Float64ObservableCounterOption) metric.Float64ObservableCounter {
+	c, err := b.meter.Float64ObservableCounter(name, opts...)
+	b.keep(name, err)
+	return c
+}
+
 // Int64ObservableGauge creates an integer gauge (read by a callback).
 func (b *Builder) Int64ObservableGauge(name string, opts ...metric.Int64ObservableGaugeOption) metric.Int64ObservableGauge {
 	g, err := b.meter.Int64ObservableGauge(name, opts...)

@@ -62,6 +62,20 @@ func (m *Map[K, V]) LoadOrStore(key K, create func() (V, error)) (*Ref[K, V], er
 	return &Ref[K, V]{m: m, key: key, e: e}, nil
 }
 
+// Get returns key's value while a live reference holds one, without
+// taking a reference (for inspection; the value may be shut down at any
+// moment after).
+func (m *Map[K, V]) Get(key K) (V, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.entries[key]
+	if !ok {
+		var zero V
+		return zero, false
+	}
+	return e.value, true
+}
+
 // Len is the number of shared values held: keys with a live reference.
 func (m *Map[K, V]) Len() int {
 	m.mu.Lock()
