@@ -113,8 +113,13 @@ func Pages() []Page {
 			Description: "{{ $value | humanize }} {{ $labels.signal }} items/s are dropped because the sending queue is full or its file storage cannot be written (disk full).",
 		}},
 		{File: "slo-snapshot-unreadable.md", Title: "SLO snapshot unreadable", Rule: &Rule{
-			Alert:       "ObsdSLOStateUnreadable",
-			Expr:        "sum by (instance, state) (increase(obsd_slo_state_restore_failures_total[1h])) > 0",
+			Alert: "ObsdSLOStateUnreadable",
+			// The counter is 1 from the first scrape (the state is read
+			// before anyone scrapes), so increase() never sees it rise:
+			// fire while it is non-zero in the first hour of the process.
+			Expr: "max by (instance, state) (obsd_slo_state_restore_failures_total) > 0\n" +
+				"and on (instance)\n" +
+				"max by (instance) (otelcol_process_uptime) < 3600",
 			Severity:    "warning",
 			Summary:     "obsd on {{ $labels.instance }} could not read its {{ $labels.state }} state at start",
 			Description: "The {{ $labels.state }} state file was unreadable and was moved aside; obsd started it fresh, so SLO counts or alert states before the restart are missing.",
