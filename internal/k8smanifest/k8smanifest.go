@@ -12,12 +12,17 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/rulefmt"
+	"github.com/prometheus/prometheus/promql/parser"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -111,16 +116,25 @@ func checkKey(k string) error {
 }
 
 // PrometheusRule wraps a Prometheus rule file, as `obsd slo rules` and
-// `obsd rules self` write it, in a monitoring.coreos.com/v1 PrometheusRule:
+// `obsd rules self` write it, in a monitoring.coreos.com/v1 PrometheusRule
+// after validating it as Prometheus loads rule files (rulefmt.Parse):
 // the file's groups become spec.groups node for node (same keys, order and
 // scalar styles), and the file's leading comment lines head the manifest.
 func PrometheusRule(ruleFile []byte, meta Meta) ([]byte, error) {
 	if err := meta.validate(map[string]string{"name": "'--name'", "namespace": "'--namespace'", "labels": "'--label'", "annotations": "annotation"}); err != nil {
 		return nil, err
 	}
+	if _, errs := rulefmt.Parse(ruleFile, false, model.UTF8Validation, parser.NewParser(parser.Options{}), slog.New(slog.DiscardHandler)); len(errs) > 0 {
+		return nil, fmt.Errorf("not a valid Prometheus rule file: %w", errors.Join(errs...))
+	}
 	var file yaml.Node
-	if err := yaml.Unmarshal(ruleFile, &file); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(ruleFile))
+	if err := dec.Decode(&file); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("could not read the rule file: %w", err)
+	}
+	var second yaml.Node
+	if err := dec.Decode(&second); !errors.Is(err, io.EOF) {
+		return nil, errors.New("not a Prometheus rule file: want one YAML document")
 	}
 	if file.Kind != yaml.DocumentNode || len(file.Content) != 1 || file.Content[0].Kind != yaml.MappingNode ||
 		len(file.Content[0].Content) != 2 || file.Content[0].Content[0].Value != "groups" || file.Content[0].Content[1].Kind != yaml.SequenceNode {

@@ -67,10 +67,13 @@ func TestPrometheusRuleRefusesBadInput(t *testing.T) {
 		meta  Meta
 		wants []string
 	}{
-		{"a file that is not YAML", "groups: [", Meta{Name: "r"}, []string{"could not read the rule file"}},
-		{"a file without groups", "rules: []\n", Meta{Name: "r"}, []string{"want a single top-level key 'groups'"}},
-		{"groups that are not a list", "groups: {a: 1}\n", Meta{Name: "r"}, []string{"want a single top-level key 'groups'"}},
-		{"a second top-level key", "groups: []\nnamespace: x\n", Meta{Name: "r"}, []string{"want a single top-level key 'groups'"}},
+		{"a file that is not YAML", "groups: [", Meta{Name: "r"}, []string{"not a valid Prometheus rule file"}},
+		{"a rule Prometheus would refuse", "groups: [{name: a, rules: [{alert: A, expr: 'up =='}]}]\n", Meta{Name: "r"}, []string{"not a valid Prometheus rule file"}},
+		{"an unknown field", "groups: [{name: a, rulez: []}]\n", Meta{Name: "r"}, []string{"not a valid Prometheus rule file", "rulez"}},
+		{"two documents", "groups: []\n---\ngroups: []\n", Meta{Name: "r"}, []string{"want one YAML document"}},
+		{"a file without groups", "rules: []\n", Meta{Name: "r"}, []string{"not a valid Prometheus rule file", "field rules not found"}},
+		{"groups that are not a list", "groups: {a: 1}\n", Meta{Name: "r"}, []string{"not a valid Prometheus rule file"}},
+		{"a second top-level key", "groups: []\nnamespace: x\n", Meta{Name: "r"}, []string{"not a valid Prometheus rule file", "field namespace not found"}},
 		{"an empty file", "", Meta{Name: "r"}, []string{"want a single top-level key 'groups'"}},
 		{"an empty name", "groups: []\n", Meta{}, []string{`'--name' "" must be a DNS subdomain`}},
 		{"every metadata problem at once", "groups: []\n",
