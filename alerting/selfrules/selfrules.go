@@ -124,8 +124,13 @@ func Pages() []Page {
 			Description: "{{ $value | humanize }} {{ $labels.signal }} items/s are dropped because the sending queue is full or its file storage cannot be written (disk full).",
 		}},
 		{File: "slo-snapshot-unreadable.md", Title: "SLO snapshot unreadable", Rule: &Rule{
-			Alert:       "ObsdSLOStateUnreadable",
-			Expr:        fmt.Sprintf("sum by (instance, %s) (increase(%s[1h])) > 0", contract.LabelState, contract.MetricRestoreFailures),
+			Alert: "ObsdSLOStateUnreadable",
+			// The counter is 1 from the first scrape (the state is read
+			// before anyone scrapes), so increase() never sees it rise:
+			// fire while it is non-zero in the first hour of the process.
+			Expr: fmt.Sprintf("max by (instance, %s) (%s) > 0\n", contract.LabelState, contract.MetricRestoreFailures) +
+				"and on (instance)\n" +
+				"max by (instance) (otelcol_process_uptime) < 3600",
 			Severity:    "warning",
 			Summary:     "obsd on {{ $labels.instance }} could not read its {{ $labels.state }} state at start",
 			Description: "The {{ $labels.state }} state file was unreadable and was moved aside; obsd started it fresh, so SLO counts or alert states before the restart are missing.",

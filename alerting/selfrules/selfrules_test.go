@@ -145,6 +145,7 @@ var upstreamMetrics = map[string]string{
 	"otelcol_receiver_refused_spans":                "receiver/receiverhelper/internal/metadata/generated_telemetry.go",
 	"otelcol_receiver_refused_log_records":          "receiver/receiverhelper/internal/metadata/generated_telemetry.go",
 	"otelcol_receiver_refused_metric_points":        "receiver/receiverhelper/internal/metadata/generated_telemetry.go",
+	"otelcol_process_uptime":                        "service/internal/metadata/generated_telemetry.go",
 }
 
 // obsdMetrics are obsd's own metrics the rules use, with the file that

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/obsd-dev/obsd/dashboards"
+	"github.com/obsd-dev/obsd/internal/k8smanifest"
 	"github.com/obsd-dev/obsd/slo/contract"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
@@ -89,16 +90,22 @@ type dashboardsFlags struct {
 	out           string
 	grafanaURL    string
 	provisionPath string
+	// format configmap: the ConfigMaps' name prefix, metadata and the
+	// Grafana sidecar's folder annotation.
+	format, namePrefix, folder, folderAnnotation string
+	meta                                         k8smanifest.Meta
 }
 
 func newDashboardsGenerateCommand() *cobra.Command {
 	var f dashboardsFlags
 	c := &cobra.Command{
-		Use:   "generate --slo FILE... --out DIR [--grafana-url URL] [--provision-path DIR]",
+		Use:   "generate --slo FILE... (--out DIR [--grafana-url URL] [--provision-path DIR] | --format configmap)",
 		Short: "Write Grafana dashboards for SLOs and obsd's health, with a provisioning file",
 		Long: "Writes one dashboard per SLO, an SLO overview and an agent health dashboard as JSON into DIR,\n" +
 			"plus " + dashboards.ProvisioningFile + " (Grafana file provisioning, apiVersion 1).\n" +
-			"With --grafana-url it prints each SLO's dashboard URL (the alerts' dashboard_url).",
+			"With --grafana-url it prints each SLO's dashboard URL (the alerts' dashboard_url).\n" +
+			"--format configmap writes the same dashboards to stdout as one ConfigMap each, labelled for Grafana's\n" +
+			"dashboard sidecar (kube-prometheus-stack) and annotated with the SLO files' digest (kubectl apply -f -).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDashboardsGenerate(cmd.OutOrStdout(), f)
@@ -108,12 +115,30 @@ func newDashboardsGenerateCommand() *cobra.Command {
 	c.Flags().StringVar(&f.out, "out", "", "output directory")
 	c.Flags().StringVar(&f.grafanaURL, "grafana-url", "", "Grafana base URL, to print each SLO's dashboard URL")
 	c.Flags().StringVar(&f.provisionPath, "provision-path", "", "directory of the JSON files as Grafana sees it (default: --out, made absolute)")
+	c.Flags().StringVar(&f.format, "format", "json", "output: json (files in --out) or configmap (ConfigMaps on stdout)")
+	c.Flags().StringVar(&f.namePrefix, "name-prefix", "", "configmap: prefix of the ConfigMap names (each is the prefix and the dashboard uid)")
+	c.Flags().StringVar(&f.meta.Namespace, "namespace", "", "configmap: namespace of the ConfigMaps (default: none, kubectl's)")
+	c.Flags().StringToStringVar(&f.meta.Labels, "label", map[string]string{"grafana_dashboard": "1"},
+		"configmap: label KEY=VALUE the Grafana sidecar selects (its sidecar.dashboards.label and labelValue); repeatable, replaces the default")
+	c.Flags().StringVar(&f.folderAnnotation, "folder-annotation", "grafana_folder",
+		"configmap: the annotation the sidecar reads the folder from (its sidecar.dashboards.folderAnnotation)")
+	c.Flags().StringVar(&f.folder, "folder", "obsd", "configmap: Grafana folder of the dashboards (empty: no folder annotation)")
 	_ = c.MarkFlagRequired("slo")
-	_ = c.MarkFlagRequired("out")
 	return c
 }
 
 func runDashboardsGenerate(stdout io.Writer, f dashboardsFlags) error {
+	switch {
+	case f.format == k8smanifest.FormatConfigMap:
+		if f.out != "" || f.grafanaURL != "" || f.provisionPath != "" {
+			return fmt.Errorf("'--out', '--grafana-url' and '--provision-path' are for --format json; --format configmap writes the ConfigMaps to stdout")
+		}
+		return runDashboardsConfigMaps(stdout, f)
+	case f.format != "json":
+		return fmt.Errorf("'--format' must be json or %s, not %q", k8smanifest.FormatConfigMap, f.format)
+	case f.out == "":
+		return fmt.Errorf("'--out' is required with --format json")
+	}
 	slos, err := spec.Load(f.slos...)
 	if err != nil {
 		return fmt.Errorf("could not load SLOs: %w", err)
@@ -140,4 +165,34 @@ func runDashboardsGenerate(stdout io.Writer, f dashboardsFlags) error {
 		}
 	}
 	return nil
+}
+
+// runDashboardsConfigMaps writes the dashboards of runDashboardsGenerate,
+// without the provisioning file, as ConfigMaps.
+func runDashboardsConfigMaps(stdout io.Writer, f dashboardsFlags) error {
+	slos, err := spec.Load(f.slos...)
+	if err != nil {
+		return fmt.Errorf("could not load SLOs: %w", err)
+	}
+	files, err := dashboards.Generate(slos, "")
+	if err != nil {
+		return err
+	}
+	var cms []k8smanifest.File
+	for _, file := range files {
+		if file.Name != dashboards.ProvisioningFile {
+			cms = append(cms, k8smanifest.File{Name: file.Name, Data: file.Data})
+		}
+	}
+	out, err := sloManifest(f.slos, f.meta, f.meta.Namespace, func(m k8smanifest.Meta) ([]byte, error) {
+		if f.folder != "" {
+			m.Annotations[f.folderAnnotation] = f.folder
+		}
+		return k8smanifest.ConfigMaps(cms, f.namePrefix, m)
+	})
+	if err != nil {
+		return err
+	}
+	_, err = stdout.Write(out)
+	return err
 }

@@ -53,7 +53,7 @@ func TestDashboardsGenerateRejectsBadInput(t *testing.T) {
 		want string
 	}{
 		{"a missing SLO file is an error naming it", []string{"--slo", "nope.yaml", "--out", "x"}, "could not load SLOs"},
-		{"--out is required", []string{"--slo", "../../dashboards/testdata/slos.yaml"}, `"out" not set`},
+		{"--out is required", []string{"--slo", "../../dashboards/testdata/slos.yaml"}, "'--out' is required with --format json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
