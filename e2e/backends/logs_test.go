@@ -197,6 +197,12 @@ func TestLogsReachVictoriaLogs(t *testing.T) {
 	if rows := vl.Query(t, vltest.Tenant{}, "*"); len(rows) != 0 {
 		t.Errorf("default tenant 0:0 holds %d rows, want none: %v", len(rows), rows[0])
 	}
+	// obsd's own counts agree with what the backend holds.
+	for exp, want := range map[string]float64{"loki": float64(len(recs) + len(pushed)), "otlp_http/victorialogs": float64(len(recs) + 5 + len(pushed))} {
+		if got := counter(t, o, "otelcol_exporter_sent_log_records", map[string]string{"exporter": exp}); got != want {
+			t.Errorf("otelcol_exporter_sent_log_records{exporter=%q} = %v, want %v", exp, got, want)
+		}
+	}
 	harness.Eventually(t, 30*time.Second, func() bool {
 		return counter(t, o, "obsd_loki_exporter_permanently_rejected_records_total", nil) == 5
 	}, "obsd_loki_exporter_permanently_rejected_records_total = %v, want the 5 records of the unmapped tenant",

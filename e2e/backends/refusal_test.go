@@ -58,7 +58,9 @@ func TestLogsVictoriaLogsRefuses(t *testing.T) {
 	}
 
 	// Not retried: the queue is empty and no push goes out any more.
-	queue := func() float64 { return counter(t, o, "otelcol_exporter_queue_size", map[string]string{"exporter": "loki"}) }
+	queue := func() float64 {
+		return counter(t, o, "otelcol_exporter_queue_size", map[string]string{"exporter": "loki"})
+	}
 	harness.Eventually(t, 30*time.Second, func() bool { return queue() == 0 }, "the loki queue holds %v requests, want 0", queue())
 	pushes := func() float64 {
 		return vl.Metric(t, `vl_http_requests_total{path="/insert/loki/api/v1/push",format="protobuf"}`)

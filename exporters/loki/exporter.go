@@ -80,22 +80,25 @@ func (e *lokiExporter) shutdown(context.Context) error {
 // pushLogs sends ld, one push per tenant (several when a tenant's share is
 // over max_request_size). When some pushes fail with a retryable error,
 // only their data is handed back for retry (so the rest is not sent
-// twice); permanent failures are counted and dropped.
+// twice). Pushes refused permanently are counted, logged and dropped; the
+// batch fails permanently only when nothing of it was delivered, as the
+// collector takes an OTLP partial success as a success.
 func (e *lokiExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	groups := groupByTenant(ld, e.cfg.tenantSpec())
 	var retry []plog.Logs
 	var retryErrs, permErrs []error
-	wholeRetries := 0
+	wholeRetries, delivered := 0, false
 	for _, g := range groups {
-		again, whole, err := e.pushTenant(ctx, ld, g)
+		o := e.pushTenant(ctx, ld, g)
+		delivered = delivered || o.delivered
 		switch {
-		case err == nil:
-		case again == nil:
-			permErrs = append(permErrs, err)
+		case o.err == nil:
+		case o.retry == nil:
+			permErrs = append(permErrs, o.err)
 		default:
-			retryErrs = append(retryErrs, err)
-			retry = append(retry, *again)
-			if whole {
+			retryErrs = append(retryErrs, o.err)
+			retry = append(retry, *o.retry)
+			if o.whole {
 				wholeRetries++
 			}
 		}
@@ -111,39 +114,48 @@ func (e *lokiExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 		}
 		return consumererror.NewLogs(err, out)
 	}
-	if len(permErrs) > 0 {
+	if len(permErrs) > 0 && !delivered {
 		return consumererror.NewPermanent(errors.Join(permErrs...))
 	}
 	return nil
 }
 
+// outcome is what became of one tenant's share of a batch.
+type outcome struct {
+	retry     *plog.Logs // what must be retried; nil when nothing
+	whole     bool       // retry is the entire share
+	delivered bool       // at least one push was accepted
+	err       error
+}
+
 // pushTenant sends one tenant's share of ld. On a retryable failure it
-// returns the records to retry (whole is true when that is the entire
-// share); permanent refusals are counted, logged and not retried. A share
-// over max_request_size goes in several pushes: a refused one does not
-// stop the others, a retryable failure stops there and hands back the
-// pushes not delivered yet.
-func (e *lokiExporter) pushTenant(ctx context.Context, ld plog.Logs, g tenantGroup) (retry *plog.Logs, whole bool, err error) {
+// hands back the records to retry; permanent refusals are counted, logged
+// and not retried. A share over max_request_size goes in several pushes:
+// a refused one does not stop the others, a retryable failure stops there
+// and hands back the pushes not delivered yet.
+func (e *lokiExporter) pushTenant(ctx context.Context, ld plog.Logs, g tenantGroup) outcome {
 	c := e.template.fork()
 	req, lines := c.build(ld, g.resources)
 	if lines == 0 {
-		return nil, false, nil
+		return outcome{}
 	}
 	if limit := e.cfg.MaxRequestSize; limit <= 0 || req.Size() <= limit {
 		err := e.pushOne(ctx, req, lines, g.tenant)
 		if err != nil && !consumererror.IsPermanent(err) {
 			again := subset(ld, g.resources)
-			return &again, true, err
+			return outcome{retry: &again, whole: true, err: err}
 		}
-		return nil, false, err
+		return outcome{delivered: err == nil, err: err}
 	}
 	parts := c.split(ld, g.resources, e.cfg.MaxRequestSize)
 	var perm []error
+	delivered := false
 	for i, part := range parts {
 		req, lines := c.build(part, allResources(part))
 		err := e.pushOne(ctx, req, lines, g.tenant)
 		switch {
 		case err == nil:
+			delivered = true
 		case consumererror.IsPermanent(err):
 			perm = append(perm, err)
 		default:
@@ -151,10 +163,10 @@ func (e *lokiExporter) pushTenant(ctx context.Context, ld plog.Logs, g tenantGro
 			for _, p := range parts[i:] {
 				p.ResourceLogs().MoveAndAppendTo(again.ResourceLogs())
 			}
-			return &again, i == 0, retryable([]error{err}, perm)
+			return outcome{retry: &again, whole: i == 0, delivered: delivered, err: retryable([]error{err}, perm)}
 		}
 	}
-	return nil, false, errors.Join(perm...)
+	return outcome{delivered: delivered, err: errors.Join(perm...)}
 }
 
 // retryable joins retryable errors, naming the permanent refusals of the

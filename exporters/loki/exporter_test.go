@@ -395,9 +395,9 @@ func TestARecordTooLargeForTheBackendIsRefusedAloneNotWithItsBatch(t *testing.T)
 	loki.maxBody = 2 << 10
 	h := startExporter(t, loki.srv.URL, func(c *Config) { c.MaxRequestSize = 1 << 10 })
 	ld, want := oversizeBatch()
-	err := h.exp.ConsumeLogs(context.Background(), ld)
-	require.Error(t, err)
-	assert.True(t, consumererror.IsPermanent(err), "the refusal of the big record is not retried: %v", err)
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), ld),
+		"a batch partly delivered is a success, as an OTLP partial success is")
+	assert.Len(t, loki.attemptTimes(""), len(loki.sizes)+1, "the refused push is not retried")
 	assert.ElementsMatch(t, want, loki.lines(""), "every small line arrives, once")
 	assert.Equal(t, int64(1), h.permanentlyRejected(t), "only the big record is counted as refused")
 	loki.mu.Lock()
@@ -412,7 +412,9 @@ func TestWithoutALimitTheWholeBatchIsRefused(t *testing.T) {
 	loki.maxBody = 2 << 10
 	h := startExporter(t, loki.srv.URL, func(c *Config) { c.MaxRequestSize = 0 })
 	ld, _ := oversizeBatch()
-	require.Error(t, h.exp.ConsumeLogs(context.Background(), ld))
+	err := h.exp.ConsumeLogs(context.Background(), ld)
+	require.Error(t, err)
+	assert.True(t, consumererror.IsPermanent(err), "nothing delivered: the batch failed permanently: %v", err)
 	assert.Empty(t, loki.lines(""), "max_request_size 0 sends the batch as one push, refused whole")
 	assert.Equal(t, int64(41), h.permanentlyRejected(t))
 }
@@ -425,4 +427,14 @@ func TestARetryableFailureMidSplitResendsOnlyWhatWasNotDelivered(t *testing.T) {
 	require.NoError(t, h.exp.ConsumeLogs(context.Background(), ld))
 	assert.ElementsMatch(t, want[""], loki.lines(""), "every line exactly once: the delivered push is not resent")
 	assert.Greater(t, len(loki.attemptTimes("")), 3, "the batch went in several pushes")
+}
+
+func TestABatchPartlyDeliveredIsASuccessAndTheRefusedPartIsCounted(t *testing.T) {
+	loki := newFakeLoki(t, map[string][]reply{"team-b": {{status: 400}}})
+	h := startExporter(t, loki.srv.URL, nil)
+	ld, want := logsFor(6, "team-a", "team-b")
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), ld))
+	assert.Equal(t, want["team-a"], loki.lines("team-a"))
+	assert.Len(t, loki.attemptTimes("team-b"), 1, "the refused tenant is not retried")
+	assert.Equal(t, int64(6), h.permanentlyRejected(t))
 }
