@@ -29,6 +29,10 @@ const (
 	PushPath = "/loki/api/v1/push"
 
 	defaultTimeout = 30 * time.Second
+	// defaultMaxRequestSize keeps a push (uncompressed) at 4 MiB: far below
+	// Loki's and VictoriaLogs' own limits (100 MiB, 64 MiB), and about the
+	// 1 MiB compressed that a reverse proxy's default body limit allows.
+	defaultMaxRequestSize = 4 << 20
 )
 
 // DefaultLabels are the attribute keys promoted to stream labels by default.
@@ -53,6 +57,7 @@ func createDefaultConfig() component.Config {
 		RetryConfig:      configretry.NewDefaultBackOffConfig(),
 		Labels:           append([]string(nil), DefaultLabels...),
 		TenantAttributes: []string{ObsdTenantAttribute, TenantAttribute},
+		MaxRequestSize:   defaultMaxRequestSize,
 	}
 }
 
