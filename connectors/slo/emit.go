@@ -81,9 +81,9 @@ func newEmitter(now, started time.Time) *emitter {
 	e.events = counter(contract.MetricEvents)
 	e.bad = counter(contract.MetricBadEvents)
 	e.ratio = gauge(contract.MetricErrorRatio, "1")
-	e.burn = gauge(contract.MetricBurnRate, "1")
+	e.burn = gauge(contract.MetricBurnRate, "")
 	e.budget = gauge(contract.MetricBudgetRemaining, "1")
-	e.a = gauge(contract.MetricAlertActive, "1")
+	e.a = gauge(contract.MetricAlertActive, "")
 	e.periodStart = gauge(contract.MetricPeriodStart, "s")
 	e.periodEnd = gauge(contract.MetricPeriodEnd, "s")
 	return e
