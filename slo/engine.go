@@ -50,6 +50,7 @@ type Engine struct {
 	// reused per evaluation, guarded by evalMu
 	status Status
 	trans  []contract.Transition
+	extra  []WindowResult // Status.Extra's backing array
 }
 
 type groupKey struct {
@@ -66,7 +67,12 @@ type Instance struct {
 	// overflow: the instance of the value sets beyond the group_by cap.
 	overflow bool
 	acc      *accounts
-	alerts   [2]alertState
+	// created is when the instance began counting (ns), kept by snapshots.
+	created int64
+	// durable is (events, bad events) as of the last snapshot written or
+	// restored (Status.DurableEvents).
+	durable [2]float64
+	alerts  [2]alertState
 	// labels[sev] are the alert labels per severity (SLO, group,
 	// alerting and severity labels).
 	labels [2]map[string]string
@@ -179,7 +185,7 @@ func (e *Engine) instanceLocked(slo int, groupHash uint64, group func() map[stri
 	if group != nil {
 		g = group()
 	}
-	in := &Instance{id: uint32(len(e.instances)), slo: d, group: g, hash: groupHash, acc: newAccounts(d.layout, now)}
+	in := &Instance{id: uint32(len(e.instances)), slo: d, group: g, hash: groupHash, acc: newAccounts(d.layout, now), created: now}
 	switch {
 	case groupHash == OverflowHash:
 		in.overflow = true

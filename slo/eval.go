@@ -3,6 +3,7 @@ package slo
 import (
 	"maps"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/obsd-dev/obsd/slo/contract"
@@ -64,6 +65,20 @@ type Status struct {
 	// NoData is true when the 5m window saw no event.
 	NoData bool
 	Alerts [2]AlertStatus
+	// Extra are the windows of the SLO's enabled alert pairs that are not
+	// among Windows (e.g. a custom 2m short window), shortest first, each
+	// named by contract.WindowLabel. Windows and Extra together are every
+	// window a burn-rate alert of the SLO reads.
+	Extra []WindowResult
+	// DurableEvents and DurableBadEvents are Events and BadEvents as of the
+	// last snapshot written (WriteSnapshot returned nil) or restored: after
+	// a crash and restart the counters start again from at least these
+	// values, so a counter exported from them never goes down.
+	DurableEvents, DurableBadEvents float64
+	// CountingSince is when the instance began counting (its creation, kept
+	// across restarts by the snapshot): the start time of the cumulative
+	// Events and BadEvents.
+	CountingSince time.Time
 }
 
 // sloDef is an SLO with its precomputed layout.
@@ -72,8 +87,12 @@ type sloDef struct {
 	spec   *spec.SLO
 	layout *layout
 	report [len(contract.Windows)]int
-	budget float64
-	sev    [2]sevDef
+	// extra are the layout indices of the alert windows not reported in
+	// Windows, shortest first, and extraNames their labels.
+	extra      []int
+	extraNames []string
+	budget     float64
+	sev        [2]sevDef
 	// grouped counts the SLO's group instances (overflow excluded),
 	// against its group_by cap spec.Limit().
 	grouped int
@@ -105,6 +124,7 @@ func newSLODef(i int, s *spec.SLO) *sloDef {
 	for w := range d.report {
 		d.report[w] = d.layout.byDur[durs[w]]
 	}
+	d.extra, d.extraNames = extraWindows(d.layout, sevs)
 	for k, sv := range sevs {
 		sd := sevDef{enabled: sv.Enabled && len(sv.Windows) > 0, forDur: int64(sv.For), annotations: map[string]string{}}
 		maps.Copy(sd.annotations, s.Alerting.Annotations)
@@ -118,6 +138,31 @@ func newSLODef(i int, s *spec.SLO) *sloDef {
 		d.sev[k] = sd
 	}
 	return d
+}
+
+// extraWindows lists the windows of the enabled severities' pairs that are
+// not report windows, shortest first, with their labels.
+func extraWindows(l *layout, sevs [2]spec.Severity) ([]int, []string) {
+	var ds []time.Duration
+	for _, sv := range sevs {
+		if !sv.Enabled {
+			continue
+		}
+		for _, p := range sv.Windows {
+			for _, d := range []time.Duration{p.Long, p.Short} {
+				if !slices.Contains(reportDurations[:], d) && !slices.Contains(ds, d) {
+					ds = append(ds, d)
+				}
+			}
+		}
+	}
+	slices.Sort(ds)
+	idx := make([]int, len(ds))
+	names := make([]string, len(ds))
+	for i, d := range ds {
+		idx[i], names[i] = l.byDur[d], contract.WindowLabel(d)
+	}
+	return idx, names
 }
 
 func (d *sloDef) alertLabels(sev int, group map[string]string) map[string]string {
@@ -153,6 +198,14 @@ func windowResult(total, bad, budget float64) (ratio, burn float64, noData bool)
 	return ratio, ratio / budget, false
 }
 
+// result is the result of layout window w of an instance.
+func (d *sloDef) result(in *Instance, w int, name string) WindowResult {
+	sum := in.acc.sums[w]
+	r := WindowResult{Name: name, Window: time.Duration(d.layout.windows[w].d), Total: sum.total, Bad: sum.bad}
+	r.ErrorRatio, r.BurnRate, r.NoData = windowResult(sum.total, sum.bad, d.budget)
+	return r
+}
+
 // evaluate fills e.status for instance in and steps its alerts.
 func (e *Engine) evaluate(in *Instance, t int64, now time.Time) {
 	d := in.slo
@@ -160,13 +213,15 @@ func (e *Engine) evaluate(in *Instance, t int64, now time.Time) {
 	in.acc.advance(t)
 	st := &e.status
 	*st = Status{SLO: s.Name, Service: s.Service, Group: in.group, Labels: s.Labels, Objective: s.Objective, At: now,
-		Events: in.acc.events, BadEvents: in.acc.badEvents}
+		Events: in.acc.events, BadEvents: in.acc.badEvents, DurableEvents: in.durable[0], DurableBadEvents: in.durable[1],
+		CountingSince: time.Unix(0, in.created).UTC(), Extra: e.extra[:0]}
 	for i, w := range d.report {
-		sum := in.acc.sums[w]
-		r := WindowResult{Name: contract.Windows[i], Window: time.Duration(d.layout.windows[w].d), Total: sum.total, Bad: sum.bad}
-		r.ErrorRatio, r.BurnRate, r.NoData = windowResult(sum.total, sum.bad, d.budget)
-		st.Windows[i] = r
+		st.Windows[i] = d.result(in, w, contract.Windows[i])
 	}
+	for i, w := range d.extra {
+		st.Extra = append(st.Extra, d.result(in, w, d.extraNames[i]))
+	}
+	e.extra = st.Extra
 	st.PeriodStart, st.PeriodEnd = in.periodBounds(now)
 	if in.acc.cal != nil || in.acc.slices != nil {
 		p := &st.Windows[WindowPeriod]

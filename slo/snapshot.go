@@ -35,8 +35,14 @@ type snapInstance struct {
 	Now       int64             `json:"now"`
 	Events    float64           `json:"events"`
 	BadEvents float64           `json:"bad_events"`
-	Tiers     []snapTier        `json:"tiers"`
-	Alerts    [2]snapAlert      `json:"alerts"`
+	// Created is when the instance began counting (ns; absent in snapshots
+	// of older versions: the restore time is used).
+	Created int64 `json:"created,omitempty"`
+	// Durable carries the durable counters from one engine to another
+	// (Adopt); never written to disk, where the file itself is durable.
+	Durable *[2]float64  `json:"durable,omitempty"`
+	Tiers   []snapTier   `json:"tiers"`
+	Alerts  [2]snapAlert `json:"alerts"`
 	// Period is the calendar period's accumulator (calendar SLOs; absent
 	// in snapshots of older versions: rebuilt from the slices).
 	Period *snapPeriod `json:"period,omitempty"`
@@ -86,23 +92,40 @@ type snapSeries struct {
 // WriteSnapshot writes the engine's state to path atomically (temporary
 // file in the same directory, fsync, rename, fsync of the directory; see
 // internal/atomicfile), readable by obsd's user only.
+//
+// Once the file is in place, the counters it holds become the instances'
+// durable counters (Status.DurableEvents).
 func (e *Engine) WriteSnapshot(path string, now time.Time) error {
-	data, err := e.encodeSnapshot(now)
+	data, written, err := e.encodeSnapshot(now, false)
 	if err != nil {
 		return fmt.Errorf("could not encode slo snapshot: %w", err)
 	}
 	if err := atomicfile.Write(path, data, 0o600); err != nil {
 		return fmt.Errorf("could not write slo snapshot %s: %w", path, err)
 	}
+	e.mu.Lock()
+	for i, d := range written {
+		e.instances[i].durable = d
+	}
+	e.mu.Unlock()
 	return nil
 }
 
-func (e *Engine) encodeSnapshot(now time.Time) ([]byte, error) {
+// encodeSnapshot encodes the state and returns, per instance in order,
+// the counters it holds. adopt carries the durable counters along (for
+// Adopt; a file on disk is durable itself).
+func (e *Engine) encodeSnapshot(now time.Time, adopt bool) ([]byte, [][2]float64, error) {
 	e.mu.Lock()
 	s := snapshot{Version: SnapshotVersion, Written: now.UTC(), Instances: make([]snapInstance, 0, len(e.instances))}
+	written := make([][2]float64, 0, len(e.instances))
 	for _, in := range e.instances {
 		si := snapInstance{SLO: in.slo.spec.Name, Group: in.group, Hash: in.hash, Now: in.acc.now,
-			Events: in.acc.events, BadEvents: in.acc.badEvents}
+			Events: in.acc.events, BadEvents: in.acc.badEvents, Created: in.created}
+		if adopt {
+			d := in.durable
+			si.Durable = &d
+		}
+		written = append(written, [2]float64{in.acc.events, in.acc.badEvents})
 		for t := range in.acc.rings {
 			r := &in.acc.rings[t]
 			si.Tiers = append(si.Tiers, encodeTier(r, in.acc.minLo[t]))
@@ -117,7 +140,8 @@ func (e *Engine) encodeSnapshot(now time.Time) ([]byte, error) {
 		s.Series = append(s.Series, snapSeries{Inst: int(k.inst), Hash: k.hash, Start: v.start, Last: v.last, Total: v.total, Bad: v.bad})
 	}
 	e.mu.Unlock()
-	return json.Marshal(&s)
+	data, err := json.Marshal(&s)
+	return data, written, err
 }
 
 // encodeTier keeps the slices from minLo to the newest one written.
@@ -168,7 +192,7 @@ func (e *Engine) RestoreSnapshot(path string, now time.Time) error {
 		return fmt.Errorf("slo snapshot %s is unreadable, moved to %s, starting fresh: %w", path, aside, err)
 	}
 	e.mu.Lock()
-	e.restore(s)
+	e.restore(s, now, false)
 	e.mu.Unlock()
 	return nil
 }
@@ -196,7 +220,7 @@ func decodeSnapshot(data []byte) (*snapshot, error) {
 		return true
 	}
 	for i, in := range s.Instances {
-		if !finite(in.Events, in.BadEvents) {
+		if !finite(in.Events, in.BadEvents) || (in.Durable != nil && !finite(in.Durable[0], in.Durable[1])) {
 			return nil, fmt.Errorf("instance %d: counters not finite", i)
 		}
 		tiers := in.Tiers
@@ -231,8 +255,9 @@ func decodeSnapshot(data []byte) (*snapshot, error) {
 	return &s, nil
 }
 
-// restore applies a decoded snapshot; e.mu is held.
-func (e *Engine) restore(s *snapshot) {
+// restore applies a decoded snapshot; e.mu is held. A snapshot read from
+// disk makes its counters durable; an adopted one carries its own.
+func (e *Engine) restore(s *snapshot, now time.Time, adopt bool) {
 	ids := make([]*Instance, len(s.Instances))
 	for i, si := range s.Instances {
 		slo, ok := e.byName[si.SLO]
@@ -243,6 +268,14 @@ func (e *Engine) restore(s *snapshot) {
 		in := e.instanceLocked(slo, si.Hash, func() map[string]string { return group }, si.Now)
 		in.acc = newAccounts(in.slo.layout, si.Now)
 		in.acc.events, in.acc.badEvents = si.Events, si.BadEvents
+		in.durable = [2]float64{si.Events, si.BadEvents}
+		if adopt && si.Durable != nil {
+			in.durable = *si.Durable
+		}
+		in.created = si.Created
+		if in.created <= 0 {
+			in.created = now.UnixNano()
+		}
 		restoreTiers(in.acc, si.Tiers)
 		restorePeriod(in.acc, &si, in.slo.report[WindowPeriod])
 		for k, a := range si.Alerts {
@@ -323,7 +356,7 @@ func restorePeriod(a *accounts, si *snapInstance, periodWindow int) {
 // series of the SLOs both engines declare, matched by name), e.g. when a
 // reloaded configuration builds a new engine. Call it before feeding e.
 func (e *Engine) Adopt(old *Engine, now time.Time) error {
-	data, err := old.encodeSnapshot(now)
+	data, _, err := old.encodeSnapshot(now, true)
 	if err != nil {
 		return fmt.Errorf("could not copy slo state: %w", err)
 	}
@@ -332,7 +365,7 @@ func (e *Engine) Adopt(old *Engine, now time.Time) error {
 		return fmt.Errorf("could not copy slo state: %w", err)
 	}
 	e.mu.Lock()
-	e.restore(s)
+	e.restore(s, now, true)
 	e.mu.Unlock()
 	return nil
 }

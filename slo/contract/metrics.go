@@ -1,5 +1,11 @@
 package contract
 
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
 // The obsd_slo_* metrics the slo connector emits (down its metrics pipelines
 // and on obsd's own /metrics). Dashboards, exported rules, self-rules and
 // the status page read them under these names and labels only.
@@ -34,6 +40,14 @@ const (
 	// MetricGroupOverflow counts the items a grouped SLO counted in its
 	// overflow instance because it reached its group_by_limit, by LabelSLO.
 	MetricGroupOverflow = "obsd_slo_group_overflow_total"
+	// MetricWindowEvents is a gauge: the exact number of events one agent
+	// counted in the window (LabelWindow) ending at the sample's timestamp.
+	// Agents evaluate at wall-clock-aligned instants, so a ruler adds the
+	// samples of every agent for one instant into the cluster's sum
+	// (alert_mode ruler or both).
+	MetricWindowEvents = "obsd_slo_window_events"
+	// MetricWindowBadEvents is MetricWindowEvents for the bad events.
+	MetricWindowBadEvents = "obsd_slo_window_bad_events"
 )
 
 // Labels of the obsd_slo_* metrics. Every per-SLO series also carries the
@@ -54,11 +68,67 @@ const (
 )
 
 // Windows are the values of LabelWindow, shortest first: the windows every
-// evaluation reports. The last, WindowPeriod, is the SLO's own period.
+// evaluation reports. The last, WindowPeriod, is the SLO's own period. The
+// others are WindowLabel of 5m, 30m, 1h, 2h, 6h, 24h and 72h.
 var Windows = [...]string{"5m", "30m", "1h", "2h", "6h", "1d", "3d", WindowPeriod}
 
 // WindowPeriod is the LabelWindow value of the SLO's period.
 const WindowPeriod = "period"
+
+// WindowLabel is the LabelWindow value of a window of length d (an alert
+// window that is not one of Windows, e.g. a custom 2m short window): the
+// duration as Prometheus writes it (model.Duration: years and weeks only
+// when they divide it exactly, then d, h, m, s, ms), so "5m", "1h30m",
+// "1d", "31d", "4w". The exported rules select the window sums by it.
+func WindowLabel(d time.Duration) string {
+	ms := int64(d / time.Millisecond)
+	if ms <= 0 {
+		return "0s"
+	}
+	var b strings.Builder
+	unit := func(name string, mult int64, exact bool) {
+		if exact && ms%mult != 0 {
+			return
+		}
+		if n := ms / mult; n > 0 {
+			b.WriteString(strconv.FormatInt(n, 10))
+			b.WriteString(name)
+			ms -= n * mult
+		}
+	}
+	const day = 24 * 3600 * 1000
+	unit("y", 365*day, true)
+	unit("w", 7*day, true)
+	unit("d", day, false)
+	unit("h", 3600*1000, false)
+	unit("m", 60*1000, false)
+	unit("s", 1000, false)
+	unit("ms", 1, false)
+	return b.String()
+}
+
+// LabelInstance is the label that tells agents apart: the slo connector
+// puts its 'instance' setting (default: the host name) into the resource
+// attribute ResourceInstance of what it emits, which remote write turns
+// into this label (and a scrape sets from its target). Rules summing
+// across agents leave it out.
+const LabelInstance = "instance"
+
+// ResourceInstance is the OpenTelemetry resource attribute that carries
+// an agent's identity on the emitted metrics (service.instance.id).
+const ResourceInstance = "service.instance.id"
+
+// Where an agent's SLO alerts are decided (the slo connector's
+// alert_mode), as the status page shows it.
+const (
+	// AlertsLocal: the agent evaluates and sends its alerts itself.
+	AlertsLocal = "local"
+	// AlertsRuler: the agent counts and exports its window sums; a
+	// Prometheus-compatible ruler adds every agent's sums and alerts.
+	AlertsRuler = "ruler"
+	// AlertsBoth: both of the above.
+	AlertsBoth = "both"
+)
 
 // Help returns the description a metric of this contract is exposed with
 // ("" for a name that is not one of its metrics).
@@ -88,6 +158,10 @@ func Help(metric string) string {
 		return "State files (state=slo: the SLO snapshot, state=alerting: the alert state) unreadable at start; obsd started that state fresh."
 	case MetricGroupOverflow:
 		return "Data points, spans and log records of a grouped SLO counted in its overflow instance (group labels __overflow__) because the SLO reached its group_by_limit."
+	case MetricWindowEvents:
+		return "Events this agent counted in the window ending at the sample's time (exact; add them across agents)."
+	case MetricWindowBadEvents:
+		return "Bad events this agent counted in the window ending at the sample's time (exact; add them across agents)."
 	}
 	return ""
 }
