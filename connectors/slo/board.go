@@ -36,7 +36,9 @@ const (
 type board struct {
 	id     string
 	alerts *alerting.Manager
-	specs  map[string]*boardSpec
+	// mode is where alerts are decided (contract.Alerts*).
+	mode  string
+	specs map[string]*boardSpec
 
 	mu         sync.Mutex
 	slos       map[string]*boardEntry
@@ -61,8 +63,8 @@ type boardEntry struct {
 
 var _ status.SLOSource = (*board)(nil)
 
-func newBoard(id component.ID, specs []*spec.SLO, alerts *alerting.Manager) *board {
-	b := &board{id: id.String(), alerts: alerts, specs: map[string]*boardSpec{}, slos: map[string]*boardEntry{}}
+func newBoard(id component.ID, specs []*spec.SLO, alerts *alerting.Manager, mode string) *board {
+	b := &board{id: id.String(), alerts: alerts, mode: mode, specs: map[string]*boardSpec{}, slos: map[string]*boardEntry{}}
 	for _, sp := range specs {
 		b.specs[sp.Name] = &boardSpec{SLO: sp, dashboardPath: contract.DashboardPath(sp.Name), thresholds: thresholds(sp)}
 	}
@@ -108,11 +110,14 @@ func (b *board) observe(st *sloengine.Status) {
 		Objective: st.Objective, BudgetRemaining: st.BudgetRemaining, TimeToExhaustion: status.Duration(st.TimeToExhaustion),
 		Events: st.Events, BadEvents: st.BadEvents, NoData: st.NoData, At: st.At, Source: b.id,
 		State: contract.StateInactive, Windows: make([]status.Window, 0, len(st.Windows)),
-		Alerts: make([]status.AlertStatus, 0, len(st.Alerts))}
+		Alerts: make([]status.AlertStatus, 0, len(st.Alerts)), AlertsDecidedBy: b.mode}
 	for _, w := range st.Windows {
 		cur.Windows = append(cur.Windows, status.Window{Name: w.Name, ErrorRatio: w.ErrorRatio, BurnRate: w.BurnRate, NoData: w.NoData})
 	}
 	for _, a := range st.Alerts {
+		if b.mode == contract.AlertsRuler {
+			break // this agent's share of the traffic decides nothing
+		}
 		as := status.AlertStatus{Severity: a.Severity, State: a.State.String(), Enabled: a.Enabled}
 		if a.State != sloengine.Inactive {
 			as.Since = a.Since.UTC()
@@ -158,7 +163,7 @@ func (b *board) placeholder(sp *boardSpec) status.SLO {
 	s := status.SLO{Name: sp.Name, Service: sp.Service, Description: sp.Description, Objective: sp.Objective,
 		Period: status.Duration(sp.Period), BudgetRemaining: 1, TimeToExhaustion: -1, NoData: true,
 		State: contract.StateInactive, Alerts: []status.AlertStatus{}, Thresholds: sp.thresholds,
-		RunbookURL: sp.Alerting.RunbookURL, DashboardPath: sp.dashboardPath, Source: b.id}
+		RunbookURL: sp.Alerting.RunbookURL, DashboardPath: sp.dashboardPath, Source: b.id, AlertsDecidedBy: b.mode}
 	for _, w := range contract.Windows {
 		s.Windows = append(s.Windows, status.Window{Name: w, NoData: true})
 	}

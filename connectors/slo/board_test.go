@@ -181,7 +181,7 @@ func BenchmarkBoardSnapshot(b *testing.B) {
 
 func TestOnlyTheFirstInstancesKeepAHistory(t *testing.T) {
 	sp := &spec.SLO{Name: "api", Service: "api", Objective: 0.99, Period: time.Hour}
-	b := newBoard(component.MustNewID("slo"), []*spec.SLO{sp}, nil)
+	b := newBoard(component.MustNewID("slo"), []*spec.SLO{sp}, nil, contract.AlertsLocal)
 	for i := range maxHistories + 5 {
 		st := sloengine.Status{SLO: "api", Service: "api", Objective: 0.99, At: t0, Group: map[string]string{"pod": fmt.Sprint(i)}}
 		b.observe(&st)
@@ -203,7 +203,7 @@ func TestAnAlertEventNamesTheInstanceOfEveryGroupedSLIKind(t *testing.T) {
 		{Name: "latency", SLI: spec.SLI{Latency: &spec.MetricLatency{GroupBy: []string{"region"}}}},
 		{Name: "logs", SLI: spec.SLI{Logs: &spec.LogSLI{GroupBy: []spec.LogField{{Name: "region", Key: "region"}}}}},
 	}
-	b := newBoard(component.MustNewID("slo"), specs, nil)
+	b := newBoard(component.MustNewID("slo"), specs, nil, contract.AlertsLocal)
 	var ts []contract.Transition
 	for _, sp := range specs {
 		ts = append(ts, contract.Transition{SLO: sp.Name, Severity: "page", State: "firing", At: t0,

@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 
 	"github.com/obsd-dev/obsd/alerting"
+	"github.com/obsd-dev/obsd/slo/contract"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
@@ -30,6 +31,18 @@ type Config struct {
 	// MaxFutureSkew drops points stamped further than this ahead of the
 	// wall clock (default 10m).
 	MaxFutureSkew time.Duration `mapstructure:"max_future_skew"`
+	// AlertMode says where the SLOs' alerts are decided (alertmode.go):
+	// "local" (default) this obsd evaluates and sends them; "ruler" it
+	// counts and exports the exact window sums (obsd_slo_window_*) for a
+	// Prometheus-compatible ruler that adds every agent's and alerts, and
+	// never alerts itself; "both" does both.
+	AlertMode string `mapstructure:"alert_mode"`
+	// Instance tells this obsd's exported series apart from other agents'
+	// (resource attribute service.instance.id: the `instance` label after
+	// remote write). Agents exporting the same SLOs must differ; keep it
+	// stable across restarts (a DaemonSet: the node name). Default: the
+	// host name.
+	Instance string `mapstructure:"instance"`
 }
 
 // StateConfig configures persistence.
@@ -50,6 +63,7 @@ func createDefaultConfig() component.Config {
 		EvaluationInterval: 30 * time.Second,
 		State:              StateConfig{SnapshotInterval: 10 * time.Second},
 		MaxFutureSkew:      10 * time.Minute,
+		AlertMode:          contract.AlertsLocal,
 	}
 }
 
@@ -87,7 +101,8 @@ func (c *Config) Validate() error {
 	if c.MaxFutureSkew <= 0 {
 		errs = append(errs, errors.New("'max_future_skew' must be greater than zero"))
 	}
-	if c.hasAlerting() {
+	errs = append(errs, c.validateAlertMode()...)
+	if c.hasAlerting() && c.AlertMode != contract.AlertsRuler {
 		if c.State.Directory == "" {
 			errs = append(errs, errors.New("'state.directory' is required when 'alerting.destinations' is set (it holds the alert outboxes)"))
 		}

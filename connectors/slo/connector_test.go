@@ -33,11 +33,16 @@ var t0 = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 type clock struct {
 	mu  sync.Mutex
 	now time.Time
+	// real: the wall clock (for the loop's timers)
+	real bool
 }
 
 func (c *clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.real {
+		return time.Now()
+	}
 	return c.now
 }
 
@@ -99,11 +104,14 @@ func (h *harness) shutdown() {
 	}
 }
 
-// evaluate steps the clock to at and runs one evaluation.
+// evaluate steps the clock to at, writes a snapshot (so the exported
+// counters, durable ones, hold everything fed so far) and runs one
+// evaluation.
 func (h *harness) evaluate(at time.Time) {
 	h.clock.set(at)
 	s, _ := h.f.runners.Get(h.id)
 	require.NotNil(h.t, s, "no shared engine for %v", h.id)
+	s.snapshot()
 	s.evaluate(context.Background(), at)
 }
 

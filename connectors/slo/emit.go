@@ -16,46 +16,84 @@ import (
 type record struct {
 	labels    map[string]string // slo, service, SLO labels, group values
 	objective float64
-	events    float64
-	bad       float64
-	ratio     [len(contract.Windows)]float64
-	burn      [len(contract.Windows)]float64
-	budget    float64
-	active    [2]bool
+	// events and bad are the cumulative counters, since (their start time).
+	events, bad float64
+	since       time.Time
+	ratio       [len(contract.Windows)]float64
+	burn        [len(contract.Windows)]float64
+	budget      float64
+	active      [2]bool
 	// period bounds in Unix seconds
 	periodStart, periodEnd float64
+	// sums are the exact window sums a ruler adds across agents
+	// (exportsums.go); nil unless alert_mode exports them.
+	sums []windowSum
 }
 
 func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 
-func newRecord(st *sloengine.Status) record {
+// recordOptions say what a record keeps of a Status.
+type recordOptions struct {
+	// durable: export the counters as of the last snapshot (persistence
+	// is on), so that they never go back after a crash and restart.
+	durable bool
+	// sums: keep the window sums; timeslices: the SLO counts its period in
+	// time slices (its period sums are slices, not events: not exported).
+	sums, timeslices bool
+}
+
+func newRecord(st *sloengine.Status, o recordOptions) record {
 	l := make(map[string]string, len(st.Labels)+len(st.Group)+2)
 	maps.Copy(l, st.Labels)
 	maps.Copy(l, st.Group)
 	l[contract.LabelSLO], l[contract.LabelService] = st.SLO, st.Service
-	r := record{labels: l, objective: st.Objective, events: st.Events, bad: st.BadEvents, budget: st.BudgetRemaining,
-		periodStart: unixSeconds(st.PeriodStart), periodEnd: unixSeconds(st.PeriodEnd)}
+	r := record{labels: l, objective: st.Objective, events: st.Events, bad: st.BadEvents, since: st.CountingSince,
+		budget: st.BudgetRemaining, periodStart: unixSeconds(st.PeriodStart), periodEnd: unixSeconds(st.PeriodEnd)}
+	if o.durable {
+		r.events, r.bad = st.DurableEvents, st.DurableBadEvents
+	}
 	for i := range st.Windows {
 		r.ratio[i], r.burn[i] = st.Windows[i].ErrorRatio, st.Windows[i].BurnRate
 	}
 	for i := range st.Alerts {
 		r.active[i] = st.Alerts[i].State == sloengine.Firing
 	}
+	if o.sums {
+		r.sums = windowSums(st, o.timeslices)
+	}
 	return r
+}
+
+// emitOptions say what an evaluation emits besides the objective and the
+// counters.
+type emitOptions struct {
+	// instance is the agent's identity (resource service.instance.id).
+	instance string
+	// local: this obsd decides alerts, so its own error ratios, burn
+	// rates, budget, period bounds and alert states are emitted; in ruler
+	// mode they would describe one node's share only and are left out.
+	local bool
+	// sums: the window sums (obsd_slo_window_*).
+	sums bool
 }
 
 // emitter builds the pdata metrics of one evaluation.
 type emitter struct {
+	opts                                           emitOptions
 	md                                             pmetric.Metrics
 	objective, events, bad, ratio, burn, budget, a pmetric.Metric
 	periodStart, periodEnd                         pmetric.Metric
-	ts, start                                      pcommon.Timestamp
+	winEvents, winBad                              pmetric.Metric
+	ts                                             pcommon.Timestamp
 }
 
-func newEmitter(now, started time.Time) *emitter {
-	e := &emitter{md: pmetric.NewMetrics(), ts: pcommon.NewTimestampFromTime(now), start: pcommon.NewTimestampFromTime(started)}
+func newEmitter(now time.Time, opts emitOptions) *emitter {
+	e := &emitter{opts: opts, md: pmetric.NewMetrics(), ts: pcommon.NewTimestampFromTime(now)}
 	rm := e.md.ResourceMetrics().AppendEmpty()
 	rm.Resource().Attributes().PutStr("service.name", "obsd")
+	if opts.instance != "" {
+		rm.Resource().Attributes().PutStr(contract.ResourceInstance, opts.instance)
+	}
 	sm := rm.ScopeMetrics().AppendEmpty()
 	sm.Scope().SetName(scopeName)
 	ms := sm.Metrics()
@@ -80,12 +118,18 @@ func newEmitter(now, started time.Time) *emitter {
 	e.objective = gauge(contract.MetricObjective, "1")
 	e.events = counter(contract.MetricEvents)
 	e.bad = counter(contract.MetricBadEvents)
-	e.ratio = gauge(contract.MetricErrorRatio, "1")
-	e.burn = gauge(contract.MetricBurnRate, "")
-	e.budget = gauge(contract.MetricBudgetRemaining, "1")
-	e.a = gauge(contract.MetricAlertActive, "")
-	e.periodStart = gauge(contract.MetricPeriodStart, "s")
-	e.periodEnd = gauge(contract.MetricPeriodEnd, "s")
+	if opts.local {
+		e.ratio = gauge(contract.MetricErrorRatio, "1")
+		e.burn = gauge(contract.MetricBurnRate, "")
+		e.budget = gauge(contract.MetricBudgetRemaining, "1")
+		e.a = gauge(contract.MetricAlertActive, "")
+		e.periodStart = gauge(contract.MetricPeriodStart, "s")
+		e.periodEnd = gauge(contract.MetricPeriodEnd, "s")
+	}
+	if opts.sums {
+		e.winEvents = gauge(contract.MetricWindowEvents, windowSumUnit)
+		e.winBad = gauge(contract.MetricWindowBadEvents, windowSumUnit)
+	}
 	return e
 }
 
@@ -93,7 +137,7 @@ func (e *emitter) point(m pmetric.Metric, r *record, v float64, key, val string)
 	var dp pmetric.NumberDataPoint
 	if m.Type() == pmetric.MetricTypeSum {
 		dp = m.Sum().DataPoints().AppendEmpty()
-		dp.SetStartTimestamp(e.start)
+		dp.SetStartTimestamp(pcommon.NewTimestampFromTime(r.since))
 	} else {
 		dp = m.Gauge().DataPoints().AppendEmpty()
 	}
@@ -113,15 +157,20 @@ func (e *emitter) add(r *record) {
 	e.point(e.objective, r, r.objective, "", "")
 	e.point(e.events, r, r.events, "", "")
 	e.point(e.bad, r, r.bad, "", "")
-	for i, w := range contract.Windows {
-		e.point(e.ratio, r, r.ratio[i], contract.LabelWindow, w)
-		e.point(e.burn, r, r.burn[i], contract.LabelWindow, w)
+	if e.opts.local {
+		for i, w := range contract.Windows {
+			e.point(e.ratio, r, r.ratio[i], contract.LabelWindow, w)
+			e.point(e.burn, r, r.burn[i], contract.LabelWindow, w)
+		}
+		e.point(e.budget, r, r.budget, "", "")
+		e.point(e.periodStart, r, r.periodStart, "", "")
+		e.point(e.periodEnd, r, r.periodEnd, "", "")
+		for i, sev := range contract.Severities {
+			e.point(e.a, r, b2f(r.active[i]), contract.LabelSeverity, sev)
+		}
 	}
-	e.point(e.budget, r, r.budget, "", "")
-	e.point(e.periodStart, r, r.periodStart, "", "")
-	e.point(e.periodEnd, r, r.periodEnd, "", "")
-	for i, sev := range contract.Severities {
-		e.point(e.a, r, b2f(r.active[i]), contract.LabelSeverity, sev)
+	if e.opts.sums {
+		e.addSums(r)
 	}
 }
 

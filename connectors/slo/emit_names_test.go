@@ -14,7 +14,7 @@ import (
 // would become <name>_ratio, and dashboards and rules would find nothing.
 func TestEmittedNamesSurviveThePrometheusTranslation(t *testing.T) {
 	namer := otlptranslator.MetricNamer{WithMetricSuffixes: true}
-	ms := newEmitter(time.Unix(1e9, 0), time.Unix(1e9, 0)).md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics()
+	ms := newEmitter(time.Unix(1e9, 0), emitOptions{instance: "node-1", local: true, sums: true}).md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics()
 	if ms.Len() == 0 {
 		t.Fatal("the emitter declares no metric")
 	}

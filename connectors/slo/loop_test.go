@@ -18,6 +18,9 @@ func TestTheLoopEvaluatesAndSnapshotsOnItsIntervals(t *testing.T) {
 	cfg.EvaluationInterval = 10 * time.Millisecond
 	cfg.State.SnapshotInterval = 10 * time.Millisecond
 	h := newHarness(t, cfg, time.Now())
+	h.clock.mu.Lock()
+	h.clock.real = true
+	h.clock.mu.Unlock()
 	span := spanSpec{svc: "checkout", name: "POST /pay", route: "/pay", kind: ptrace.SpanKindServer, end: time.Now()}
 	require.NoError(t, h.traces.ConsumeTraces(context.Background(), traces(span)))
 	require.Eventually(t, func() bool {

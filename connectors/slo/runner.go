@@ -67,6 +67,8 @@ type runner struct {
 	// latest wins if a partial reload rebuilds some of them).
 	next    atomic.Pointer[consumer.Metrics]
 	started time.Time
+	// instance is the agent identity on the emitted metrics.
+	instance string
 
 	own ownOutcomes
 	// overflow[slo] counts the points (data points, spans, log records)
@@ -136,7 +138,13 @@ func newRunner(id component.ID, cfg *Config, set component.TelemetrySettings, no
 	if s.logger == nil {
 		s.logger = zap.NewNop()
 	}
-	if cfg.hasAlerting() {
+	if s.instance, err = cfg.instanceID(); err != nil {
+		return nil, err
+	}
+	if cfg.hasAlerting() && !cfg.decidesLocally() {
+		s.logger.Info("alert_mode is ruler: the alerting section is not used, the ruler decides and sends the SLO alerts")
+	}
+	if cfg.hasAlerting() && cfg.decidesLocally() {
 		s.alerts, err = alerting.NewManager(*cfg.Alerting, alerting.Settings{
 			Dir:           s.path("alerting"),
 			MeterProvider: set.MeterProvider,
@@ -176,7 +184,7 @@ func newRunner(id component.ID, cfg *Config, set component.TelemetrySettings, no
 	}
 	s.overflow = make([]atomic.Uint64, len(s.slos))
 	s.overflowLogged = make([]atomic.Bool, len(s.slos))
-	s.board = newBoard(id, s.engine.SLOs(), s.alerts)
+	s.board = newBoard(id, s.engine.SLOs(), s.alerts, cfg.AlertMode)
 	if s.tel, err = newTelemetry(set.MeterProvider, s); err != nil {
 		return nil, err
 	}
@@ -197,6 +205,9 @@ func (s *runner) path(suffix string) string {
 // transitions and alerting.Manager delivers them, both as the engine
 // emitted them.
 func (s *runner) notify(_ context.Context, ts []contract.Transition) {
+	if !s.cfg.decidesLocally() {
+		return // the ruler decides: this agent's partial view never alerts
+	}
 	s.board.record(ts)
 	if s.alerts == nil || len(ts) == 0 {
 		return
@@ -256,24 +267,47 @@ func (s *runner) restore() {
 	s.alerts.ImportState(st)
 }
 
-// loop evaluates every evaluation_interval and snapshots every
-// snapshot_interval until ctx ends.
+// loop evaluates at every multiple of evaluation_interval since the Unix
+// epoch (so that agents with the same interval evaluate, and stamp their
+// window sums, at the same instants) and snapshots every snapshot_interval
+// until ctx ends.
 func (s *runner) loop(ctx context.Context) {
 	defer s.wg.Done()
-	eval := time.NewTicker(s.cfg.EvaluationInterval)
+	every := s.cfg.EvaluationInterval
+	eval := time.NewTimer(alignedAfter(s.now(), every).Sub(s.now()))
 	defer eval.Stop()
 	snap := time.NewTicker(s.cfg.State.SnapshotInterval)
 	defer snap.Stop()
+	var last time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-eval.C:
-			s.evaluate(ctx, s.now())
+			// The instant just passed (the latest one, after a stall); never
+			// one already evaluated (a timer firing a hair early on a
+			// slewed wall clock), which would stamp a second sample.
+			if at := alignedAt(s.now(), every); at.After(last) {
+				last = at
+				s.evaluate(ctx, at)
+			}
+			now := s.now()
+			eval.Reset(alignedAfter(now, every).Sub(now))
 		case <-snap.C:
 			s.snapshot()
 		}
 	}
+}
+
+// alignedAt is the latest multiple of every since the Unix epoch not after t.
+func alignedAt(t time.Time, every time.Duration) time.Time {
+	n, i := t.UnixNano(), int64(every)
+	return time.Unix(0, n-((n%i)+i)%i).UTC()
+}
+
+// alignedAfter is the first multiple of every since the Unix epoch after t.
+func alignedAfter(t time.Time, every time.Duration) time.Time {
+	return alignedAt(t, every).Add(every)
 }
 
 // evaluate runs one evaluation: metrics to the next consumer and to the
@@ -285,11 +319,11 @@ func (s *runner) evaluate(ctx context.Context, now time.Time) {
 	if n := s.engine.ForgetSeries(now.Add(-seriesIdleTimeout)); n > 0 {
 		s.logger.Debug("forgot idle slo series", zap.Int("series", n))
 	}
-	em := newEmitter(now, s.started)
+	em := newEmitter(now, emitOptions{instance: s.instance, local: s.cfg.decidesLocally(), sums: s.cfg.exportsSums()})
 	var recs []record
 	s.engine.Evaluate(ctx, now, func(st *sloengine.Status) {
 		s.board.observe(st)
-		r := newRecord(st)
+		r := newRecord(st, s.recordOptions(st.SLO))
 		recs = append(recs, r)
 		em.add(&r)
 	})
@@ -301,6 +335,15 @@ func (s *runner) evaluate(ctx context.Context, now time.Time) {
 	if err := (*next).ConsumeMetrics(ctx, em.md); err != nil {
 		s.logger.Warn("slo metrics refused by the next consumer", zap.Error(err))
 	}
+}
+
+// recordOptions says what the records of an SLO keep.
+func (s *runner) recordOptions(name string) recordOptions {
+	o := recordOptions{durable: s.cfg.State.Directory != "", sums: s.cfg.exportsSums()}
+	if i, ok := s.engine.SLOIndex(name); ok {
+		o.timeslices = s.slos[i].spec.Budgeting.Method != spec.Occurrences
+	}
+	return o
 }
 
 // seriesIdleTimeout is how long a series may send nothing before its

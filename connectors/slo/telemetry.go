@@ -39,6 +39,9 @@ func newTelemetry(mp metric.MeterProvider, s *runner) (*telemetry, error) {
 	overflow := b.Int64ObservableCounter(contract.MetricGroupOverflow, help(contract.MetricGroupOverflow))
 	periodStart := b.Float64ObservableGauge(contract.MetricPeriodStart, help(contract.MetricPeriodStart), metric.WithUnit("s"))
 	periodEnd := b.Float64ObservableGauge(contract.MetricPeriodEnd, help(contract.MetricPeriodEnd), metric.WithUnit("s"))
+	winEvents := b.Float64ObservableGauge(contract.MetricWindowEvents, help(contract.MetricWindowEvents))
+	winBad := b.Float64ObservableGauge(contract.MetricWindowBadEvents, help(contract.MetricWindowBadEvents))
+	local := s.cfg.decidesLocally()
 	t.reg = b.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		for outcome, n := range s.engine.Stats() {
 			o.ObserveInt64(points, int64(n), metric.WithAttributes(attribute.String(contract.LabelOutcome, outcome)))
@@ -61,6 +64,14 @@ func newTelemetry(mp metric.MeterProvider, s *runner) (*telemetry, error) {
 			o.ObserveFloat64(objective, r.objective, base)
 			o.ObserveFloat64(events, r.events, base)
 			o.ObserveFloat64(bad, r.bad, base)
+			for _, ws := range r.sums {
+				with := metric.WithAttributes(append(set.ToSlice(), attribute.String(contract.LabelWindow, ws.window))...)
+				o.ObserveFloat64(winEvents, ws.total, with)
+				o.ObserveFloat64(winBad, ws.bad, with)
+			}
+			if !local {
+				continue // one node's share: the ruler's rules hold the rest
+			}
 			o.ObserveFloat64(budget, r.budget, base)
 			o.ObserveFloat64(periodStart, r.periodStart, base)
 			o.ObserveFloat64(periodEnd, r.periodEnd, base)
@@ -74,7 +85,7 @@ func newTelemetry(mp metric.MeterProvider, s *runner) (*telemetry, error) {
 			}
 		}
 		return nil
-	}, objective, events, bad, ratio, burn, budget, active, points, restore, overflow, periodStart, periodEnd)
+	}, objective, events, bad, ratio, burn, budget, active, points, restore, overflow, periodStart, periodEnd, winEvents, winBad)
 	if err := b.Err(); err != nil {
 		return nil, err
 	}

@@ -68,6 +68,12 @@ type SLO struct {
 	// pending > resolved > inactive; contract.State*).
 	State  string        `json:"state"`
 	Alerts []AlertStatus `json:"alerts"`
+	// AlertsDecidedBy says where the SLO's alerts are decided
+	// (contract.AlertsLocal, AlertsRuler or AlertsBoth; "" means local).
+	// With AlertsRuler this obsd only counts and exports its window sums:
+	// Alerts is empty and State inactive, whatever this node's share of
+	// the traffic burns.
+	AlertsDecidedBy string `json:"alertsDecidedBy,omitempty"`
 	// Thresholds are the burn-rate alert conditions of the spec.
 	Thresholds []Threshold `json:"thresholds"`
 	RunbookURL string      `json:"runbookURL,omitempty"`

@@ -266,10 +266,13 @@ type listRow struct {
 func (h *Handler) pageList(w http.ResponseWriter, _ *http.Request) {
 	m := h.merge()
 	rows := make([]listRow, 0, len(m.SLOs))
-	firing := 0
+	firing, ruler := 0, 0
 	for _, s := range m.SLOs {
 		if s.State == contract.StateFiring {
 			firing++
+		}
+		if s.AlertsDecidedBy == contract.AlertsRuler {
+			ruler++
 		}
 		rows = append(rows, listRow{SLO: s, DetailURL: "/slo/" + url.PathEscape(s.Name), Burns: pick(s.Windows, listWindows)})
 	}
@@ -277,7 +280,7 @@ func (h *Handler) pageList(w http.ResponseWriter, _ *http.Request) {
 	if len(alerts) > 10 {
 		alerts = alerts[:10]
 	}
-	h.render(w, http.StatusOK, "list", "SLOs", map[string]any{"Rows": rows, "Firing": firing,
+	h.render(w, http.StatusOK, "list", "SLOs", map[string]any{"Rows": rows, "Firing": firing, "Ruler": ruler,
 		"Windows": listWindows, "Alerts": alertRows(alerts, m.Destinations)})
 }
 

@@ -147,6 +147,27 @@ func TestTheJSONAPI(t *testing.T) {
 	}
 }
 
+// An agent in ruler mode decides no alert: the list and the detail page
+// say the ruler does, instead of a state.
+func TestRulerDecidedSLOsSaySo(t *testing.T) {
+	p := &fakeProvider{snaps: []status.Snapshot{{SLOs: []status.SLO{
+		{Name: "checkout-spans", Service: "checkout", Objective: 0.99, Period: status.Duration(time.Hour), Windows: windows(40),
+			State: contract.StateInactive, Alerts: []status.AlertStatus{}, AlertsDecidedBy: contract.AlertsRuler, Source: "slo"},
+		{Name: "api", Service: "api", Objective: 0.99, Period: status.Duration(time.Hour), Windows: windows(1),
+			State: contract.StateInactive, AlertsDecidedBy: contract.AlertsLocal, Source: "slo"},
+	}}}}
+	_, body, _ := serve(t, p, Options{}, "/")
+	assert.Contains(t, body, "Alerts of 1 SLO instances are decided by the ruler")
+	assert.Contains(t, body, `<span class="state state-ruler" title="decided by the ruler">RULER</span>`)
+	assert.Contains(t, body, `<span class="state state-inactive">INACTIVE</span>`, "the local SLO keeps its state")
+	_, body, _ = serve(t, p, Options{}, "/slo/checkout-spans")
+	assert.Contains(t, body, "Alerts are decided by the ruler")
+	_, body, _ = serve(t, p, Options{}, "/api/v1/slos")
+	assert.Contains(t, body, `"alertsDecidedBy": "ruler"`)
+	_, body, _ = serve(t, known(), Options{}, "/")
+	assert.NotContains(t, body, "decided by the ruler", "nothing said where no SLO is ruler-decided")
+}
+
 func TestTheAPIWithNoSourceListsNothing(t *testing.T) {
 	code, body, _ := serve(t, &fakeProvider{}, Options{}, "/api/v1/slos")
 	assert.Equal(t, 200, code)
