@@ -17,6 +17,8 @@ type rulesFlags struct {
 	alertName     string
 	namespace     string
 	sourceTenants []string
+	source        string
+	grafanaURL    string
 	meta          k8smanifest.Meta
 }
 
@@ -28,7 +30,10 @@ func newSLORulesCommand() *cobra.Command {
 		Short: "Write Prometheus rule groups (recording and MWMB alerting rules) for the SLOs",
 		Long: "Writes the SLOs' windowed error ratios as recording rules (ratio of sums) and their multi-window\n" +
 			"multi-burn-rate alerts as alerting rules, with obsd's alert labels and annotations, to stdout.\n" +
-			"SLOs on spans have no Prometheus metric: they are named in a comment and skipped.\n" +
+			"Metric SLIs read the application's metrics (--source metrics, the default) or, with --source agents, the exact\n" +
+			"window sums obsd agents export in alert_mode ruler or both; span and log SLIs always read the agents' sums,\n" +
+			"added across agents (sum by the SLO's group labels): run the agents with alert_mode: ruler and load these\n" +
+			"rules into a Prometheus, Mimir or VictoriaMetrics ruler.\n" +
 			"--format prometheus-operator wraps the same rule groups in a PrometheusRule manifest (kubectl apply -f -)\n" +
 			"annotated with the SLO files' digest, which the Helm chart checks against the SLO files it mounts.",
 		Args: cobra.NoArgs,
@@ -52,6 +57,9 @@ func newSLORulesCommand() *cobra.Command {
 	c.Flags().StringVar(&f.namespace, "namespace", "", "Mimir ruler namespace (mimir format; default "+rules.DefaultNamespace+
 		") or the PrometheusRule's namespace (prometheus-operator format; default: none, kubectl's)")
 	c.Flags().StringSliceVar(&f.sourceTenants, "source-tenants", nil, "Mimir federated rule groups: tenants to read (mimir format)")
+	c.Flags().StringVar(&f.source, "source", rules.SourceMetrics, "what metric SLIs read: metrics (the application's) or agents (obsd agents' window sums); "+
+		"span and log SLIs always read the agents'")
+	c.Flags().StringVar(&f.grafanaURL, "grafana-url", "", "Grafana base URL: adds the dashboard_url annotation (the SLO's generated dashboard)")
 	addRuleManifestFlags(c, &f.meta, "obsd-slo-rules")
 	_ = c.MarkFlagRequired("slo")
 	return c
@@ -67,7 +75,7 @@ func runRules(stdout io.Writer, f rulesFlags) error {
 		format = rules.FormatPrometheus
 	}
 	out, err := rules.Generate(slos, rules.Options{Format: format, AlertName: f.alertName,
-		Namespace: f.namespace, SourceTenants: f.sourceTenants})
+		Namespace: f.namespace, SourceTenants: f.sourceTenants, Source: f.source, GrafanaURL: f.grafanaURL})
 	if err != nil {
 		return err
 	}

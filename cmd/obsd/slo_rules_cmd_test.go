@@ -20,6 +20,11 @@ func TestSLORulesCommand(t *testing.T) {
 		{"the mimir format writes a namespace", []string{"--slo", "../../slo/rules/testdata/slos.yaml", "--format", "mimir"},
 			"namespace: obsd-slos", ""},
 		{"an unknown format is an error", []string{"--slo", "../../slo/rules/testdata/slos.yaml", "--format", "x"}, "", "'format' must be"},
+		{"--source agents reads the agents' window sums for a metric SLI too", []string{"--slo", "../../slo/rules/testdata/slos.yaml", "--source", "agents"},
+			`sum by (region) (obsd_slo_window_bad_events{slo="checkout-availability", window="5m"})`, ""},
+		{"--grafana-url adds the dashboard link", []string{"--slo", "../../slo/rules/testdata/slos.yaml", "--grafana-url", "https://grafana.example"},
+			"dashboard_url: https://grafana.example/d/obsd-slo-checkout-availability/", ""},
+		{"an unknown source is an error", []string{"--slo", "../../slo/rules/testdata/slos.yaml", "--source", "gateway"}, "", "'source' must be"},
 		{"a missing SLO file is an error", []string{"--slo", "does-not-exist.yaml"}, "", "could not load slos"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -6,24 +6,25 @@ import (
 
 	"github.com/prometheus/prometheus/model/rulefmt"
 
+	"github.com/obsd-dev/obsd/slo/contract"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
 // group builds the rule group of one SLO: recording rules first (rules of
 // a group run in order, so the alerts read this evaluation's values).
-func group(s *spec.SLO, q queries, alertName string) rulefmt.RuleGroup {
+func group(s *spec.SLO, q queries, opts Options) rulefmt.RuleGroup {
 	g := rulefmt.RuleGroup{Name: "obsd-slo-" + s.Name}
 	base := map[string]string{}
 	for k, v := range s.Labels {
 		base[k] = v
 	}
 	base["slo"], base["service"] = s.Name, s.Service
-	alertWins, all := windowsOf(s)
+	alertWins, all := windowsOf(s, q.agents)
 	for _, w := range all {
-		g.Rules = append(g.Rules, rulefmt.Rule{Record: ErrorRatioRecord + dur(w), Expr: q.errorRatio(dur(w)), Labels: base})
+		g.Rules = append(g.Rules, rulefmt.Rule{Record: recordName(s, w), Expr: q.errorRatio(w), Labels: base})
 	}
 	for _, w := range alertWins {
-		g.Rules = append(g.Rules, rulefmt.Rule{Record: EventsRecord + dur(w), Expr: q.events(dur(w)), Labels: base})
+		g.Rules = append(g.Rules, rulefmt.Rule{Record: EventsRecord + dur(w.d), Expr: q.events(w), Labels: base})
 	}
 	for _, sev := range []struct {
 		name string
@@ -33,13 +34,13 @@ func group(s *spec.SLO, q queries, alertName string) rulefmt.RuleGroup {
 			continue
 		}
 		for _, p := range sev.s.Windows {
-			g.Rules = append(g.Rules, alertRule(s, sev.name, sev.s, p, alertName))
+			g.Rules = append(g.Rules, alertRule(s, sev.name, sev.s, p, opts, q.agents))
 		}
 	}
 	return g
 }
 
-func alertRule(s *spec.SLO, severity string, sev spec.Severity, p spec.WindowPair, alertName string) rulefmt.Rule {
+func alertRule(s *spec.SLO, severity string, sev spec.Severity, p spec.WindowPair, opts Options, agents bool) rulefmt.Rule {
 	sel := fmt.Sprintf("{slo=%q}", s.Name)
 	b := num(budget(s.Objective))
 	f := num(p.Factor)
@@ -79,10 +80,14 @@ func alertRule(s *spec.SLO, severity string, sev spec.Severity, p spec.WindowPai
 	if s.Alerting.RunbookURL != "" {
 		ann["runbook_url"] = s.Alerting.RunbookURL
 	}
-	if n := periodNote(s); n != "" {
+	if opts.GrafanaURL != "" {
+		// The annotation obsd's alerting sets from its dashboard_url template.
+		ann["dashboard_url"] = contract.DashboardURL(opts.GrafanaURL, s.Name)
+	}
+	if n := periodNote(s, agents); n != "" {
 		ann[NoteAnnotation] = n
 	}
-	return rulefmt.Rule{Alert: alertName, Expr: strings.Join(terms, "\nand\n"),
+	return rulefmt.Rule{Alert: opts.AlertName, Expr: strings.Join(terms, "\nand\n"),
 		For: modelDur(sev.For), Labels: lbl, Annotations: ann}
 }
 

@@ -9,21 +9,25 @@ import (
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
-func TestLogSLOsAreSkippedWithAComment(t *testing.T) {
+func TestLogSLOsReadTheAgentsSums(t *testing.T) {
 	slos, err := spec.Parse("logs.yaml", []byte(`version: obsd/v1
 slos:
   - name: worker-errors
     service: worker
     objective: 99
     sli:
-      logs: {min_severity: ERROR}
+      logs: {min_severity: ERROR, group_by: [http.route]}
 `))
 	require.NoError(t, err)
-	groups, skipped := Groups(slos, "")
-	assert.Empty(t, groups)
-	require.Len(t, skipped, 1)
-	assert.Equal(t, Skipped{SLO: "worker-errors", Reason: "log SLI: Prometheus has no metric for it"}, skipped[0])
+	groups, skipped := Groups(slos, Options{})
+	assert.Empty(t, skipped)
+	require.Len(t, groups, 1)
+	assert.Equal(t, "obsd-slo-worker-errors", groups[0].Name)
+	assert.Equal(t, "obsd_slo:sli_error:ratio_rate5m", groups[0].Rules[0].Record)
+	assert.Equal(t, "sum by (http_route) (obsd_slo_window_bad_events{slo=\"worker-errors\", window=\"5m\"})\n/\n"+
+		"sum by (http_route) (obsd_slo_window_events{slo=\"worker-errors\", window=\"5m\"})", groups[0].Rules[0].Expr,
+		"the group label as remote write names it")
 	out, err := Generate(slos, Options{})
 	require.NoError(t, err)
-	assert.Contains(t, string(out), `# skipped SLO "worker-errors": log SLI`)
+	assert.Contains(t, string(out), `# SLO "worker-errors" (log SLI): reads the exact window sums obsd agents export`)
 }

@@ -12,18 +12,33 @@ import (
 const NoteAnnotation = "obsd_period_note"
 
 // periodNote says what the export of s cannot carry, "" when nothing.
+// agents: the rules read the agents' window sums.
 //
 // obsd's alerts read event ratios over rolling windows with factors
 // scaled to SLO.Period (the longest calendar period for calendar SLOs),
 // for every period kind and budgeting method, so the alerting rules and
 // their window recording rules are exported as obsd runs them. What PromQL
-// cannot express is the period's own error ratio: a calendar period is
-// not a rolling window, and a time-slice SLI counts judged slices, not
-// events. That recording rule is left out (never approximated by a
-// rolling event ratio that would disagree with obsd's budget); obsd's
-// obsd_slo_error_budget_remaining_ratio and obsd_slo_period_*_seconds
-// carry the budget instead.
-func periodNote(s *spec.SLO) string {
+// cannot express over an application's metrics is the period's own error
+// ratio: a calendar period is not a rolling window, and a time-slice SLI
+// counts judged slices, not events. That recording rule is left out
+// (never approximated by a rolling event ratio that would disagree with
+// obsd's budget); obsd's obsd_slo_error_budget_remaining_ratio and
+// obsd_slo_period_*_seconds carry the budget instead.
+//
+// The agents' sums do carry a calendar period (each agent counts the
+// current calendar period; the sum is the cluster's), so from agents only
+// time slices are left out: a slice's verdict needs the cluster's sums of
+// that slice at its end, and each agent judges its own share only.
+func periodNote(s *spec.SLO, agents bool) string {
+	if agents {
+		if s.Budgeting.Method == spec.Occurrences {
+			return ""
+		}
+		return fmt.Sprintf("period counted in %s time slices (%s): every agent judges the slices of its own share of the events, "+
+			"so the cluster's slice verdicts and error budget cannot be added up from the agents' sums; no period error ratio rule is exported; "+
+			"the burn-rate alerts are exact (event ratios over rolling windows, factors for %s); run the SLO on one obsd that sees every event "+
+			"(a gateway) for its budget", dur(s.Budgeting.SliceWindow), s.Budgeting.Method, dur(s.Period))
+	}
 	var what string
 	switch {
 	case s.Calendar != nil && s.Budgeting.Method != spec.Occurrences:

@@ -18,7 +18,7 @@ import (
 func TestCalendarAndTimeslicePeriods(t *testing.T) {
 	slos, err := spec.Load("testdata/periods/periods.yaml")
 	require.NoError(t, err)
-	groups, skipped := Groups(slos, "")
+	groups, skipped := Groups(slos, Options{})
 	require.Empty(t, skipped)
 	require.Len(t, groups, 3)
 	tests := []struct {

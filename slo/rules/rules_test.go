@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -56,6 +57,7 @@ func TestInvalidOptions(t *testing.T) {
 	}{
 		{"an unknown format is an error", Options{Format: "thanos"}, `'format' must be`},
 		{"source tenants need the mimir format", Options{SourceTenants: []string{"a"}}, "'source_tenants' needs the mimir format"},
+		{"an unknown source names both", Options{Source: "gateway"}, `'source' must be "metrics" or "agents", not "gateway"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Generate(load(t), tc.opts)
@@ -64,16 +66,21 @@ func TestInvalidOptions(t *testing.T) {
 	}
 }
 
-func TestSpanSLOsAreSkippedWithAComment(t *testing.T) {
-	groups, skipped := Groups(load(t), "")
-	require.Len(t, skipped, 1)
-	assert.Equal(t, "search-spans", skipped[0].SLO)
-	for _, g := range groups {
-		assert.NotEqual(t, "obsd-slo-search-spans", g.Name)
+func TestSpanSLOsReadTheAgentsSums(t *testing.T) {
+	groups, skipped := Groups(load(t), Options{})
+	require.Empty(t, skipped)
+	var spans *rulefmt.RuleGroup
+	for i, g := range groups {
+		if g.Name == "obsd-slo-search-spans" {
+			spans = &groups[i]
+		}
 	}
+	require.NotNil(t, spans, "the span SLO has its group")
+	assert.Contains(t, spans.Rules[0].Expr, `sum (obsd_slo_window_bad_events{slo="search-spans", window="5m"})`)
 	out, err := Generate(load(t), Options{})
 	require.NoError(t, err)
-	assert.Contains(t, string(out), `# skipped SLO "search-spans"`)
+	assert.Contains(t, string(out), `# SLO "search-spans" (span SLI): reads the exact window sums obsd agents export`)
+	assert.NotContains(t, string(out), `# SLO "checkout-availability" (`, "a metric SLI reads its metrics by default")
 }
 
 func TestPromtoolCheckRules(t *testing.T) {
