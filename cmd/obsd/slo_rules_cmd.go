@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -19,6 +20,7 @@ type rulesFlags struct {
 	sourceTenants []string
 	source        string
 	grafanaURL    string
+	queryOffset   time.Duration
 	meta          k8smanifest.Meta
 }
 
@@ -59,6 +61,8 @@ func newSLORulesCommand() *cobra.Command {
 	c.Flags().StringSliceVar(&f.sourceTenants, "source-tenants", nil, "Mimir federated rule groups: tenants to read (mimir format)")
 	c.Flags().StringVar(&f.source, "source", rules.SourceMetrics, "what metric SLIs read: metrics (the application's) or agents (obsd agents' window sums); "+
 		"span and log SLIs always read the agents'")
+	c.Flags().DurationVar(&f.queryOffset, "query-offset", 0, "every group's query_offset (Prometheus >= 2.53, Mimir >= 2.13): "+
+		"read the agents' sums this far in the past, so every agent's sample of an instant has arrived; 0 leaves it out")
 	c.Flags().StringVar(&f.grafanaURL, "grafana-url", "", "Grafana base URL: adds the dashboard_url annotation (the SLO's generated dashboard)")
 	addRuleManifestFlags(c, &f.meta, "obsd-slo-rules")
 	_ = c.MarkFlagRequired("slo")
@@ -75,7 +79,7 @@ func runRules(stdout io.Writer, f rulesFlags) error {
 		format = rules.FormatPrometheus
 	}
 	out, err := rules.Generate(slos, rules.Options{Format: format, AlertName: f.alertName,
-		Namespace: f.namespace, SourceTenants: f.sourceTenants, Source: f.source, GrafanaURL: f.grafanaURL})
+		Namespace: f.namespace, SourceTenants: f.sourceTenants, Source: f.source, GrafanaURL: f.grafanaURL, QueryOffset: f.queryOffset})
 	if err != nil {
 		return err
 	}

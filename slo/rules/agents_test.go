@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/rulefmt"
+	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -220,4 +223,30 @@ func TestPeriodsFromAgents(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(out), `# SLO "pay-slices": period counted in 5m time slices (timeslices): every agent judges`)
 	assert.NotContains(t, string(out), `# SLO "pay-month": calendar`, "nothing to say about the calendar month")
+}
+
+// A query offset lets a ruler read instants every agent has written; it
+// is a group field of Prometheus ≥ 2.53 and Mimir ≥ 2.13, so it is only
+// written when asked for (Prometheus 2.42's promtool refuses it).
+func TestQueryOffset(t *testing.T) {
+	slos, err := spec.Parse("agents.yaml", []byte(agentSLOs))
+	require.NoError(t, err)
+	for _, format := range []string{FormatPrometheus, FormatMimir} {
+		out, err := Generate(slos, Options{Format: format, QueryOffset: 15 * time.Second})
+		require.NoError(t, err)
+		assert.Equal(t, 2, strings.Count(string(out), "query_offset: 15s"), format)
+		if format == FormatPrometheus {
+			groups, errs := rulefmt.Parse(out, false, model.UTF8Validation, parser.NewParser(parser.Options{}), nil)
+			require.Empty(t, errs)
+			for _, g := range groups.Groups {
+				require.NotNil(t, g.QueryOffset)
+				assert.Equal(t, model.Duration(15*time.Second), *g.QueryOffset)
+			}
+		}
+		plain, err := Generate(slos, Options{Format: format})
+		require.NoError(t, err)
+		assert.NotContains(t, string(plain), "query_offset")
+	}
+	_, err = Generate(slos, Options{QueryOffset: -time.Second})
+	require.ErrorContains(t, err, "'query_offset' must not be negative")
 }

@@ -74,6 +74,10 @@ type Options struct {
 	// GrafanaURL, when set, adds the dashboard_url annotation (the SLO's
 	// generated dashboard, as obsd's own alerts link it).
 	GrafanaURL string
+	// QueryOffset, when set, is every group's query_offset (Prometheus
+	// ≥ 2.53, Mimir ≥ 2.13): the ruler reads data this much in the past,
+	// so every agent's sample of an instant has arrived.
+	QueryOffset time.Duration
 }
 
 // Skipped is an SLO that has no rules to export.
@@ -95,7 +99,12 @@ func Groups(slos []*spec.SLO, opts Options) ([]rulefmt.RuleGroup, []Skipped) {
 			skipped = append(skipped, Skipped{SLO: s.Name, Reason: "no SLI the rules can read"})
 			continue
 		}
-		groups = append(groups, group(s, q, opts))
+		g := group(s, q, opts)
+		if opts.QueryOffset > 0 {
+			d := model.Duration(opts.QueryOffset)
+			g.QueryOffset = &d
+		}
+		groups = append(groups, g)
 	}
 	return groups, skipped
 }
@@ -114,6 +123,9 @@ func Generate(slos []*spec.SLO, opts Options) ([]byte, error) {
 	}
 	if len(opts.SourceTenants) > 0 && opts.Format != FormatMimir {
 		return nil, errors.New("'source_tenants' needs the mimir format")
+	}
+	if opts.QueryOffset < 0 {
+		return nil, fmt.Errorf("'query_offset' must not be negative, got %s", opts.QueryOffset)
 	}
 	groups, skipped := Groups(slos, opts)
 	var b bytes.Buffer
@@ -149,10 +161,11 @@ func Generate(slos []*spec.SLO, opts Options) ([]byte, error) {
 }
 
 type mimirGroup struct {
-	Name          string         `yaml:"name"`
-	SourceTenants []string       `yaml:"source_tenants,omitempty"`
-	Rules         []rulefmt.Rule `yaml:"rules"`
-	Interval      model.Duration `yaml:"interval,omitempty"`
+	Name          string          `yaml:"name"`
+	SourceTenants []string        `yaml:"source_tenants,omitempty"`
+	Rules         []rulefmt.Rule  `yaml:"rules"`
+	Interval      model.Duration  `yaml:"interval,omitempty"`
+	QueryOffset   *model.Duration `yaml:"query_offset,omitempty"`
 }
 
 // mimirFile is the file `mimirtool rules load` reads: a namespace and its
@@ -167,7 +180,8 @@ func mimirFile(groups []rulefmt.RuleGroup, opts Options) any {
 		Groups    []mimirGroup `yaml:"groups"`
 	}{Namespace: ns}
 	for _, g := range groups {
-		out.Groups = append(out.Groups, mimirGroup{Name: g.Name, SourceTenants: opts.SourceTenants, Rules: g.Rules, Interval: g.Interval})
+		out.Groups = append(out.Groups, mimirGroup{Name: g.Name, SourceTenants: opts.SourceTenants, Rules: g.Rules, Interval: g.Interval,
+			QueryOffset: g.QueryOffset})
 	}
 	return out
 }
