@@ -204,3 +204,114 @@ func (s *Server) get(path string, into any) error {
 	}
 	return nil
 }
+
+// QueryAt evaluates expr at time at and returns the vector.
+func (s *Server) QueryAt(expr string, at time.Time) ([]Sample, error) {
+	return s.query(url.Values{"query": {expr}, "time": {strconv.FormatFloat(float64(at.UnixNano())/1e9, 'f', 3, 64)}})
+}
+
+// Point is one value of a range query.
+type Point struct {
+	T time.Time
+	V float64
+}
+
+// Series is one series of a range query.
+type Series struct {
+	Labels map[string]string
+	Points []Point
+}
+
+// QueryRange evaluates expr at start, start+step, ... up to end.
+func (s *Server) QueryRange(expr string, start, end time.Time, step time.Duration) ([]Series, error) {
+	sec := func(t time.Time) string { return strconv.FormatFloat(float64(t.UnixNano())/1e9, 'f', 3, 64) }
+	var body struct {
+		Status string `json:"status"`
+		Error  string `json:"error"`
+		Data   struct {
+			ResultType string `json:"resultType"`
+			Result     []struct {
+				Metric map[string]string `json:"metric"`
+				Values [][2]any          `json:"values"`
+			} `json:"result"`
+		} `json:"data"`
+	}
+	q := url.Values{"query": {expr}, "start": {sec(start)}, "end": {sec(end)}, "step": {strconv.FormatFloat(step.Seconds(), 'f', 3, 64)}}
+	if err := s.get("/api/v1/query_range?"+q.Encode(), &body); err != nil {
+		return nil, err
+	}
+	if body.Status != "success" {
+		return nil, fmt.Errorf("query_range %q: %s", expr, body.Error)
+	}
+	out := make([]Series, 0, len(body.Data.Result))
+	for _, r := range body.Data.Result {
+		ser := Series{Labels: r.Metric}
+		for _, v := range r.Values {
+			ts, _ := v[0].(float64)
+			str, _ := v[1].(string)
+			f, err := strconv.ParseFloat(str, 64)
+			if err != nil {
+				return nil, fmt.Errorf("query_range %q: value %v: %w", expr, v[1], err)
+			}
+			ser.Points = append(ser.Points, Point{T: time.Unix(0, int64(ts*1e9)).UTC(), V: f})
+		}
+		out = append(out, ser)
+	}
+	return out, nil
+}
+
+func (s *Server) query(q url.Values) ([]Sample, error) {
+	var body struct {
+		Status string `json:"status"`
+		Error  string `json:"error"`
+		Data   struct {
+			ResultType string `json:"resultType"`
+			Result     []struct {
+				Metric map[string]string `json:"metric"`
+				Value  [2]any            `json:"value"`
+			} `json:"result"`
+		} `json:"data"`
+	}
+	if err := s.get("/api/v1/query?"+q.Encode(), &body); err != nil {
+		return nil, err
+	}
+	if body.Status != "success" {
+		return nil, fmt.Errorf("query %q: %s", q.Get("query"), body.Error)
+	}
+	out := make([]Sample, 0, len(body.Data.Result))
+	for _, r := range body.Data.Result {
+		str, _ := r.Value[1].(string)
+		v, err := strconv.ParseFloat(str, 64)
+		if err != nil {
+			return nil, fmt.Errorf("query %q: value %v: %w", q.Get("query"), r.Value[1], err)
+		}
+		out = append(out, Sample{Labels: r.Metric, Value: v})
+	}
+	return out, nil
+}
+
+// Alert is one active alert of the server's rules (GET /api/v1/alerts).
+type Alert struct {
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
+	State       string            `json:"state"`
+	ActiveAt    time.Time         `json:"activeAt"`
+	Value       string            `json:"value"`
+}
+
+// Alerts lists the pending and firing alerts.
+func (s *Server) Alerts() ([]Alert, error) {
+	var body struct {
+		Status string `json:"status"`
+		Data   struct {
+			Alerts []Alert `json:"alerts"`
+		} `json:"data"`
+	}
+	if err := s.get("/api/v1/alerts", &body); err != nil {
+		return nil, err
+	}
+	if body.Status != "success" {
+		return nil, fmt.Errorf("prometheus GET /api/v1/alerts: status %q", body.Status)
+	}
+	return body.Data.Alerts, nil
+}
