@@ -73,6 +73,16 @@ func validateObsdConfig(t *testing.T, cfg, slos string) {
 // as the Helm chart mounts them (OBSD_SLO_FILES is a glob).
 func validateObsdConfigFiles(t *testing.T, cfg string, slos map[string]string) {
 	t.Helper()
+	if out, err := obsdValidate(t, cfg, slos); err != nil {
+		t.Fatalf("obsd validate: %v\n%s", err, out)
+	}
+}
+
+// obsdValidate runs `obsd validate` on a config and its SLO files (none:
+// slo.example.yaml) with the environment a pod gives it, plus env
+// ("NAME=value").
+func obsdValidate(t *testing.T, cfg string, slos map[string]string, env ...string) (string, error) {
+	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
@@ -96,9 +106,9 @@ func validateObsdConfigFiles(t *testing.T, cfg string, slos map[string]string) {
 	}
 	cmd := exec.Command(obsdBinary(t), "validate", "--config", path)
 	cmd.Env = append(os.Environ(), "OBSD_SLO_FILES="+sloPath, "OBSD_STORAGE_DIR="+filepath.Join(dir, "state"))
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("obsd validate: %v\n%s", err, out)
-	}
+	cmd.Env = append(cmd.Env, env...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
 }
 
 // checkPod checks what every obsd pod must be: non-root, read-only root

@@ -230,6 +230,38 @@ func TestHelmTemplateForwardingAgent(t *testing.T) {
 	}
 }
 
+// sloAlertMode=ruler reaches the agents' slo connector: the pod sets
+// OBSD_SLO_ALERT_MODE, the config reads it, and obsd validates the config
+// with the pod's value (and refuses a value that is no mode, so the config
+// does read it). A gateway or a forwarding agent refuses it.
+func TestHelmTemplateRulerMode(t *testing.T) {
+	r := helmTemplate(t, "--set", "sloAlertMode=ruler")
+	pod := r.pod(t)
+	checkPod(t, "helm ruler agents", pod, r.config)
+	mode := env(pod.Containers[0])["OBSD_SLO_ALERT_MODE"]
+	if mode.Value != "ruler" {
+		t.Fatalf("OBSD_SLO_ALERT_MODE = %q, want ruler", mode.Value)
+	}
+	if !strings.Contains(r.config, "alert_mode: ${env:OBSD_SLO_ALERT_MODE:-local}") {
+		t.Error("the agent's slo connector does not read OBSD_SLO_ALERT_MODE")
+	}
+	if out, err := obsdValidate(t, r.config, r.slos, "OBSD_SLO_ALERT_MODE="+mode.Value, "K8S_NODE_NAME=node-1"); err != nil {
+		t.Fatalf("obsd validate with OBSD_SLO_ALERT_MODE=ruler: %v\n%s", err, out)
+	}
+	if out, err := obsdValidate(t, r.config, r.slos, "OBSD_SLO_ALERT_MODE=cluster"); err == nil || !strings.Contains(out, "alert_mode") {
+		t.Errorf("obsd validate with OBSD_SLO_ALERT_MODE=cluster: want an error naming alert_mode, got %v:\n%s", err, out)
+	}
+	if def := env(helmTemplate(t).pod(t).Containers[0]); def["OBSD_SLO_ALERT_MODE"].Value != "" {
+		t.Errorf("by default the chart leaves the mode to the config, got %q", def["OBSD_SLO_ALERT_MODE"].Value)
+	}
+	for _, args := range [][]string{{"--set", "mode=deployment"}, {"--set", "forwardToGateway.enabled=true"}} {
+		args = append([]string{"template", "obsd", chartDir, "--set", "sloAlertMode=ruler"}, args...)
+		if out, err := helm(t, args...); err == nil || !strings.Contains(out, "sloAlertMode=ruler is for agents that evaluate SLOs") {
+			t.Errorf("helm %v: want the chart to refuse sloAlertMode, got %v:\n%s", args, err, out)
+		}
+	}
+}
+
 func TestHelmTemplateValues(t *testing.T) {
 	values := filepath.Join(t.TempDir(), "values.yaml")
 	if err := os.WriteFile(values, []byte(`
@@ -291,6 +323,7 @@ func TestHelmTemplateRefusesBadValues(t *testing.T) {
 		{"an Alertmanager URL without a scheme", []string{"--set", "alertmanager.urls[0]=alertmanager:9093"}, "/alertmanager/urls/0"},
 		{"a gateway endpoint that is a URL, not host:port", []string{"--set", "forwardToGateway.endpoint=http://gw:4317"}, "/forwardToGateway/endpoint"},
 		{"a relative hostPath", []string{"--set", "persistence.hostPath=var/lib/obsd"}, "/persistence/hostPath"},
+		{"an SLO alert mode that is none", []string{"--set", "sloAlertMode=cluster"}, "/sloAlertMode"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

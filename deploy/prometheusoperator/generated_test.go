@@ -34,8 +34,8 @@ func TestChartTakesGeneratedRulesAndDashboardsOfItsSLOs(t *testing.T) {
 	if want := ruleGroups(t, obsd(t, "slo", "rules", "--slo", ownSLOs)); !reflect.DeepEqual(pr.Spec.Groups, want) {
 		t.Errorf("the rendered SLO rules differ from `obsd slo rules`")
 	}
-	if len(pr.Spec.Groups) != 2 {
-		t.Errorf("want the rule groups of both metric SLOs, got %d", len(pr.Spec.Groups))
+	if len(pr.Spec.Groups) != 3 {
+		t.Errorf("want the rule groups of the two metric SLOs and of the span SLO (over the agents' window sums), got %d", len(pr.Spec.Groups))
 	}
 	promtoolCheck(t, "payments", pr.Spec.Groups)
 

@@ -234,12 +234,41 @@ type target struct {
 	// "logs", "bad logs").
 	acked map[string]int
 	fails int
+	// inFlight counts, by evaluation instant (Unix ms) and kind, the items
+	// this target acknowledged that were on their way at that instant:
+	// sent before it and acknowledged after it, or sent less than a second
+	// after it (a retry; an evaluation may run that late on a loaded
+	// machine). An obsd counts such an item at that instant or at the next
+	// one: the in-flight residual docs/kubernetes.md describes.
+	inFlight map[int64]map[string]int
+}
+
+func (tg *target) noteInFlight(kind string, bad bool, sent, acked time.Time) {
+	at := acked.Truncate(evalEvery)
+	if !at.After(sent) {
+		if sent.Sub(sent.Truncate(evalEvery)) >= time.Second {
+			return
+		}
+		at = sent.Truncate(evalEvery)
+	}
+	if tg.inFlight == nil {
+		tg.inFlight = map[int64]map[string]int{}
+	}
+	ms := at.UnixMilli()
+	if tg.inFlight[ms] == nil {
+		tg.inFlight[ms] = map[string]int{}
+	}
+	tg.inFlight[ms][kind]++
+	if bad {
+		tg.inFlight[ms]["bad "+kind]++
+	}
 }
 
 func (tg *target) flush() {
 	for len(tg.pending) > 0 {
 		it := tg.pending[0]
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		sent := time.Now()
 		var err error
 		kind := "spans"
 		if it.isLog {
@@ -253,6 +282,7 @@ func (tg *target) flush() {
 			tg.fails++
 			return
 		}
+		tg.noteInFlight(kind, it.bad, sent, time.Now())
 		tg.acked[kind]++
 		if it.bad {
 			tg.acked["bad "+kind]++

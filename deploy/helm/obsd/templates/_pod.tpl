@@ -109,6 +109,13 @@ spec:
         - name: OBSD_GRAFANA_URL
           value: {{ . | quote }}
         {{- end }}
+        {{- with .Values.sloAlertMode }}
+        {{- if or (not $agent) $.Values.forwardToGateway.enabled }}
+        {{- fail (printf "sloAlertMode=%s is for agents that evaluate SLOs (mode daemonset without forwardToGateway): the gateway's config decides its alerts itself (local); drop sloAlertMode or run the agents with it" .) }}
+        {{- end }}
+        - name: OBSD_SLO_ALERT_MODE
+          value: {{ . | quote }}
+        {{- end }}
         {{- if and $agent .Values.forwardToGateway.enabled }}
         - name: OBSD_GATEWAY_ENDPOINT
           value: {{ .Values.forwardToGateway.endpoint | quote }}
