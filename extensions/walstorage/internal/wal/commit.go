@@ -1,0 +1,185 @@
+package wal
+
+import (
+	"errors"
+	"fmt"
+	"syscall"
+	"time"
+)
+
+// maxKeptBuf bounds the group buffers kept for reuse: a rare huge batch
+// does not pin its buffer for ever.
+const maxKeptBuf = 4 << 20
+
+// group is the records of the batches that are written together.
+type group struct {
+	buf     []byte
+	recs    []pendingRec
+	batches int
+	done    bool
+	err     error
+}
+
+// pendingRec is one encoded record waiting to be applied to the index once
+// its group is on disk.
+type pendingRec struct {
+	kind     byte
+	client   *clientState
+	key      string
+	off      int // of the record in the group's buffer
+	valueOff int // of the value in the record
+	vlen     int
+	rsize    int
+	// For a compaction move: the location the key must still be at.
+	moveFrom *segment
+	moveOff  int64
+}
+
+// commit waits until the group g (which the caller's records were encoded
+// into) is written and applied, leading the write itself when no one else
+// does. The caller holds w.mu.
+func (w *WAL) commit(g *group) error {
+	for !g.done {
+		if !w.leader {
+			w.lead()
+			continue
+		}
+		w.cond.Wait()
+	}
+	return g.err
+}
+
+// lead writes the filling group. The caller holds w.mu; lead releases it
+// during the write and holds it again on return.
+func (w *WAL) lead() {
+	w.leader = true
+	g := w.filling
+	w.filling = &group{buf: w.takeBuf()}
+	w.writeGroup(g)
+	w.leader = false
+	w.cond.Broadcast()
+}
+
+// writeGroup writes g into the active segment (rotating first when it does
+// not fit), fsyncs with FsyncAlways, and applies its records to the index.
+// The caller holds w.mu and leadership; the lock is released for the I/O.
+func (w *WAL) writeGroup(g *group) {
+	defer func() {
+		w.pendingBytes -= int64(len(g.buf))
+		if cap(g.buf) <= maxKeptBuf && len(w.freeBufs) < 4 {
+			w.freeBufs = append(w.freeBufs, g.buf[:0])
+		}
+		g.buf = nil
+		g.done = true
+	}()
+	if len(g.buf) == 0 {
+		return
+	}
+	seg := w.active
+	if seg.size+int64(len(g.buf)) > w.opts.SegmentSize && seg.size > int64(segmentHdrSize) {
+		w.mu.Unlock()
+		next, err := w.newSegment()
+		w.mu.Lock()
+		if err != nil {
+			g.err = w.writeError(err)
+			return
+		}
+		w.syncSealedLater(seg)
+		w.installActive(next)
+		seg = next
+	}
+	base := seg.size
+	w.mu.Unlock()
+	if w.testHookWrite != nil {
+		w.testHookWrite()
+	}
+	start := time.Now()
+	n, err := seg.f.WriteAt(g.buf, base)
+	wrote := time.Since(start)
+	var synced time.Duration
+	if err == nil && w.opts.Fsync == FsyncAlways {
+		t := time.Now()
+		err = syscall.Fdatasync(seg.fd)
+		synced = time.Since(t)
+	}
+	w.obs.Wrote(wrote, len(g.buf), g.batches)
+	if synced > 0 {
+		w.obs.Synced(synced)
+	}
+	w.mu.Lock()
+	w.counters.Groups++
+	w.counters.Batches += int64(g.batches)
+	if synced > 0 {
+		w.counters.Syncs++
+	}
+	if err != nil {
+		if n > 0 {
+			// Take the partial write back, so that the next group starts on a
+			// record boundary; if even that fails, start a new segment.
+			if terr := seg.f.Truncate(base); terr != nil {
+				w.obs.Failed("truncate after a failed write", terr)
+				seg.size = w.opts.SegmentSize + 1
+				w.diskBytes += int64(n)
+			}
+		}
+		g.err = w.writeError(err)
+		return
+	}
+	seg.size += int64(len(g.buf))
+	seg.dirty = w.opts.Fsync != FsyncAlways
+	w.diskBytes += int64(len(g.buf))
+	for i := range g.recs {
+		w.applyPending(&g.recs[i], seg, base)
+		g.recs[i] = pendingRec{}
+	}
+	g.recs = g.recs[:0]
+}
+
+// applyPending applies one written record to the index.
+func (w *WAL) applyPending(r *pendingRec, seg *segment, base int64) {
+	recOff := base + int64(r.off)
+	switch r.kind {
+	case kindSet:
+		if r.moveFrom != nil {
+			if e, ok := r.client.keys[r.key]; !ok || e.seg != r.moveFrom || e.off != r.moveOff {
+				// Cannot happen while compaction holds leadership from
+				// reading to writing; the copy is dead on arrival.
+				return
+			}
+		}
+		w.applySet(r.client, r.key, seg, recOff, r.valueOff, r.vlen, r.rsize)
+	case kindDelete:
+		w.applyDelete(r.client, r.key, seg)
+	}
+}
+
+// writeError turns a failed write into what Batch returns: a *FullError
+// for a full disk (retryable), the error with context otherwise.
+func (w *WAL) writeError(err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		w.obs.Refused(RefusedDiskFull)
+		return &FullError{Reason: RefusedDiskFull, RetryAfter: w.drain.retryAfter(0), Err: err,
+			msg: fmt.Sprintf("wal storage in %s: the disk is full (%v); the batch was not written", w.opts.Dir, err)}
+	}
+	return fmt.Errorf("wal storage in %s: write failed: %w", w.opts.Dir, err)
+}
+
+// syncSealedLater remembers that a sealed segment still has data to fsync
+// (the background does it); FsyncAlways has none.
+func (w *WAL) syncSealedLater(seg *segment) {
+	if seg.dirty && w.opts.Fsync != FsyncNever {
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (w *WAL) takeBuf() []byte {
+	if n := len(w.freeBufs); n > 0 {
+		b := w.freeBufs[n-1]
+		w.freeBufs = w.freeBufs[:n-1]
+		return b
+	}
+	return nil
+}
