@@ -291,7 +291,7 @@ func (w *WAL) Stats() Stats {
 // counters are cumulative event counts for tests and Counters.
 type counters struct {
 	Groups, Batches, Syncs, Compactions, SegmentsRemoved int64
-	CompactedBytes                                     int64
+	CompactedBytes                                       int64
 }
 
 // Counters returns cumulative counts of group commits, batches, fsyncs,
