@@ -76,10 +76,12 @@ func (w *WAL) writeGroup(g *group) {
 		return
 	}
 	seg := w.active
-	if seg.size+int64(len(g.buf)) > w.opts.SegmentSize && seg.size > int64(segmentHdrSize) {
+	if seg.size+int64(len(g.buf)) > w.opts.SegmentSize && seg.size > seg.dataStart {
 		w.mu.Unlock()
 		next, err := w.newSegment()
+		free := statfsFree(w.opts.Dir)
 		w.mu.Lock()
+		w.freeDisk = free
 		if err != nil {
 			g.err = w.writeError(err)
 			return
@@ -113,14 +115,13 @@ func (w *WAL) writeGroup(g *group) {
 		w.counters.Syncs++
 	}
 	if err != nil {
-		if n > 0 {
-			// Take the partial write back, so that the next group starts on a
-			// record boundary; if even that fails, start a new segment.
-			if terr := seg.f.Truncate(base); terr != nil {
-				w.obs.Failed("truncate after a failed write", terr)
-				seg.size = w.opts.SegmentSize + 1
-				w.diskBytes += int64(n)
-			}
+		// Take back whatever part was written (WriteAt's count is not
+		// reliable after an error), so that the next group starts on a
+		// record boundary; if even that fails, start a new segment.
+		if terr := seg.f.Truncate(base); terr != nil {
+			w.obs.Failed("truncate after a failed write", terr)
+			seg.size = w.opts.SegmentSize + 1
+			w.diskBytes += int64(n)
 		}
 		g.err = w.writeError(err)
 		return

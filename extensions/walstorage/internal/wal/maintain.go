@@ -126,14 +126,20 @@ func (w *WAL) removeDead() bool {
 
 // refreshFree reads the filesystem's free space for admission.
 func (w *WAL) refreshFree() {
-	var st syscall.Statfs_t
-	free := int64(-1)
-	if err := syscall.Statfs(w.opts.Dir, &st); err == nil {
-		free = int64(st.Bavail) * st.Bsize
-	}
+	free := statfsFree(w.opts.Dir)
 	w.mu.Lock()
 	w.freeDisk = free
 	w.mu.Unlock()
+}
+
+// statfsFree is the free space of dir's filesystem for unprivileged
+// users, or -1 when it cannot be read.
+func statfsFree(dir string) int64 {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return -1
+	}
+	return int64(st.Bavail) * st.Bsize
 }
 
 // admit refuses a batch of size bytes that adds keys when the log or the
@@ -148,7 +154,13 @@ func (w *WAL) admit(size int) error {
 			w.opts.Dir, w.diskBytes+w.pendingBytes, w.opts.MaxSize, d)}
 	}
 	if w.freeDisk >= 0 {
-		if short := w.opts.ReserveFree - (w.freeDisk - w.pendingBytes - int64(size)); short > 0 {
+		// The active segment's space is preallocated; what does not fit in
+		// it takes whole new segments from the filesystem.
+		var newSegs int64
+		if over := w.pendingBytes + int64(size) - (w.opts.SegmentSize - w.active.size); over > 0 {
+			newSegs = (over + w.opts.SegmentSize - 1) / w.opts.SegmentSize
+		}
+		if short := w.opts.ReserveFree - (w.freeDisk - newSegs*w.opts.SegmentSize); short > 0 {
 			w.obs.Refused(RefusedDiskReserve)
 			d := w.drain.retryAfter(short)
 			return &FullError{Reason: RefusedDiskReserve, RetryAfter: d, msg: fmt.Sprintf(

@@ -130,7 +130,7 @@ func (w *WAL) recover() error {
 	for _, id := range ids {
 		buf = w.recoverSegment(id, buf)
 	}
-	w.dropUnknownClients()
+	w.orphans = w.unknownClients()
 	for _, s := range w.segs {
 		w.checkRemovable(s)
 	}
@@ -181,6 +181,7 @@ func (w *WAL) recoverSegment(id uint64, buf []byte) []byte {
 		return buf
 	}
 	res := scan(data)
+	report := res
 	seg := &segment{id: id, path: path, f: f, fd: int(f.Fd()), size: int64(size), sealed: true, dirty: true, lastPassLive: -1}
 	switch {
 	case res.damaged():
@@ -200,7 +201,7 @@ func (w *WAL) recoverSegment(id uint64, buf []byte) []byte {
 			seg.size = int64(res.goodEnd)
 		}
 	}
-	w.reportFindings(path, res)
+	w.reportFindings(path, report)
 	w.segs[id] = seg
 	w.diskBytes += seg.size
 	for _, b := range res.batches {
@@ -301,23 +302,40 @@ func (w *WAL) clientByID(id uint32) *clientState {
 	return c
 }
 
-// dropUnknownClients drops the keys of clients whose definition was lost:
-// no one can ask for them by name.
-func (w *WAL) dropUnknownClients() {
+// unknownClients takes out of the index the clients whose definition was
+// lost: no one can ask for them by name. Their records stay accounted for
+// until Open deletes them.
+func (w *WAL) unknownClients() []*clientState {
+	var out []*clientState
 	for id, c := range w.clients {
 		if c.name != "" && w.names[c.name] == id {
 			continue
 		}
-		n := len(c.keys)
+		delete(w.clients, id)
+		if len(c.keys) == 0 {
+			continue
+		}
 		var bytes int64
 		for _, e := range c.keys {
 			bytes += int64(e.rsize)
-			w.kill(e.seg, e.rsize)
 		}
-		delete(w.clients, id)
-		if n > 0 {
-			w.obs.Corrupted(Corruption{Kind: UnknownClient, Segment: w.opts.Dir, Count: 1, Records: n, Bytes: bytes,
-				Detail: fmt.Sprintf("%d records of client #%d, whose name was lost with a damaged segment, dropped", n, id)})
+		out = append(out, c)
+		w.obs.Corrupted(Corruption{Kind: UnknownClient, Segment: w.opts.Dir, Count: 1, Records: len(c.keys), Bytes: bytes,
+			Detail: fmt.Sprintf("%d records of client #%d, whose name was lost with a damaged segment, deleted", len(c.keys), id)})
+	}
+	return out
+}
+
+// deleteAll writes tombstones for every key of orphaned clients, so that
+// they are dropped once, not on every start.
+func (w *WAL) deleteAll(orphans []*clientState) {
+	for _, c := range orphans {
+		ops := make([]Op, 0, len(c.keys))
+		for k := range c.keys {
+			ops = append(ops, Op{Kind: OpDelete, Key: k})
+		}
+		if err := (&Client{w: w, c: c}).Batch(ops); err != nil {
+			w.obs.Failed("delete the records of an unknown client", err)
 		}
 	}
 }

@@ -24,6 +24,9 @@ type segment struct {
 	f    *os.File
 	fd   int
 	size int64 // bytes of data: the next record goes here
+	// dataStart is where the first record after the header and the client
+	// definitions goes: a segment holding nothing past it is not rotated.
+	dataStart int64
 
 	live      int   // live set records
 	liveBytes int64 // their encoded size
@@ -122,7 +125,8 @@ func (w *WAL) newSegment() (*segment, error) {
 			w.obs.Failed("fsync directory", err)
 		}
 	}
-	return &segment{id: id, path: path, f: f, fd: int(f.Fd()), size: int64(len(buf)), dirty: true, lastPassLive: -1}, nil
+	return &segment{id: id, path: path, f: f, fd: int(f.Fd()), size: int64(len(buf)), dataStart: int64(len(buf)),
+		dirty: true, lastPassLive: -1}, nil
 }
 
 // installActive makes seg the active segment, sealing the previous one.

@@ -136,6 +136,7 @@ type WAL struct {
 	drain        drainRate
 
 	removable []*segment
+	orphans   []*clientState // recovered clients without a name
 	cursor    compactCursor
 	closed    bool
 
@@ -196,6 +197,8 @@ func Open(opts Options) (*WAL, error) {
 	w.mu.Lock()
 	w.installActive(seg)
 	w.mu.Unlock()
+	w.deleteAll(w.orphans)
+	w.orphans = nil
 	w.refreshFree()
 	go w.maintain()
 	return w, nil
