@@ -11,6 +11,9 @@ import (
 // does not pin its buffer for ever.
 const maxKeptBuf = 4 << 20
 
+// maxKeptRecs bounds the record lists kept for reuse likewise.
+const maxKeptRecs = 4096
+
 // group is the records of the batches that are written together.
 type group struct {
 	buf     []byte
@@ -54,7 +57,7 @@ func (w *WAL) commit(g *group) error {
 func (w *WAL) lead() {
 	w.leader = true
 	g := w.filling
-	w.filling = &group{buf: w.takeBuf()}
+	w.filling = &group{buf: w.takeBuf(), recs: w.takeRecs()}
 	w.writeGroup(g)
 	w.leader = false
 	w.cond.Broadcast()
@@ -70,6 +73,11 @@ func (w *WAL) writeGroup(g *group) {
 			w.freeBufs = append(w.freeBufs, g.buf[:0])
 		}
 		g.buf = nil
+		if cap(g.recs) <= maxKeptRecs && len(w.freeRecs) < 4 {
+			clear(g.recs)
+			w.freeRecs = append(w.freeRecs, g.recs[:0])
+		}
+		g.recs = nil
 		g.done = true
 	}()
 	if len(g.buf) == 0 {
@@ -131,9 +139,7 @@ func (w *WAL) writeGroup(g *group) {
 	w.diskBytes += int64(len(g.buf))
 	for i := range g.recs {
 		w.applyPending(&g.recs[i], seg, base)
-		g.recs[i] = pendingRec{}
 	}
-	g.recs = g.recs[:0]
 }
 
 // applyPending applies one written record to the index.
@@ -174,6 +180,15 @@ func (w *WAL) syncSealedLater(seg *segment) {
 		default:
 		}
 	}
+}
+
+func (w *WAL) takeRecs() []pendingRec {
+	if n := len(w.freeRecs); n > 0 {
+		r := w.freeRecs[n-1]
+		w.freeRecs = w.freeRecs[:n-1]
+		return r
+	}
+	return nil
 }
 
 func (w *WAL) takeBuf() []byte {

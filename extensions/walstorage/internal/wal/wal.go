@@ -127,6 +127,7 @@ type WAL struct {
 	filling  *group
 	leader   bool
 	freeBufs [][]byte
+	freeRecs [][]pendingRec
 
 	diskBytes    int64 // bytes in segment files
 	pendingBytes int64 // encoded, not yet written
