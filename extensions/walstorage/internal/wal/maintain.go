@@ -155,10 +155,12 @@ func (w *WAL) admit(size int) error {
 	}
 	if w.freeDisk >= 0 {
 		// The active segment's space is preallocated; what does not fit in
-		// it takes whole new segments from the filesystem.
-		var newSegs int64
+		// it takes whole new segments from the filesystem. A batch that fits
+		// is still refused when the next segment would cut into the
+		// reserve: the log is full until space returns, not now and then.
+		newSegs := int64(1)
 		if over := w.pendingBytes + int64(size) - (w.opts.SegmentSize - w.active.size); over > 0 {
-			newSegs = (over + w.opts.SegmentSize - 1) / w.opts.SegmentSize
+			newSegs = max(newSegs, (over+w.opts.SegmentSize-1)/w.opts.SegmentSize)
 		}
 		if short := w.opts.ReserveFree - (w.freeDisk - newSegs*w.opts.SegmentSize); short > 0 {
 			w.obs.Refused(RefusedDiskReserve)
