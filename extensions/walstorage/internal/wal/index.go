@@ -72,6 +72,9 @@ func (w *WAL) kill(seg *segment, rsize uint32) {
 	w.liveRecords--
 	w.liveBytes -= int64(rsize)
 	w.drain.freed += int64(rsize)
+	if seg.live == 0 {
+		seg.deadEpoch = w.syncEpoch
+	}
 	w.checkRemovable(seg)
 }
 

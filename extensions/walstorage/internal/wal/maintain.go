@@ -3,6 +3,7 @@ package wal
 import (
 	"fmt"
 	"os"
+	"slices"
 	"syscall"
 	"time"
 )
@@ -34,13 +35,16 @@ func (w *WAL) maintain() {
 			now = time.Now()
 		case now = <-tick.C:
 		}
-		if w.opts.Fsync == FsyncInterval && now.Sub(lastSync) >= w.opts.FsyncInterval {
-			w.syncDirty(false)
-			lastSync = now
-		} else if w.opts.Fsync == FsyncInterval {
-			w.syncDirty(true) // sealed segments: do not wait for the interval
+		if w.opts.Fsync == FsyncInterval {
+			if now.Sub(lastSync) >= w.opts.FsyncInterval {
+				w.syncDirty(false)
+				lastSync = now
+			} else {
+				w.syncDirty(true) // sealed segments: do not wait for the interval
+			}
 		}
-		if w.removeDead() || now.Sub(lastProbe) >= time.Second {
+		removed := w.removeSegments(w.takeRemovable())
+		if removed || now.Sub(lastProbe) >= time.Second {
 			w.refreshFree()
 			w.mu.Lock()
 			w.drain.update(now)
@@ -55,9 +59,16 @@ func (w *WAL) maintain() {
 }
 
 // syncDirty fsyncs every segment written since its last fsync (only the
-// sealed ones when sealedOnly).
+// sealed ones when sealedOnly). A full pass that succeeds makes durable
+// everything applied before it started: syncedEpoch says so.
 func (w *WAL) syncDirty(sealedOnly bool) {
 	w.mu.Lock()
+	epoch := w.syncEpoch
+	if !sealedOnly {
+		w.syncEpoch++
+		epoch = w.syncEpoch
+	}
+	failed := false
 	var dirty []*segment
 	for _, s := range w.segs {
 		if s.dirty && (!sealedOnly || s.sealed) {
@@ -73,6 +84,7 @@ func (w *WAL) syncDirty(sealedOnly bool) {
 			w.mu.Lock()
 			s.dirty = true
 			w.mu.Unlock()
+			failed = true
 			continue
 		}
 		d := time.Since(start)
@@ -81,32 +93,45 @@ func (w *WAL) syncDirty(sealedOnly bool) {
 		w.counters.Syncs++
 		w.mu.Unlock()
 	}
+	if !sealedOnly && !failed {
+		w.mu.Lock()
+		w.syncedEpoch = epoch
+		w.mu.Unlock()
+	}
 }
 
-// removeDead deletes the files of segments with nothing live left, after
-// an fsync of everything written: the records that made them dead must be
-// on disk before the records they replace go. It reports whether it
-// removed any.
-func (w *WAL) removeDead() bool {
+// takeRemovable takes the segments queued for removal.
+func (w *WAL) takeRemovable() []*segment {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	list := w.removable
+	w.removable = nil
+	for _, s := range list {
+		s.queued = false
+	}
+	return list
+}
+
+// removeSegments deletes the files of segments with nothing live left, and
+// then those that became removable because of it. With fsync interval, a
+// segment goes only once what made it dead was fsynced (a node crash then
+// cannot lose both); never promises nothing on a node crash, and always
+// fsynced it before it was applied. It reports whether it removed any.
+func (w *WAL) removeSegments(list []*segment) bool {
 	removed := false
-	for {
+	for len(list) > 0 {
 		w.mu.Lock()
-		n := len(w.removable)
-		w.mu.Unlock()
-		if n == 0 {
-			return removed
-		}
-		w.syncDirty(false)
-		w.mu.Lock()
-		list := w.removable
-		w.removable = nil
 		var gone []*segment
 		for _, s := range list {
-			s.queued = false
-			if s.live > 0 || s.needed > 0 || s == w.active || s.removed {
+			if s.live > 0 || s.needed > 0 || !s.sealed || s.removed {
 				continue
 			}
-			w.forget(s)
+			if w.opts.Fsync == FsyncInterval && s.deadEpoch >= w.syncedEpoch {
+				s.queued = true // after the next fsync
+				w.removable = append(w.removable, s)
+				continue
+			}
+			w.forget(s) // may queue the segments whose tombstones it needed
 			w.counters.SegmentsRemoved++
 			gone = append(gone, s)
 		}
@@ -121,7 +146,27 @@ func (w *WAL) removeDead() bool {
 			w.obs.SegmentRemoved()
 			removed = true
 		}
+		list = w.takeNewlyRemovable(list)
 	}
+	return removed
+}
+
+// takeNewlyRemovable takes the segments queued for removal that were not
+// in the list just processed (those wait for the next fsync).
+func (w *WAL) takeNewlyRemovable(processed []*segment) []*segment {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var next, wait []*segment
+	for _, s := range w.removable {
+		if slices.Contains(processed, s) {
+			wait = append(wait, s)
+		} else {
+			s.queued = false
+			next = append(next, s)
+		}
+	}
+	w.removable = wait
+	return next
 }
 
 // refreshFree reads the filesystem's free space for admission.

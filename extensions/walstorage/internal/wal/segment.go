@@ -43,6 +43,9 @@ type segment struct {
 	dirty   bool // written since the last fsync
 
 	lastPassLive int // live at the previous compaction pass (-1: never seen)
+	// deadEpoch is WAL.syncEpoch when live last fell to 0: the segment may
+	// go (fsync interval) once a full fsync after it completed.
+	deadEpoch uint64
 }
 
 type pin struct {

@@ -137,6 +137,9 @@ type WAL struct {
 	drain        drainRate
 
 	removable []*segment
+	// syncEpoch counts full fsync passes started; syncedEpoch is the last
+	// one that completed.
+	syncEpoch, syncedEpoch uint64
 	orphans   []*clientState // recovered clients without a name
 	cursor    compactCursor
 	closed    bool

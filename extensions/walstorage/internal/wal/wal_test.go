@@ -334,3 +334,48 @@ func TestMaxSizeRefusesOnlyNewKeys(t *testing.T) {
 		return c.Batch([]Op{{Kind: OpSet, Key: "new", Value: item}}) == nil
 	}, "space did not come back once the queue drained")
 }
+
+// TestIntervalModeRemovesOnlyAfterAnFsync: with fsync interval, a dead
+// segment is deleted only after an fsync covering the records that made it
+// dead, or a node crash could lose both the old value and the new one.
+// With fsync never it goes at once (never promises nothing on a node crash).
+func TestIntervalModeRemovesOnlyAfterAnFsync(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		opts     func(dir string, obs Observer) Options
+		removed  bool
+		syncsMin int64
+		noSync   bool
+	}{
+		{"fsync never: at once, without an fsync", func(dir string, obs Observer) Options {
+			return Options{Dir: dir, SegmentSize: 4 << 10, Fsync: FsyncNever, Observer: obs}
+		}, true, 0, true},
+		{"fsync interval (1h): not before the next fsync", func(dir string, obs Observer) Options {
+			return Options{Dir: dir, SegmentSize: 4 << 10, Fsync: FsyncInterval, FsyncInterval: time.Hour, Observer: obs}
+		}, false, 0, false},
+		{"fsync interval (20ms): after it", func(dir string, obs Observer) Options {
+			return Options{Dir: dir, SegmentSize: 4 << 10, Fsync: FsyncInterval, FsyncInterval: 20 * time.Millisecond, Observer: obs}
+		}, true, 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := newRecorder()
+			w := open(t, tc.opts(t.TempDir(), rec))
+			defer w.Close()
+			c := client(t, w, "q")
+			fill := strings.Repeat("f", 1000)
+			for i := range 12 {
+				set(t, c, fmt.Sprint(i), fill)
+			}
+			for i := range 12 {
+				del(t, c, fmt.Sprint(i))
+			}
+			time.Sleep(300 * time.Millisecond)
+			_, _, syncs, _, _ := w.Counters()
+			assert.Equal(t, tc.removed, rec.removedCount() > 0, "segments removed: %d", rec.removedCount())
+			assert.GreaterOrEqual(t, syncs, tc.syncsMin)
+			if tc.noSync {
+				assert.Zero(t, syncs, "never fsyncs")
+			}
+		})
+	}
+}
