@@ -140,9 +140,9 @@ type WAL struct {
 	// syncEpoch counts full fsync passes started; syncedEpoch is the last
 	// one that completed.
 	syncEpoch, syncedEpoch uint64
-	orphans   []*clientState // recovered clients without a name
-	cursor    compactCursor
-	closed    bool
+	orphans                []*clientState // recovered clients without a name
+	cursor                 compactCursor
+	closed                 bool
 
 	counters counters
 
