@@ -179,6 +179,9 @@ func (c *Client) get(prior []Op, key string) ([]byte, error) {
 // read returns a copy of a live value. The caller holds w.mu, so the
 // segment cannot be removed meanwhile.
 func (w *WAL) read(e entry) ([]byte, error) {
+	if cached, ok := w.tail.get(e.seg, e.off, int(e.vlen)); ok {
+		return append([]byte(nil), cached...), nil
+	}
 	v := make([]byte, e.vlen)
 	if _, err := e.seg.f.ReadAt(v, e.off); err != nil {
 		return nil, fmt.Errorf("wal storage: read %s at %d: %w", e.seg.path, e.off, err)

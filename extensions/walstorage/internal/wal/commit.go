@@ -67,10 +67,16 @@ func (w *WAL) lead() {
 // not fit), fsyncs with FsyncAlways, and applies its records to the index.
 // The caller holds w.mu and leadership; the lock is released for the I/O.
 func (w *WAL) writeGroup(g *group) {
+	var written *segment
+	var writtenAt int64
 	defer func() {
 		w.pendingBytes -= int64(len(g.buf))
-		if cap(g.buf) <= maxKeptBuf && len(w.freeBufs) < 4 {
-			w.freeBufs = append(w.freeBufs, g.buf[:0])
+		if written != nil && len(g.buf) > 0 {
+			for _, b := range w.tail.add(written, writtenAt, g.buf) {
+				w.keepBuf(b)
+			}
+		} else {
+			w.keepBuf(g.buf)
 		}
 		g.buf = nil
 		if cap(g.recs) <= maxKeptRecs && len(w.freeRecs) < 4 {
@@ -134,6 +140,7 @@ func (w *WAL) writeGroup(g *group) {
 		g.err = w.writeError(err)
 		return
 	}
+	written, writtenAt = seg, base
 	seg.size += int64(len(g.buf))
 	seg.dirty = w.opts.Fsync != FsyncAlways
 	w.diskBytes += int64(len(g.buf))
@@ -179,6 +186,13 @@ func (w *WAL) syncSealedLater(seg *segment) {
 		case w.wake <- struct{}{}:
 		default:
 		}
+	}
+}
+
+// keepBuf keeps a group buffer for reuse, a few and not too large.
+func (w *WAL) keepBuf(b []byte) {
+	if b != nil && cap(b) <= maxKeptBuf && len(w.freeBufs) < 4 {
+		w.freeBufs = append(w.freeBufs, b[:0])
 	}
 }
 

@@ -127,6 +127,7 @@ type WAL struct {
 	filling  *group
 	leader   bool
 	freeBufs [][]byte
+	tail     tailCache // recently written groups, for reads
 	freeRecs [][]pendingRec
 
 	diskBytes    int64 // bytes in segment files
