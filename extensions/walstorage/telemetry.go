@@ -122,6 +122,15 @@ func newTelemetry(set component.TelemetrySettings, id string, stats func() (wal.
 		metric.WithUnit("s"), metric.WithExplicitBucketBoundaries(latencyBuckets...)); err != nil {
 		return nil, err
 	}
+	if t.registration, err = registerGauges(meter, storageAttr, stats); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// registerGauges registers the size gauges, read from stats at each
+// collection.
+func registerGauges(meter metric.Meter, storageAttr attribute.KeyValue, stats func() (wal.Stats, bool)) (metric.Registration, error) {
 	gauges := []struct {
 		name, desc, unit string
 		value            func(wal.Stats) int64
@@ -134,13 +143,14 @@ func newTelemetry(set component.TelemetrySettings, id string, stats func() (wal.
 	observables := make([]metric.Observable, len(gauges))
 	instruments := make([]metric.Int64ObservableGauge, len(gauges))
 	for i, g := range gauges {
+		var err error
 		if instruments[i], err = meter.Int64ObservableGauge(g.name, metric.WithDescription(g.desc), metric.WithUnit(g.unit)); err != nil {
 			return nil, err
 		}
 		observables[i] = instruments[i]
 	}
 	observeOpt := metric.WithAttributeSet(attribute.NewSet(storageAttr))
-	t.registration, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+	return meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		st, ok := stats()
 		if !ok {
 			return nil
@@ -150,10 +160,6 @@ func newTelemetry(set component.TelemetrySettings, id string, stats func() (wal.
 		}
 		return nil
 	}, observables...)
-	if err != nil {
-		return nil, err
-	}
-	return t, nil
 }
 
 func (t *telemetry) shutdown() error {

@@ -69,40 +69,14 @@ func (w *WAL) lead() {
 func (w *WAL) writeGroup(g *group) {
 	var written *segment
 	var writtenAt int64
-	defer func() {
-		w.pendingBytes -= int64(len(g.buf))
-		if written != nil && len(g.buf) > 0 {
-			for _, b := range w.tail.add(written, writtenAt, g.buf) {
-				w.keepBuf(b)
-			}
-		} else {
-			w.keepBuf(g.buf)
-		}
-		g.buf = nil
-		if cap(g.recs) <= maxKeptRecs && len(w.freeRecs) < 4 {
-			clear(g.recs)
-			w.freeRecs = append(w.freeRecs, g.recs[:0])
-		}
-		g.recs = nil
-		g.done = true
-	}()
+	defer func() { w.releaseGroup(g, written, writtenAt) }()
 	if len(g.buf) == 0 {
 		return
 	}
-	seg := w.active
-	if seg.size+int64(len(g.buf)) > w.opts.SegmentSize && seg.size > seg.dataStart {
-		w.mu.Unlock()
-		next, err := w.newSegment()
-		free := statfsFree(w.opts.Dir)
-		w.mu.Lock()
-		w.freeDisk = free
-		if err != nil {
-			g.err = w.writeError(err)
-			return
-		}
-		w.syncSealedLater(seg)
-		w.installActive(next)
-		seg = next
+	seg, err := w.segmentFor(len(g.buf))
+	if err != nil {
+		g.err = w.writeError(err)
+		return
 	}
 	base := seg.size
 	w.mu.Unlock()
@@ -147,6 +121,48 @@ func (w *WAL) writeGroup(g *group) {
 	for i := range g.recs {
 		w.applyPending(&g.recs[i], seg, base)
 	}
+}
+
+// segmentFor returns the segment a group of n bytes goes into: the active
+// one, or a new one when it would not fit (unless the active one holds
+// nothing yet). The caller holds w.mu and leadership; the lock is released
+// while a new file is made.
+func (w *WAL) segmentFor(n int) (*segment, error) {
+	seg := w.active
+	if seg.size+int64(n) <= w.opts.SegmentSize || seg.size <= seg.dataStart {
+		return seg, nil
+	}
+	w.mu.Unlock()
+	next, err := w.newSegment()
+	free := statfsFree(w.opts.Dir)
+	w.mu.Lock()
+	w.freeDisk = free
+	if err != nil {
+		return nil, err
+	}
+	w.syncSealedLater(seg)
+	w.installActive(next)
+	return next, nil
+}
+
+// releaseGroup marks g done and recycles its buffers: a written buffer
+// goes to the tail cache (which hands back what it evicts).
+func (w *WAL) releaseGroup(g *group, written *segment, at int64) {
+	w.pendingBytes -= int64(len(g.buf))
+	if written != nil && len(g.buf) > 0 {
+		for _, b := range w.tail.add(written, at, g.buf) {
+			w.keepBuf(b)
+		}
+	} else {
+		w.keepBuf(g.buf)
+	}
+	g.buf = nil
+	if cap(g.recs) <= maxKeptRecs && len(w.freeRecs) < 4 {
+		clear(g.recs)
+		w.freeRecs = append(w.freeRecs, g.recs[:0])
+	}
+	g.recs = nil
+	g.done = true
 }
 
 // applyPending applies one written record to the index.
