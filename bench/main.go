@@ -41,13 +41,15 @@ type options struct {
 	out       string
 	profDir   string
 	drainWait time.Duration
+	ratios    [][2]profile // a/b columns of the table
 }
 
 func main() {
 	var o options
-	var profiles, signals string
+	var profiles, signals, ratios string
 	flag.StringVar(&o.bin, "bin", "", "obsd binary to run (default: build ./cmd/obsd into a temporary directory)")
-	flag.StringVar(&profiles, "profiles", "baseline,full", "configurations to measure")
+	flag.StringVar(&profiles, "profiles", "baseline,full", "configurations to measure: baseline, "+strings.Join(profileNames(), ", "))
+	flag.StringVar(&ratios, "ratios", "full/baseline", "ratio columns of the table, a/b, comma-separated (only those whose profiles ran)")
 	flag.StringVar(&signals, "signals", "spans,logs", "signals to send")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each measured phase")
 	flag.Float64Var(&o.rate, "rate", 50000, "items per second of the fixed-rate phase")
@@ -64,6 +66,14 @@ func main() {
 	}
 	for _, s := range strings.Split(signals, ",") {
 		o.signals = append(o.signals, signal(strings.TrimSpace(s)))
+	}
+	for _, r := range strings.Split(ratios, ",") {
+		a, b, ok := strings.Cut(strings.TrimSpace(r), "/")
+		if !ok {
+			fmt.Fprintf(os.Stderr, "bench: -ratios: %q is not a/b\n", r)
+			os.Exit(2)
+		}
+		o.ratios = append(o.ratios, [2]profile{profile(a), profile(b)})
 	}
 	if err := pinSelf(o.loadCore); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

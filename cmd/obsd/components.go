@@ -47,6 +47,7 @@ import (
 	"github.com/obsd-dev/obsd/extensions/ratelimit"
 	"github.com/obsd-dev/obsd/extensions/statuspage"
 	"github.com/obsd-dev/obsd/extensions/tlsidentity"
+	"github.com/obsd-dev/obsd/extensions/walstorage"
 	"github.com/obsd-dev/obsd/processors/correlation"
 	"github.com/obsd-dev/obsd/processors/k8smeta"
 	"github.com/obsd-dev/obsd/processors/shed"
@@ -128,6 +129,7 @@ func components() (otelcol.Factories, error) {
 		tlsidentity.NewFactory(),
 		oversize.NewFactory(),
 		statuspage.NewFactory(),
+		walstorage.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
