@@ -196,7 +196,7 @@ func TestBadInputDoesNotStopTheFile(t *testing.T) {
 	for _, want := range []string{
 		"first",
 		"garbage without a CRI prefix", // sent on as it is
-		"bad utf-8 \ufffd( here",      // invalid UTF-8 becomes U+FFFD
+		"bad utf-8 \ufffd( here",       // invalid UTF-8 becomes U+FFFD
 		`{"log": not json`,             // sent on as it is
 		"last",                         // the file goes on after bad lines
 	} {
