@@ -254,6 +254,12 @@ func TestHelmLogsSwitch(t *testing.T) {
 			}
 		}
 	})
+	t.Run("a relative Docker path is refused before rendering", func(t *testing.T) {
+		out, err := helm(t, "template", "obsd", chartDir, "--set", "logs.dockerContainersPath=var/lib/docker/containers")
+		if err == nil || !strings.Contains(out, "/logs/dockerContainersPath") {
+			t.Errorf("want a schema error on /logs/dockerContainersPath, got %v:\n%s", err, out)
+		}
+	})
 	t.Run("the gateway reads no node logs", func(t *testing.T) {
 		r := helmTemplate(t, "--set", "mode=deployment")
 		pod := r.pod(t)
