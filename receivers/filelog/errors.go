@@ -30,8 +30,8 @@ var Reasons = []string{ReasonUnreadable, ReasonOpenFailed, ReasonReadFailed, Rea
 // upstreamErrors maps the messages the upstream receiver (pkg/stanza
 // v0.165.1: fileconsumer, its reader, the operator helper and the retrying
 // consumer) logs at error level when it skips or loses something, to the
-// reason it is counted under. The tests provoke each one against the real
-// receiver, so a message changed upstream fails them.
+// reason it is counted under. The tests provoke all but the read errors
+// against the real receiver, so a message changed upstream fails them.
 var upstreamErrors = map[string]string{
 	"Failed to open file - unreadable": ReasonUnreadable,
 	"Failed to open file":              ReasonOpenFailed,
