@@ -109,13 +109,15 @@ func Expressions(ds ...dashboard.Dashboard) []Expression {
 	var out []Expression
 	for _, d := range ds {
 		slo := variableValue(d, sloVariable)
-		var panels []dashboard.Panel
+		var panels []*dashboard.Panel
 		for _, p := range d.Panels {
 			switch {
 			case p.Panel != nil:
-				panels = append(panels, *p.Panel)
+				panels = append(panels, p.Panel)
 			case p.RowPanel != nil:
-				panels = append(panels, p.RowPanel.Panels...)
+				for i := range p.RowPanel.Panels {
+					panels = append(panels, &p.RowPanel.Panels[i])
+				}
 			}
 		}
 		for _, p := range panels {
