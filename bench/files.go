@@ -66,7 +66,10 @@ receivers:
 {{- end}}
 {{- if .Parse}}
     operators:
-      - {type: container, id: container, max_log_size: 256KiB}
+      - {type: router, id: log_format, routes: [{expr: 'body matches "^\\{"', output: docker}], default: cri}
+      - {type: container, id: docker, format: docker, output: container_done}
+      - {type: container, id: cri, max_log_size: 256KiB}
+      - {type: noop, id: container_done}
 {{- end}}
 {{- if .Process}}
 processors:

@@ -1,7 +1,10 @@
 package deploy
 
 import (
+	"os"
 	"path"
+	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -24,9 +27,7 @@ type fileLogConfig struct {
 				Enabled        bool   `yaml:"enabled"`
 				MaxElapsedTime string `yaml:"max_elapsed_time"`
 			} `yaml:"retry_on_failure"`
-			Operators []struct {
-				Type string `yaml:"type"`
-			} `yaml:"operators"`
+			Operators []map[string]any `yaml:"operators"`
 		} `yaml:"file_log"`
 	} `yaml:"receivers"`
 	Extensions map[string]struct {
@@ -106,12 +107,8 @@ func checkContainerLogs(t *testing.T, name string, pod corev1.PodSpec, cfg, name
 	if !slices.Contains(fl.Include, "/var/log/pods/*/*/*.log") || !fl.IncludeFilePath {
 		t.Errorf("%s: file_log must read /var/log/pods/*/*/*.log with include_file_path (the container parser reads the pod from it): %v", name, fl.Include)
 	}
-	if !slices.ContainsFunc(fl.Operators, func(o struct {
-		Type string `yaml:"type"`
-	}) bool {
-		return o.Type == "container"
-	}) {
-		t.Errorf("%s: file_log needs the container operator", name)
+	if !reflect.DeepEqual(fl.Operators, shippedOperators(t)) {
+		t.Errorf("%s: file_log's operators must be those of receivers/filelog/testdata/container.yaml (a container parser per format, read concurrently in its tests), got %v", name, fl.Operators)
 	}
 	if fl.StartAt != "end" || fl.Storage == "" {
 		t.Errorf("%s: file_log must checkpoint (storage) and start at the end only without checkpoints: start_at %q, storage %q", name, fl.StartAt, fl.Storage)
@@ -267,4 +264,22 @@ func TestHelmLogsSwitch(t *testing.T) {
 			t.Error("the gateway must not read /var/log/pods")
 		}
 	})
+}
+
+// shippedOperators are the file_log operators of the receiver's shipped
+// container setup, receivers/filelog/testdata/container.yaml, whose tests
+// read Docker JSON and CRI files at once with them.
+func shippedOperators(t *testing.T) []map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "receivers", "filelog", "testdata", "container.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		Operators []map[string]any `yaml:"operators"`
+	}
+	if err := yaml.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	return c.Operators
 }

@@ -3,6 +3,7 @@ package filelog
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/consumer/consumertest"
@@ -51,6 +53,25 @@ type run struct {
 // readerMax (truncating), reading root from the beginning.
 func start(t *testing.T, next consumer.Logs, readerMax, containerMax int) *run {
 	t.Helper()
+	c := container.NewConfig()
+	c.MaxLogSize = helper.ByteSize(containerMax)
+	return startWith(t, next, readerMax, []operator.Config{{Builder: c}})
+}
+
+// shippedOperators are the operators of testdata/container.yaml, the
+// shipped container setup.
+func shippedOperators(t *testing.T) []operator.Config {
+	t.Helper()
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "container.yaml"))
+	require.NoError(t, err)
+	shipped := NewFactory().CreateDefaultConfig()
+	require.NoError(t, cm.Unmarshal(&shipped))
+	return shipped.(*Config).Operators
+}
+
+// startWith is start with the given operators.
+func startWith(t *testing.T, next consumer.Logs, readerMax int, operators []operator.Config) *run {
+	t.Helper()
 	r := &run{root: t.TempDir(), tel: componenttest.NewTelemetry(), sink: new(consumertest.LogsSink)}
 	if next == nil {
 		next = r.sink
@@ -68,9 +89,7 @@ func start(t *testing.T, next consumer.Logs, readerMax, containerMax int) *run {
 	cfg.RetryOnFailure.InitialInterval = 10 * time.Millisecond
 	cfg.RetryOnFailure.MaxInterval = 20 * time.Millisecond
 	cfg.RetryOnFailure.MaxElapsedTime = 0
-	c := container.NewConfig()
-	c.MaxLogSize = helper.ByteSize(containerMax)
-	cfg.Operators = []operator.Config{{Builder: c}}
+	cfg.Operators = operators
 
 	set := receivertest.NewNopSettings(f.Type())
 	set.ID = component.NewID(f.Type())
@@ -183,7 +202,23 @@ func TestOversizeLines(t *testing.T) {
 }
 
 func TestBadInputDoesNotStopTheFile(t *testing.T) {
-	r := start(t, nil, 65536, 65536)
+	for _, tt := range []struct {
+		name      string
+		operators func(t *testing.T) []operator.Config
+	}{
+		{"one container parser", func(*testing.T) []operator.Config {
+			c := container.NewConfig()
+			c.MaxLogSize = 65536
+			return []operator.Config{{Builder: c}}
+		}},
+		{"the shipped operators", shippedOperators},
+	} {
+		t.Run(tt.name, func(t *testing.T) { testBadInputDoesNotStopTheFile(t, tt.operators(t)) })
+	}
+}
+
+func testBadInputDoesNotStopTheFile(t *testing.T, operators []operator.Config) {
+	r := startWith(t, nil, 65536, operators)
 	r.write(t, pod, podlogs.CRILine(ts, "stdout", "F", "first")+
 		"\x00\x00\xff\xfe garbage without a CRI prefix \x01\x02\n"+
 		podlogs.CRILine(ts, "stderr", "F", "bad utf-8 \xc3\x28 here")+
@@ -267,4 +302,38 @@ func TestRefusedBatches(t *testing.T) {
 		require.NoError(t, w.Write(podlogs.CRILine(ts, "stdout", "F", "taken")))
 		require.Eventually(t, func() bool { return next.LogRecordCount() == 1 }, 10*time.Second, 10*time.Millisecond)
 	})
+}
+
+// TestDockerAndCRIFilesReadTogether reads Docker JSON and CRI files at the
+// same time with the shipped operators (testdata/container.yaml, as in
+// config.example.yaml). The upstream container parser keeps the time layout
+// of the line it parsed last in a field shared by every file; one parser
+// fed both formats from concurrent readers parses a CRI time with the
+// Docker layout now and then ("extra text: Z") and counts a parse failure.
+// The shipped operators route each format to a parser of its own.
+func TestDockerAndCRIFilesReadTogether(t *testing.T) {
+	r := startWith(t, nil, 1<<20, shippedOperators(t))
+
+	const files, lines = 8, 400
+	for f := range files {
+		c := podlogs.Container{Namespace: "shop", Pod: fmt.Sprintf("p%d", f), UID: podlogs.UID(100 + f), Name: "app"}
+		var b strings.Builder
+		for n := range lines {
+			if f%2 == 0 {
+				b.WriteString(podlogs.DockerLine(ts, "stdout", fmt.Sprintf("docker %d %d", f, n)))
+			} else {
+				b.WriteString(podlogs.CRILine(ts, "stdout", "F", fmt.Sprintf("cri %d %d", f, n)))
+			}
+		}
+		r.write(t, c, b.String())
+	}
+	r.bodies(t, files*lines)
+	assert.Zero(t, r.counter(t, "obsd_filelog_errors_total", ReasonParseFailed), "no line of either format fails to parse")
+	for _, ld := range r.sink.AllLogs() {
+		eachRecord(ld, func(_ plog.ResourceLogs, lr plog.LogRecord) {
+			if !lr.Timestamp().AsTime().Equal(ts.Truncate(time.Millisecond)) && !lr.Timestamp().AsTime().Equal(ts) {
+				t.Errorf("%q: timestamp %v, want the line's %v", lr.Body().AsString(), lr.Timestamp().AsTime(), ts)
+			}
+		})
+	}
 }
