@@ -63,6 +63,9 @@ type Instance struct {
 	slo   *sloDef
 	group map[string]string
 	hash  uint64
+	// service is the instance's service: its group's LabelService value
+	// when grouped by it (discovered SLOs), else the SLO's.
+	service string
 	// overflow: the instance of the value sets beyond the group_by cap.
 	overflow bool
 	acc      *accounts
@@ -179,7 +182,11 @@ func (e *Engine) instanceLocked(slo int, groupHash uint64, group func() map[stri
 	if group != nil {
 		g = group()
 	}
-	in := &Instance{id: uint32(len(e.instances)), slo: d, group: g, hash: groupHash, acc: newAccounts(d.layout, now)}
+	in := &Instance{id: uint32(len(e.instances)), slo: d, group: g, hash: groupHash, service: d.spec.Service,
+		acc: newAccounts(d.layout, now)}
+	if v := g[contract.LabelService]; v != "" {
+		in.service = v
+	}
 	switch {
 	case groupHash == OverflowHash:
 		in.overflow = true
