@@ -76,12 +76,12 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(model.Duration(d
 
 // Discovery defaults.
 const (
-	DefaultDiscoverServiceLimit = 100
-	DefaultAvailabilityName     = "availability"
-	DefaultLatencyName          = "latency"
+	DefaultDiscoverServiceLimit  = 100
+	DefaultAvailabilityName      = "availability"
+	DefaultLatencyName           = "latency"
 	DefaultAvailabilityObjective = 99.9
-	DefaultLatencyObjective     = 99
-	DefaultLatencyThreshold     = 500 * time.Millisecond
+	DefaultLatencyObjective      = 99
+	DefaultLatencyThreshold      = 500 * time.Millisecond
 )
 
 // defaultDiscoverConfig is what an empty 'discover:' section means.

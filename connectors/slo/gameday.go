@@ -39,7 +39,7 @@ const (
 // real ones. Its transitions go through the runner's notify (status page,
 // alert routing and delivery) like real ones.
 type gameday struct {
-	specs []*spec.SLO // game-day copies, in the real engine's order
+	specs  []*spec.SLO // game-day copies, in the real engine's order
 	notify sloengine.Notifier
 
 	mu     sync.Mutex
