@@ -1,6 +1,8 @@
 package alerting
 
 import (
+	"time"
+
 	"github.com/obsd-dev/obsd/internal/breakerstate"
 	"github.com/obsd-dev/obsd/slo/contract"
 )
@@ -26,13 +28,23 @@ type DestinationStatus struct {
 	// Breakers is the circuit breaker state of each endpoint, keyed by the
 	// endpoint's metric label.
 	Breakers map[string]breakerstate.State
+	// LastDelivered is when a request last succeeded (zero: never since
+	// the start); batches are delivered oldest first, so with Queued 0 every
+	// alert queued before it was delivered, rejected or handed on.
+	LastDelivered time.Time
+	// LastError is the latest failed request's error and LastErrorAt its
+	// time ("" and zero: none since the start).
+	LastError   string
+	LastErrorAt time.Time
 }
 
 // Destinations returns every destination's status, sorted by name.
 func (m *Manager) Destinations() []DestinationStatus {
 	out := make([]DestinationStatus, 0, len(m.dests))
 	for _, d := range m.dests {
-		out = append(out, DestinationStatus{Name: d.name, Queued: d.outbox.depth(), Breakers: m.CircuitState(d.name)})
+		delivered, lastErr, errAt := d.last.get()
+		out = append(out, DestinationStatus{Name: d.name, Queued: d.outbox.depth(), Breakers: m.CircuitState(d.name),
+			LastDelivered: delivered, LastError: lastErr, LastErrorAt: errAt})
 	}
 	return out
 }

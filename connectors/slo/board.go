@@ -278,7 +278,8 @@ func (b *board) Snapshot() status.Snapshot {
 			for k, v := range d.Breakers {
 				br[k] = v.String()
 			}
-			snap.Destinations = append(snap.Destinations, status.Destination{Name: d.Name, Queued: d.Queued, Breakers: br, Source: b.id})
+			snap.Destinations = append(snap.Destinations, status.Destination{Name: d.Name, Queued: d.Queued, Breakers: br, Source: b.id,
+				LastDelivered: d.LastDelivered.UTC(), LastError: d.LastError, LastErrorAt: d.LastErrorAt.UTC()})
 		}
 	}
 	return snap

@@ -143,11 +143,13 @@ type SpanSLI struct {
 	// in ExceptServices, in one instance per service: the resource's
 	// service.name is the instance's group label LabelService ("service")
 	// and its service. Service is then empty. The slo connector's
-	// 'discover' builds such SLOs.
-	AnyService bool
+	// 'discover' builds such SLOs; no SLO file format declares one, so the
+	// model's JSON (the readers' golden files) leaves the two fields out
+	// while unset.
+	AnyService bool `json:",omitempty"`
 	// ExceptServices are the services an AnyService SLI does not count:
 	// those that have SLOs of their own.
-	ExceptServices []string
+	ExceptServices []string `json:",omitempty"`
 }
 
 // Selector selects series by metric name and Prometheus-style matchers
