@@ -19,6 +19,24 @@ func (m *Manager) Receivers(t contract.Transition) []string {
 	return m.route.Receivers(labelSet(a.Labels))
 }
 
+// AlertLabels returns the label set of the alert a Manager on this config
+// would build from t (its identity in Alertmanager).
+func (c *Config) AlertLabels(t contract.Transition) map[string]string {
+	b := builder{alertName: c.AlertName}
+	return b.alertLabels(&t)
+}
+
+// Receivers returns the destinations a Manager on this config routes the
+// alert built from t to, in route order, without starting anything
+// (e.g. to show where a drill's page will go). The config must be valid.
+func (c *Config) Receivers(t contract.Transition) ([]string, error) {
+	route, err := NewRoute(c.Route, c.Destinations)
+	if err != nil {
+		return nil, err
+	}
+	return route.Receivers(labelSet(c.AlertLabels(t))), nil
+}
+
 // DestinationStatus is one destination as a status page shows it.
 type DestinationStatus struct {
 	// Name is the destination's key under 'destinations'.

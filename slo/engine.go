@@ -30,9 +30,12 @@ type Options struct {
 	CountFrom time.Time
 	// ResolveRatio is the hysteresis on resolve: a firing alert resolves
 	// only when no window pair reaches ResolveRatio × its factor
-	// (default 0.9; 1 disables hysteresis).
+	// (default DefaultResolveRatio; 1 disables hysteresis).
 	ResolveRatio float64
 }
+
+// DefaultResolveRatio is the default Options.ResolveRatio.
+const DefaultResolveRatio = 0.9
 
 // Engine holds every SLO instance and evaluates them.
 type Engine struct {
@@ -81,7 +84,7 @@ func NewEngine(slos []*spec.SLO, opts Options) (*Engine, error) {
 	e := &Engine{byName: map[string]int{}, byGroup: map[groupKey]*Instance{}, series: map[seriesKey]*seriesState{},
 		resolve: opts.ResolveRatio, notifier: opts.Notifier}
 	if e.resolve == 0 {
-		e.resolve = 0.9
+		e.resolve = DefaultResolveRatio
 	}
 	if e.resolve < 0 || e.resolve > 1 {
 		return nil, fmt.Errorf("'resolve_ratio' must be in (0, 1], got %v", e.resolve)

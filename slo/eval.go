@@ -123,7 +123,14 @@ func newSLODef(i int, s *spec.SLO) *sloDef {
 }
 
 func (d *sloDef) alertLabels(sev int, group map[string]string) map[string]string {
-	s := d.spec
+	return AlertLabels(d.spec, sev, group)
+}
+
+// AlertLabels are the labels the transitions of severity sev (Page or
+// Ticket) of an instance of s carry (contract.Transition.Labels): the
+// SLO's labels, the instance's group values, the alerting labels and the
+// severity's labels, later ones winning.
+func AlertLabels(s *spec.SLO, sev int, group map[string]string) map[string]string {
 	m := map[string]string{}
 	maps.Copy(m, s.Labels)
 	maps.Copy(m, group)

@@ -91,7 +91,7 @@ func (c *Config) Validate() error {
 	case c.Discover != nil:
 		if derrs := c.Discover.validate(); len(derrs) > 0 {
 			errs = append(errs, derrs...)
-		} else if _, _, err := c.loadSLOs(Type.String()); err != nil {
+		} else if _, _, err := c.LoadSLOs(Type.String()); err != nil {
 			errs = append(errs, err)
 		}
 	default:
@@ -116,10 +116,10 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// loadSLOs returns every SLO of the connector: those of the 'slos' files,
+// LoadSLOs returns every SLO of the connector: those of the 'slos' files,
 // then the discovered ones (which leave out the files' services, also
 // returned). source names the connector in messages.
-func (c *Config) loadSLOs(source string) (slos []*spec.SLO, explicit []string, err error) {
+func (c *Config) LoadSLOs(source string) (slos []*spec.SLO, explicit []string, err error) {
 	if len(c.SLOs) > 0 {
 		if slos, err = spec.Load(c.SLOs...); err != nil {
 			return nil, nil, fmt.Errorf("'slos': %w", err)

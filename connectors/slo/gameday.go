@@ -126,13 +126,7 @@ func (g *gameday) consume(s *runner, rs ptrace.ResourceSpans, drill string, now,
 	if discovered {
 		slis = s.discovered
 	}
-	group := func() map[string]string {
-		m := map[string]string{contract.LabelGameday: contract.GamedayTrue, contract.LabelGamedayDrill: drill}
-		if discovered {
-			m[contract.LabelService] = svc
-		}
-		return m
-	}
+	group := func() map[string]string { return gamedayGroup(drill, svc, discovered) }
 	gh := sloengine.HashString(sloengine.HashString(sloengine.HashSeed, drill), "\xff")
 	if discovered {
 		gh = sloengine.HashString(sloengine.HashString(gh, svc), "\xff")
@@ -157,6 +151,27 @@ func (g *gameday) consume(s *runner, rs ptrace.ResourceSpans, drill string, now,
 			}
 		}
 	}
+}
+
+// gamedayGroup is the group of the game-day instance that counts the
+// spans of drill (and of service svc, for a discovered SLO).
+func gamedayGroup(drill, svc string, discovered bool) map[string]string {
+	m := map[string]string{contract.LabelGameday: contract.GamedayTrue, contract.LabelGamedayDrill: drill}
+	if discovered {
+		m[contract.LabelService] = svc
+	}
+	return m
+}
+
+// GamedayPage describes the page a drill's failing spans of service svc
+// raise on SLO s (one of the connector's, as LoadSLOs returns them): the
+// game-day SLO it fires on and the labels of its transition, exactly as
+// the connector builds them, so `obsd gameday` can say where the page
+// will be routed before it sends anything.
+func GamedayPage(s *spec.SLO, drill, svc string) (gd *spec.SLO, labels map[string]string) {
+	gd = gamedaySpec(s)
+	discovered := s.SLI.Spans != nil && s.SLI.Spans.AnyService
+	return gd, sloengine.AlertLabels(gd, sloengine.Page, gamedayGroup(drill, svc, discovered))
 }
 
 func spanCount(rs ptrace.ResourceSpans) uint64 {

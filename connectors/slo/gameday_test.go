@@ -109,6 +109,22 @@ func TestGamedaySpansPageWithoutTouchingTheRealSLOs(t *testing.T) {
 		assert.Equal(t, "page", a.Labels["severity"], "a drill rehearses the page, not the ticket")
 	}
 	s, _ := h.f.runners.Get(h.id)
+	// GamedayPage predicts the transition's labels exactly (obsd gameday
+	// routes them before it sends anything).
+	for _, sp := range s.engine.SLOs() {
+		if sp.Name != "availability" {
+			continue
+		}
+		_, want := GamedayPage(sp, "d1", "gd-demo")
+		var found bool
+		for _, ev := range s.board.Snapshot().Alerts {
+			if ev.SLO == "availability" && ev.Service == "gd-demo" {
+				found = true
+				assert.Equal(t, want, ev.Labels)
+			}
+		}
+		assert.True(t, found)
+	}
 	var drillEvents int
 	for _, ev := range s.board.Snapshot().Alerts {
 		if ev.Labels[contract.LabelGameday] == "true" {

@@ -141,7 +141,7 @@ func (m *anchoredMatcher) match(s string) bool {
 }
 
 func newRunner(id component.ID, cfg *Config, set component.TelemetrySettings, now func() time.Time) (*runner, error) {
-	slos, explicit, err := cfg.loadSLOs(id.String())
+	slos, explicit, err := cfg.LoadSLOs(id.String())
 	if err != nil {
 		return nil, err
 	}
