@@ -64,9 +64,14 @@ func (r *deliveryRecord) success(at time.Time) {
 	r.mu.Unlock()
 }
 
+// failure records err; while every breaker is open the error that opened
+// them is kept, as it says what is wrong.
 func (r *deliveryRecord) failure(err error, at time.Time) {
 	r.mu.Lock()
-	r.err, r.errAt = err.Error(), at
+	if !errors.Is(err, errAllOpen) || r.err == "" {
+		r.err = err.Error()
+	}
+	r.errAt = at
 	r.mu.Unlock()
 }
 

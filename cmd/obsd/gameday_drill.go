@@ -46,6 +46,11 @@ type drill struct {
 	start  time.Time
 	failed []string
 	seq    int
+	// fired and delivered are when the page was seen firing and accepted
+	// by every destination (zero: not seen).
+	fired, delivered time.Time
+	// down are the destinations that did not accept the page.
+	down map[string]bool
 }
 
 // errDrillFailed is returned when a hop failed; the report says which.
@@ -59,6 +64,11 @@ func (d *drill) hop(name string, ok bool, format string, args ...any) {
 		d.failed = append(d.failed, name)
 	}
 	fmt.Fprintf(d.out, "  %8s  %-4s  %-22s %s\n", "+"+secs(time.Since(d.start)), verdict, name, fmt.Sprintf(format, args...))
+}
+
+// skip prints a hop not tried because an earlier one failed.
+func (d *drill) skip(name, why string) {
+	fmt.Fprintf(d.out, "  %8s  %-4s  %-22s skipped: %s\n", "+"+secs(time.Since(d.start)), "-", name, why)
 }
 
 // run sends the incident, follows the page to every destination and
@@ -82,6 +92,13 @@ func (d *drill) run(ctx context.Context) error {
 		fmt.Fprintf(d.out, "  %8s  %-4s  %-22s %s\n", "", "", "recover", "skipped: "+p.recoveryImpossible)
 	}
 	total := time.Since(d.start)
+	if !d.fired.IsZero() {
+		fmt.Fprintf(d.out, "first failing span to page: %s (expected within %s)", secs(d.fired.Sub(d.start)), secs(p.fireWithin))
+		if !d.delivered.IsZero() {
+			fmt.Fprintf(d.out, "; to every destination: %s (expected within %s)", secs(d.delivered.Sub(d.start)), secs(p.fireWithin+p.deliverWithin))
+		}
+		fmt.Fprintln(d.out)
+	}
 	if len(d.failed) > 0 {
 		fmt.Fprintf(d.out, "drill %s FAILED at hop %q after %s (failed: %s)\n", p.drill, d.failed[0], secs(total), strings.Join(d.failed, ", "))
 		return fmt.Errorf("%w at hop %q: see the report above", errDrillFailed, d.failed[0])
@@ -154,9 +171,11 @@ func (d *drill) followPage(ctx context.Context) {
 		note = fmt.Sprintf(" (planned: %s)", strings.Join(p.receivers, ", "))
 	}
 	d.hop("route", true, "queued for %s%s", strings.Join(page.Receivers, ", "), note)
-	fired := time.Now()
-	d.deliver(ctx, "deliver", *page, page.Receivers, fired)
-	d.back(ctx, page.Receivers, fired)
+	d.fired = time.Now()
+	if d.deliver(ctx, "deliver", *page, page.Receivers, d.fired) {
+		d.delivered = time.Now()
+	}
+	d.back(ctx, page.Receivers, d.fired)
 }
 
 // deliver waits until every destination accepted everything queued up to
@@ -165,6 +184,11 @@ func (d *drill) deliver(ctx context.Context, hop string, ev status.AlertEvent, r
 	deadline := since.Add(d.p.deliverWithin)
 	all := true
 	for _, r := range receivers {
+		if d.down[r] {
+			d.skip(hop+" "+r, "destination "+r+" did not accept the page")
+			all = false
+			continue
+		}
 		var last status.Destination
 		var lastErr error
 		done := poll(ctx, deadline, func() bool {
@@ -186,6 +210,10 @@ func (d *drill) deliver(ctx context.Context, hop string, ev status.AlertEvent, r
 			continue
 		}
 		all = false
+		if d.down == nil {
+			d.down = map[string]bool{}
+		}
+		d.down[r] = true
 		why := fmt.Sprintf("%d alerts still queued", last.Queued)
 		if last.LastError != "" {
 			why += "; last error: " + last.LastError
@@ -203,6 +231,7 @@ func (d *drill) deliver(ctx context.Context, hop string, ev status.AlertEvent, r
 // back checks that every Alertmanager the page went to holds it, and that
 // the drill's own receiver (--listen) got Alertmanager's notification.
 func (d *drill) back(ctx context.Context, receivers []string, since time.Time) {
+	amDown := false
 	for _, r := range receivers {
 		urls, ok := d.p.alertmanagers[r]
 		if !ok {
@@ -227,13 +256,17 @@ func (d *drill) back(ctx context.Context, receivers []string, since time.Time) {
 				return false
 			})
 			if !done {
+				amDown = true
 				d.hop("alertmanager", false, "%s does not hold the page within %s%s", u, secs(d.p.deliverWithin), errNote(lastErr))
 				continue
 			}
 			d.hop("alertmanager", true, "%s holds it (%s), routed to receiver %s", u, got.Status.State, strings.Join(got.receiverNames(), ", "))
 		}
 	}
-	if rc := d.opts.receiver; rc != nil {
+	if rc := d.opts.receiver; rc != nil && amDown {
+		d.skip("receiver", "Alertmanager does not hold the page")
+		d.failed = append(d.failed, "receiver")
+	} else if rc != nil {
 		note, ok := rc.wait(ctx, d.p.drill, since.Add(d.opts.receiverWait))
 		if ok {
 			d.hop("receiver", true, "Alertmanager's receiver %s notified %s (status %s)", note.receiver, rc.addr, note.status)
