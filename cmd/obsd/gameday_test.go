@@ -214,4 +214,3 @@ func TestDrillReceiverKeepsTheDrillsNotifications(t *testing.T) {
 	_, ok = r.wait(context.Background(), "gd-2", time.Now().Add(50*time.Millisecond))
 	assert.False(t, ok, "another drill's page is not this one's")
 }
-
