@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -47,6 +48,23 @@ type Receivers struct {
 // StartWith is Start with every receiver's URL given.
 func StartWith(t testing.TB, addr string, r Receivers) string {
 	t.Helper()
+	return Run(t, addr, r).URL
+}
+
+// Process is a running Alertmanager.
+type Process struct {
+	// URL is its base URL.
+	URL  string
+	stop func()
+}
+
+// Stop kills Alertmanager now (e.g. to see obsd's delivery fail); the
+// test's cleanup does it otherwise.
+func (p *Process) Stop() { p.stop() }
+
+// Run is StartWith returning the process, to stop it during the test.
+func Run(t testing.TB, addr string, r Receivers) *Process {
+	t.Helper()
 	bin, err := exec.LookPath(Binary)
 	if err != nil {
 		t.Fatalf("%s comes from Debian's prometheus-alertmanager package (apt-get install -y prometheus-alertmanager): %v", Binary, err)
@@ -80,9 +98,15 @@ func StartWith(t testing.TB, addr string, r Receivers) string {
 		_ = logs.Close()
 		t.Fatalf("start alertmanager: %v", err)
 	}
+	var once sync.Once
+	kill := func() {
+		once.Do(func() {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		})
+	}
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		kill()
 		_ = logs.Close()
 		if t.Failed() {
 			out, _ := os.ReadFile(logs.Name())
@@ -92,7 +116,7 @@ func StartWith(t testing.TB, addr string, r Receivers) string {
 	base := "http://" + addr
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		if ready(base) {
-			return base
+			return &Process{URL: base, stop: kill}
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("alertmanager on %s did not become ready in 30s", addr)
