@@ -63,12 +63,12 @@ func (d *drill) hop(name string, ok bool, format string, args ...any) {
 		verdict = "FAIL"
 		d.failed = append(d.failed, name)
 	}
-	fmt.Fprintf(d.out, "  %8s  %-4s  %-22s %s\n", "+"+secs(time.Since(d.start)), verdict, name, fmt.Sprintf(format, args...))
+	fmt.Fprintf(d.out, "  %8s  %-4s  %-24s %s\n", "+"+secs(time.Since(d.start)), verdict, name, fmt.Sprintf(format, args...))
 }
 
 // skip prints a hop not tried because an earlier one failed.
 func (d *drill) skip(name, why string) {
-	fmt.Fprintf(d.out, "  %8s  %-4s  %-22s skipped: %s\n", "+"+secs(time.Since(d.start)), "-", name, why)
+	fmt.Fprintf(d.out, "  %8s  %-4s  %-24s skipped: %s\n", "+"+secs(time.Since(d.start)), "-", name, why)
 }
 
 // run sends the incident, follows the page to every destination and
@@ -80,7 +80,7 @@ func (d *drill) run(ctx context.Context) error {
 		return fmt.Errorf("cannot read obsd's status page %s: %w (is obsd running on this config? --start runs one)", p.t.statusURL, err)
 	}
 	d.start = time.Now()
-	fmt.Fprintf(d.out, "  %8s  %-4s  %-22s %s\n", "time", "", "hop", "what happened")
+	fmt.Fprintf(d.out, "  %8s  %-4s  %-24s %s\n", "time", "", "hop", "what happened")
 	sent := d.send(ctx, p.failing, p.failN)
 	if sent {
 		d.hop("otlp", true, "%d failing spans accepted by %s", p.failN, d.otlp.where())
@@ -89,7 +89,7 @@ func (d *drill) run(ctx context.Context) error {
 	if sent && p.recoverN > 0 {
 		d.recover(ctx)
 	} else if sent {
-		fmt.Fprintf(d.out, "  %8s  %-4s  %-22s %s\n", "", "", "recover", "skipped: "+p.recoveryImpossible)
+		fmt.Fprintf(d.out, "  %8s  %-4s  %-24s %s\n", "", "", "recover", "skipped: "+p.recoveryImpossible)
 	}
 	total := time.Since(d.start)
 	if !d.fired.IsZero() {
