@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/obsd-dev/obsd/dashboards"
+	"github.com/obsd-dev/obsd/dashboards/plot"
 	"github.com/obsd-dev/obsd/internal/k8smanifest"
 	"github.com/obsd-dev/obsd/slo/contract"
 	"github.com/obsd-dev/obsd/slo/spec"
@@ -23,20 +24,20 @@ func newDashboardsCommand() *cobra.Command {
 }
 
 type plotFlags struct {
-	slo, name, input, out string
-	width, height         int
+	slo, name, input, out, instance string
+	width, height                   int
 }
 
-// newDashboardsPlotCommand draws an SLO dashboard's burn-rate and budget
-// panels from `obsd slo backtest` output (the future
-// `obsd slo backtest --plot` calls runDashboardsPlot the same way).
+// newDashboardsPlotCommand draws an SLO's backtest from `obsd slo
+// backtest` output, as `obsd slo backtest --plot` does.
 func newDashboardsPlotCommand() *cobra.Command {
 	var f plotFlags
 	c := &cobra.Command{
 		Use:   "plot --slo FILE --name SLO --input BACKTEST.jsonl --out FILE.png",
-		Short: "Draw an SLO's burn-rate and budget panels from backtest output as PNG",
-		Long: "Reads the JSON lines of `obsd slo backtest` and draws the SLO's alert-window burn rates with the\n" +
-			"factors as dashed red lines (top) and the error budget remaining with 0 as a line (bottom).",
+		Short: "Draw an SLO's backtest (burn rates, thresholds, alerts, budget) as PNG",
+		Long: "Reads the JSON lines of `obsd slo backtest` and draws the SLO's burn rate per alert window with the\n" +
+			"page and ticket factors as labelled dashed lines and the periods each alert fired shaded (top), and the\n" +
+			"error budget remaining in percent with the zero line (bottom), on a UTC time axis.",
 		Args: cobra.NoArgs,
 		RunE: func(_ *cobra.Command, _ []string) error { return runDashboardsPlot(f) },
 	}
@@ -44,8 +45,9 @@ func newDashboardsPlotCommand() *cobra.Command {
 	c.Flags().StringVar(&f.name, "name", "", "SLO name (default: the only SLO of the file)")
 	c.Flags().StringVar(&f.input, "input", "", "backtest output (JSON lines)")
 	c.Flags().StringVar(&f.out, "out", "", "PNG file to write")
-	c.Flags().IntVar(&f.width, "width", 1200, "width in pixels")
-	c.Flags().IntVar(&f.height, "height", 800, "height in pixels")
+	c.Flags().StringVar(&f.instance, "instance", "", "instance of a grouped SLO, as \"k=v, k=v\" (default: the only one)")
+	c.Flags().IntVar(&f.width, "width", 1000, "width in pixels")
+	c.Flags().IntVar(&f.height, "height", 680, "height in pixels")
 	for _, n := range []string{"slo", "input", "out"} {
 		_ = c.MarkFlagRequired(n)
 	}
@@ -66,7 +68,7 @@ func runDashboardsPlot(f plotFlags) error {
 		return fmt.Errorf("invalid '--input': %w", err)
 	}
 	defer in.Close()
-	return writePlot(f.out, s, in, f.width, f.height)
+	return writePlot(f.out, s, in, f.instance, plot.Options{Width: f.width, Height: f.height, Source: filepath.Base(f.input)})
 }
 
 // pickSLO returns the SLO called name, or the only SLO when name is empty.
