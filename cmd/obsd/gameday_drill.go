@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/common/model"
 
+	"github.com/obsd-dev/obsd/alerting/selfrules"
 	"github.com/obsd-dev/obsd/slo/contract"
 	"github.com/obsd-dev/obsd/slo/status"
 )
@@ -56,7 +57,16 @@ type drill struct {
 // errDrillFailed is returned when a hop failed; the report says which.
 var errDrillFailed = errors.New("the drill failed")
 
-// hop prints one hop's verdict with its time since the first span.
+// hopRunbooks are obsd's runbook pages (docs/runbooks) for a failed hop.
+var hopRunbooks = map[string][]string{
+	"otlp":         {"data-refused.md"},
+	"deliver":      {"alert-delivery-failing.md", "circuit-open.md"},
+	"alertmanager": {"alert-delivery-failing.md"},
+	"resolve":      {"alert-delivery-failing.md"},
+}
+
+// hop prints one hop's verdict with its time since the first span, and
+// the runbook pages for a failed one.
 func (d *drill) hop(name string, ok bool, format string, args ...any) {
 	verdict := "ok"
 	if !ok {
@@ -64,6 +74,13 @@ func (d *drill) hop(name string, ok bool, format string, args ...any) {
 		d.failed = append(d.failed, name)
 	}
 	fmt.Fprintf(d.out, "  %8s  %-4s  %-24s %s\n", "+"+secs(time.Since(d.start)), verdict, name, fmt.Sprintf(format, args...))
+	if ok {
+		return
+	}
+	kind, _, _ := strings.Cut(name, " ")
+	for _, page := range hopRunbooks[strings.TrimSuffix(kind, "-resolved")] {
+		fmt.Fprintf(d.out, "  %8s  %-4s  %-24s runbook: %s/%s\n", "", "", "", selfrules.DefaultRunbookBaseURL, page)
+	}
 }
 
 // skip prints a hop not tried because an earlier one failed.
