@@ -18,7 +18,8 @@ import (
 // promDuration formats d the way Prometheus and obsd's window label do (1h, 1d, 30m).
 func promDuration(d time.Duration) string { return model.Duration(d).String() }
 
-// legend returns a legend prefix followed by the SLO's group-by labels.
+// legend returns a legend prefix followed by the SLO's group-by labels
+// (for a discovered SLO, its service).
 func legend(s *spec.SLO, prefix string) string {
 	var keys []string
 	switch {
@@ -26,6 +27,8 @@ func legend(s *spec.SLO, prefix string) string {
 		keys = s.SLI.Metric.GroupBy
 	case s.SLI.Latency != nil:
 		keys = s.SLI.Latency.GroupBy
+	case s.SLI.Spans != nil:
+		keys = s.GroupBy()
 	}
 	parts := []string{}
 	if prefix != "" {
@@ -57,7 +60,11 @@ func SLODashboard(s *spec.SLO) *grafana.Dashboard {
 		Current: &grafana.VariableValue{Selected: true, Text: s.Name, Value: s.Name},
 		Options: []grafana.VariableOption{{Selected: true, Text: s.Name, Value: s.Name}},
 	}
-	d := newDashboard(contract.DashboardUID(s.Name), contract.DashboardTitle(s.Name), []string{"obsd", "obsd-slo", "service:" + s.Service}, "now-24h", b, slo)
+	service := "service:" + s.Service
+	if s.Service == "" { // a discovered SLO: one instance per service
+		service = "discovered"
+	}
+	d := newDashboard(contract.DashboardUID(s.Name), contract.DashboardTitle(s.Name), []string{"obsd", "obsd-slo", service}, "now-24h", b, slo)
 	d.Description = s.Description
 	d.Links = []grafana.Link{
 		{Title: "SLO overview", Type: "link", URL: "/d/" + contract.OverviewDashboardUID + "/" + contract.Slug(overviewTitle), KeepTime: true, Icon: "dashboard"},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -89,6 +90,7 @@ func pickSLO(slos []*spec.SLO, name string) (*spec.SLO, error) {
 
 type dashboardsFlags struct {
 	slos          []string
+	configs       []string
 	out           string
 	grafanaURL    string
 	provisionPath string
@@ -101,7 +103,7 @@ type dashboardsFlags struct {
 func newDashboardsGenerateCommand() *cobra.Command {
 	var f dashboardsFlags
 	c := &cobra.Command{
-		Use:   "generate --slo FILE... (--out DIR [--grafana-url URL] [--provision-path DIR] | --format configmap)",
+		Use:   "generate (--slo FILE... | --config URI...) (--out DIR [--grafana-url URL] [--provision-path DIR] | --format configmap)",
 		Short: "Write Grafana dashboards for SLOs and obsd's health, with a provisioning file",
 		Long: "Writes one dashboard per SLO, an SLO overview and an agent health dashboard as JSON into DIR,\n" +
 			"plus " + dashboards.ProvisioningFile + " (Grafana file provisioning, apiVersion 1).\n" +
@@ -114,6 +116,7 @@ func newDashboardsGenerateCommand() *cobra.Command {
 		},
 	}
 	c.Flags().StringSliceVar(&f.slos, "slo", nil, "SLO file (path or glob); repeatable")
+	c.Flags().StringArrayVar(&f.configs, "config", nil, "instead of --slo: obsd's config, for every SLO of its slo connectors, discovered ones included (json format)")
 	c.Flags().StringVar(&f.out, "out", "", "output directory")
 	c.Flags().StringVar(&f.grafanaURL, "grafana-url", "", "Grafana base URL, to print each SLO's dashboard URL")
 	c.Flags().StringVar(&f.provisionPath, "provision-path", "", "directory of the JSON files as Grafana sees it (default: --out, made absolute)")
@@ -125,12 +128,15 @@ func newDashboardsGenerateCommand() *cobra.Command {
 	c.Flags().StringVar(&f.folderAnnotation, "folder-annotation", "grafana_folder",
 		"configmap: the annotation the sidecar reads the folder from (its sidecar.dashboards.folderAnnotation)")
 	c.Flags().StringVar(&f.folder, "folder", "obsd", "configmap: Grafana folder of the dashboards (empty: no folder annotation)")
-	_ = c.MarkFlagRequired("slo")
 	return c
 }
 
 func runDashboardsGenerate(stdout io.Writer, f dashboardsFlags) error {
 	switch {
+	case len(f.slos) > 0 == (len(f.configs) > 0):
+		return fmt.Errorf("give either '--slo' (SLO files) or '--config' (obsd's config)")
+	case len(f.configs) > 0 && f.format == k8smanifest.FormatConfigMap:
+		return fmt.Errorf("'--config' writes --format json; --format configmap takes the SLO files (--slo) it annotates with their digest")
 	case f.format == k8smanifest.FormatConfigMap:
 		if f.out != "" || f.grafanaURL != "" || f.provisionPath != "" {
 			return fmt.Errorf("'--out', '--grafana-url' and '--provision-path' are for --format json; --format configmap writes the ConfigMaps to stdout")
@@ -141,7 +147,13 @@ func runDashboardsGenerate(stdout io.Writer, f dashboardsFlags) error {
 	case f.out == "":
 		return fmt.Errorf("'--out' is required with --format json")
 	}
-	slos, err := spec.Load(f.slos...)
+	var slos []*spec.SLO
+	var err error
+	if len(f.configs) > 0 {
+		slos, err = configSLOs(context.Background(), f.configs)
+	} else {
+		slos, err = spec.Load(f.slos...)
+	}
 	if err != nil {
 		return fmt.Errorf("could not load SLOs: %w", err)
 	}

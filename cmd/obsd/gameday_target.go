@@ -99,18 +99,8 @@ func readTargets(conf *confmap.Conf, status string) ([]target, error) {
 // readTarget decodes connector id and finds the OTLP receiver among recvs.
 func readTarget(conf *confmap.Conf, id component.ID, recvs []string) (target, error) {
 	t := target{connector: id}
-	sub, err := conf.Sub("connectors::" + id.String())
-	if err != nil {
-		return t, err
-	}
-	t.cfg = sloconnector.NewFactory().CreateDefaultConfig().(*sloconnector.Config)
-	if err := sub.Unmarshal(t.cfg); err != nil {
-		return t, err
-	}
-	if err := t.cfg.Validate(); err != nil {
-		return t, err
-	}
-	if t.slos, _, err = t.cfg.LoadSLOs(id.String()); err != nil {
+	var err error
+	if t.cfg, t.slos, err = sloConnector(conf, id); err != nil {
 		return t, err
 	}
 	for _, r := range recvs {
@@ -198,4 +188,58 @@ func sortedKeys(m map[string]any) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// sloConnector decodes the slo connector id of a resolved config and
+// loads its SLOs (the files' and the discovered ones).
+func sloConnector(conf *confmap.Conf, id component.ID) (*sloconnector.Config, []*spec.SLO, error) {
+	sub, err := conf.Sub("connectors::" + id.String())
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg := sloconnector.NewFactory().CreateDefaultConfig().(*sloconnector.Config)
+	if err := sub.Unmarshal(cfg); err != nil {
+		return nil, nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, err
+	}
+	slos, _, err := cfg.LoadSLOs(id.String())
+	return cfg, slos, err
+}
+
+// configSLOs returns the SLOs of every slo connector of the config at
+// uris, once per name (two connectors discovering with the same names
+// share one dashboard).
+func configSLOs(ctx context.Context, uris []string) ([]*spec.SLO, error) {
+	conf, err := resolveConfig(ctx, uris)
+	if err != nil {
+		return nil, err
+	}
+	conns, err := conf.Sub("connectors")
+	if err != nil {
+		return nil, err
+	}
+	var out []*spec.SLO
+	seen := map[string]bool{}
+	for _, key := range sortedKeys(conns.ToStringMap()) {
+		var id component.ID
+		if err := id.UnmarshalText([]byte(key)); err != nil || id.Type() != sloconnector.Type {
+			continue
+		}
+		_, slos, err := sloConnector(conf, id)
+		if err != nil {
+			return nil, fmt.Errorf("connector %s: %w", id, err)
+		}
+		for _, s := range slos {
+			if !seen[s.Name] {
+				seen[s.Name] = true
+				out = append(out, s)
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("the config has no slo connector with an SLO")
+	}
+	return out, nil
 }
