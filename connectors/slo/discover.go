@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/common/model"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/obsd-dev/obsd/alerting"
 	sloengine "github.com/obsd-dev/obsd/slo"
 	"github.com/obsd-dev/obsd/slo/contract"
 	"github.com/obsd-dev/obsd/slo/spec"
@@ -103,7 +104,7 @@ var labelNameRe = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 
 // reservedLabels are set by obsd on every SLO series or alert.
 var reservedLabels = []string{contract.LabelSLO, contract.LabelService, contract.LabelWindow, contract.LabelSeverity,
-	contract.LabelGameday, contract.LabelGamedayDrill, "alertname", "long_window", "short_window"}
+	contract.LabelGameday, contract.LabelGamedayDrill, alerting.LabelAlertName, alerting.LabelLongWindow, alerting.LabelShortWindow}
 
 // validate returns every problem, quoting the keys under 'discover'.
 func (d *DiscoverConfig) validate() []error {
