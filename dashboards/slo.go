@@ -20,7 +20,8 @@ import (
 // promDuration formats d the way Prometheus and obsd's window label do (1h, 1d, 30m).
 func promDuration(d time.Duration) string { return model.Duration(d).String() }
 
-// legend returns a legend prefix followed by the SLO's group-by labels.
+// legend returns a legend prefix followed by the SLO's group-by labels
+// (for a discovered SLO, its service).
 func legend(s *spec.SLO, prefix string) string {
 	var keys []string
 	switch {
@@ -28,6 +29,8 @@ func legend(s *spec.SLO, prefix string) string {
 		keys = s.SLI.Metric.GroupBy
 	case s.SLI.Latency != nil:
 		keys = s.SLI.Latency.GroupBy
+	case s.SLI.Spans != nil:
+		keys = s.GroupBy()
 	}
 	parts := []string{}
 	if prefix != "" {
@@ -47,7 +50,11 @@ func legend(s *spec.SLO, prefix string) string {
 // the URL from DashboardURL and a copy of the JSON for another SLO work.
 func SLODashboard(s *spec.SLO) (dashboard.Dashboard, error) {
 	uid := contract.DashboardUID(s.Name)
-	d := newDashboard(uid, contract.DashboardTitle(s.Name), []string{"obsd", "obsd-slo", "service:" + s.Service}, "now-24h").
+	service := "service:" + s.Service
+	if s.Service == "" { // a discovered SLO: one instance per service
+		service = "discovered"
+	}
+	d := newDashboard(uid, contract.DashboardTitle(s.Name), []string{"obsd", "obsd-slo", service}, "now-24h").
 		WithVariable(dashboard.NewCustomVariableBuilder(sloVariable).Label("SLO").
 			Values(dashboard.StringOrMap{String: cog.ToPtr(s.Name)}).Hide(dashboard.VariableHideHideVariable).
 			Current(option(s.Name, true)).Options([]dashboard.VariableOption{option(s.Name, true)}))

@@ -30,9 +30,12 @@ type Options struct {
 	CountFrom time.Time
 	// ResolveRatio is the hysteresis on resolve: a firing alert resolves
 	// only when no window pair reaches ResolveRatio × its factor
-	// (default 0.9; 1 disables hysteresis).
+	// (default DefaultResolveRatio; 1 disables hysteresis).
 	ResolveRatio float64
 }
+
+// DefaultResolveRatio is the default Options.ResolveRatio.
+const DefaultResolveRatio = 0.9
 
 // Engine holds every SLO instance and evaluates them.
 type Engine struct {
@@ -63,6 +66,9 @@ type Instance struct {
 	slo   *sloDef
 	group map[string]string
 	hash  uint64
+	// service is the instance's service: its group's LabelService value
+	// when grouped by it (discovered SLOs), else the SLO's.
+	service string
 	// overflow: the instance of the value sets beyond the group_by cap.
 	overflow bool
 	acc      *accounts
@@ -78,7 +84,7 @@ func NewEngine(slos []*spec.SLO, opts Options) (*Engine, error) {
 	e := &Engine{byName: map[string]int{}, byGroup: map[groupKey]*Instance{}, series: map[seriesKey]*seriesState{},
 		resolve: opts.ResolveRatio, notifier: opts.Notifier}
 	if e.resolve == 0 {
-		e.resolve = 0.9
+		e.resolve = DefaultResolveRatio
 	}
 	if e.resolve < 0 || e.resolve > 1 {
 		return nil, fmt.Errorf("'resolve_ratio' must be in (0, 1], got %v", e.resolve)
@@ -179,7 +185,11 @@ func (e *Engine) instanceLocked(slo int, groupHash uint64, group func() map[stri
 	if group != nil {
 		g = group()
 	}
-	in := &Instance{id: uint32(len(e.instances)), slo: d, group: g, hash: groupHash, acc: newAccounts(d.layout, now)}
+	in := &Instance{id: uint32(len(e.instances)), slo: d, group: g, hash: groupHash, service: d.spec.Service,
+		acc: newAccounts(d.layout, now)}
+	if v := g[contract.LabelService]; v != "" {
+		in.service = v
+	}
 	switch {
 	case groupHash == OverflowHash:
 		in.overflow = true

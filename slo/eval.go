@@ -37,6 +37,8 @@ type WindowResult struct {
 // Status is everything the engine knows about one instance at one
 // evaluation; the connector turns it into obsd_slo_* metrics.
 type Status struct {
+	// Service is the SLO's service, or the instance's group value of
+	// contract.LabelService when the SLO is grouped by it.
 	SLO, Service string
 	// Group holds the group-by attribute values (nil without group_by).
 	Group  map[string]string
@@ -121,7 +123,14 @@ func newSLODef(i int, s *spec.SLO) *sloDef {
 }
 
 func (d *sloDef) alertLabels(sev int, group map[string]string) map[string]string {
-	s := d.spec
+	return AlertLabels(d.spec, sev, group)
+}
+
+// AlertLabels are the labels the transitions of severity sev (Page or
+// Ticket) of an instance of s carry (contract.Transition.Labels): the
+// SLO's labels, the instance's group values, the alerting labels and the
+// severity's labels, later ones winning.
+func AlertLabels(s *spec.SLO, sev int, group map[string]string) map[string]string {
 	m := map[string]string{}
 	maps.Copy(m, s.Labels)
 	maps.Copy(m, group)
@@ -159,7 +168,7 @@ func (e *Engine) evaluate(in *Instance, t int64, now time.Time) {
 	s := d.spec
 	in.acc.advance(t)
 	st := &e.status
-	*st = Status{SLO: s.Name, Service: s.Service, Group: in.group, Labels: s.Labels, Objective: s.Objective, At: now,
+	*st = Status{SLO: s.Name, Service: in.service, Group: in.group, Labels: s.Labels, Objective: s.Objective, At: now,
 		Events: in.acc.events, BadEvents: in.acc.badEvents}
 	for i, w := range d.report {
 		sum := in.acc.sums[w]
@@ -292,7 +301,7 @@ func (e *Engine) transition(in *Instance, sev, pair int, now time.Time) contract
 		since = a.pendingSince
 	}
 	tte := in.exhaustion(e.status.BudgetRemaining, bl, now)
-	return contract.Transition{SLO: s.Name, Service: s.Service, Labels: in.labels[sev], Annotations: sd.annotations,
+	return contract.Transition{SLO: s.Name, Service: in.service, Labels: in.labels[sev], Annotations: sd.annotations,
 		Severity: contract.Severities[sev], State: a.state.String(), LongWindow: p.p.Long, ShortWindow: p.p.Short,
 		BurnRateLong: bl, BurnRateShort: bs, Threshold: p.p.Factor, Objective: s.Objective,
 		BudgetRemaining: e.status.BudgetRemaining, TimeToExhaustion: tte,

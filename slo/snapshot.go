@@ -8,9 +8,12 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/obsd-dev/obsd/internal/atomicfile"
+	"github.com/obsd-dev/obsd/slo/contract"
+	"github.com/obsd-dev/obsd/slo/spec"
 )
 
 // SnapshotVersion is the version of the snapshot format written.
@@ -144,8 +147,9 @@ func encodeTier(r *ring, minLo int64) snapTier {
 // before feeding data. A missing file is not an error (fresh start). A
 // corrupt or unreadable file is renamed to "<path>.corrupt-<time>" and
 // the error returned for logging; the engine then starts fresh. Instances
-// of SLOs no longer declared are skipped; slices are kept for tiers whose
-// resolution is unchanged.
+// of SLOs no longer declared, and those of services a discovered SLO
+// (spec.SpanSLI.AnyService) now excepts, are skipped; slices are kept for
+// tiers whose resolution is unchanged.
 func (e *Engine) RestoreSnapshot(path string, now time.Time) error {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -236,7 +240,7 @@ func (e *Engine) restore(s *snapshot) {
 	ids := make([]*Instance, len(s.Instances))
 	for i, si := range s.Instances {
 		slo, ok := e.byName[si.SLO]
-		if !ok {
+		if !ok || excepted(e.slos[slo].spec, si.Group) {
 			continue
 		}
 		group := si.Group
@@ -255,6 +259,13 @@ func (e *Engine) restore(s *snapshot) {
 			e.series[seriesKey{inst: in.id, hash: se.Hash}] = &seriesState{start: se.Start, last: se.Last, total: se.Total, bad: se.Bad}
 		}
 	}
+}
+
+// excepted reports whether a saved instance of an AnyService SLO is of a
+// service it no longer counts (one that has SLOs of its own now).
+func excepted(s *spec.SLO, group map[string]string) bool {
+	sli := s.SLI.Spans
+	return sli != nil && sli.AnyService && slices.Contains(sli.ExceptServices, group[contract.LabelService])
 }
 
 // restoreTiers puts the slices of the tiers whose resolution is unchanged

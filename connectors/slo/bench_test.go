@@ -151,3 +151,28 @@ func hundredSLOHarness(b *testing.B, sli string) *harness {
 	cfg.SLOs = []string{path}
 	return newHarness(b, cfg, t0)
 }
+
+// BenchmarkConsumeDiscoveredSpans: one resource of 100 server spans of a
+// service without SLOs of its own, counted in both discovered SLOs.
+func BenchmarkConsumeDiscoveredSpans(b *testing.B) {
+	h := newHarness(b, discoverConfig(b.TempDir(), 100), t0)
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "demo")
+	spans := rs.ScopeSpans().AppendEmpty().Spans()
+	for i := range 100 {
+		sp := spans.AppendEmpty()
+		sp.SetName("GET /orders")
+		sp.SetKind(ptrace.SpanKindServer)
+		sp.Attributes().PutInt("http.response.status_code", []int64{200, 500}[i%2])
+		sp.SetStartTimestamp(pcommon.NewTimestampFromTime(t0))
+		sp.SetEndTimestamp(pcommon.NewTimestampFromTime(t0.Add(time.Duration(i) * 10 * time.Millisecond)))
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		_ = h.traces.ConsumeTraces(ctx, td)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*100), "ns/span")
+}

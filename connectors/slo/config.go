@@ -15,8 +15,14 @@ import (
 // Config is the configuration of the slo connector.
 type Config struct {
 	// SLOs are SLO file paths or globs, read with spec.Load (obsd/v1 or
-	// Sloth prometheus/v1 files). At least one is required.
+	// Sloth prometheus/v1 files). At least one is required unless
+	// 'discover' is set.
 	SLOs []string `mapstructure:"slos"`
+	// Discover, when set, gives every service without SLOs of its own an
+	// availability and a latency SLO found from its spans (discover.go).
+	Discover *DiscoverConfig `mapstructure:"discover"`
+	// Gameday configures game-day drills (gameday.go).
+	Gameday GamedayConfig `mapstructure:"gameday"`
 	// EvaluationInterval is how often every SLO is evaluated, its metrics
 	// emitted and its alert transitions handed to alerting (default 30s).
 	EvaluationInterval time.Duration `mapstructure:"evaluation_interval"`
@@ -50,6 +56,7 @@ func createDefaultConfig() component.Config {
 		EvaluationInterval: 30 * time.Second,
 		State:              StateConfig{SnapshotInterval: 10 * time.Second},
 		MaxFutureSkew:      10 * time.Minute,
+		Gameday:            GamedayConfig{Enabled: true},
 	}
 }
 
@@ -58,13 +65,18 @@ func (c *Config) hasAlerting() bool { return c.Alerting != nil && len(c.Alerting
 
 var _ confmap.Unmarshaler = (*Config)(nil)
 
-// Unmarshal decodes the config; an 'alerting' section is decoded over
-// alerting.DefaultConfig so that only what differs needs writing.
+// Unmarshal decodes the config; the 'alerting' and 'discover' sections are
+// decoded over their defaults so that only what differs needs writing (an
+// empty 'discover:' turns discovery on with every default).
 func (c *Config) Unmarshal(conf *confmap.Conf) error {
 	type plain Config // without this method
 	if conf.IsSet("alerting") && c.Alerting == nil {
 		d := alerting.DefaultConfig()
 		c.Alerting = &d
+	}
+	if conf.IsSet("discover") && c.Discover == nil {
+		d := defaultDiscoverConfig()
+		c.Discover = &d
 	}
 	return conf.Unmarshal((*plain)(c))
 }
@@ -73,10 +85,19 @@ func (c *Config) Unmarshal(conf *confmap.Conf) error {
 // `obsd validate` reports a bad SLO file. Every problem is returned.
 func (c *Config) Validate() error {
 	var errs []error
-	if len(c.SLOs) == 0 {
-		errs = append(errs, errors.New("'slos' must list at least one SLO file"))
-	} else if _, err := spec.Load(c.SLOs...); err != nil {
-		errs = append(errs, fmt.Errorf("'slos': %w", err))
+	switch {
+	case len(c.SLOs) == 0 && c.Discover == nil:
+		errs = append(errs, errors.New("'slos' must list at least one SLO file, or 'discover' be set"))
+	case c.Discover != nil:
+		if derrs := c.Discover.validate(); len(derrs) > 0 {
+			errs = append(errs, derrs...)
+		} else if _, _, err := c.LoadSLOs(Type.String()); err != nil {
+			errs = append(errs, err)
+		}
+	default:
+		if _, err := spec.Load(c.SLOs...); err != nil {
+			errs = append(errs, fmt.Errorf("'slos': %w", err))
+		}
 	}
 	if c.EvaluationInterval <= 0 {
 		errs = append(errs, errors.New("'evaluation_interval' must be greater than zero"))
@@ -93,4 +114,24 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// LoadSLOs returns every SLO of the connector: those of the 'slos' files,
+// then the discovered ones (which leave out the files' services, also
+// returned). source names the connector in messages.
+func (c *Config) LoadSLOs(source string) (slos []*spec.SLO, explicit []string, err error) {
+	if len(c.SLOs) > 0 {
+		if slos, err = spec.Load(c.SLOs...); err != nil {
+			return nil, nil, fmt.Errorf("'slos': %w", err)
+		}
+	}
+	if c.Discover == nil {
+		return slos, nil, nil
+	}
+	explicit = explicitServices(slos)
+	discovered := c.Discover.specs(explicit, "connector "+source+" 'discover'")
+	if err := errors.Join(checkDiscoveredNames(slos, discovered)...); err != nil {
+		return nil, nil, err
+	}
+	return append(slos, discovered...), explicit, nil
 }

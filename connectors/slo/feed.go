@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	sloengine "github.com/obsd-dev/obsd/slo"
+	"github.com/obsd-dev/obsd/slo/contract"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
@@ -84,53 +85,76 @@ func spanStatus(attrs pcommon.Map) int64 {
 	return 0
 }
 
-// consumeTraces feeds server and consumer spans into the span SLIs.
+// consumeTraces feeds server and consumer spans into the span SLIs: the
+// explicit SLIs of their service, else the discovered SLOs (discover.go);
+// spans marked for a game day go to the game-day instances (gameday.go).
 func (s *runner) consumeTraces(td ptrace.Traces) {
 	now := s.now()
 	limit := now.Add(s.cfg.MaxFutureSkew)
 	rss := td.ResourceSpans()
 	for i := range rss.Len() {
 		rs := rss.At(i)
-		slis := s.spanSLOs[str(rs.Resource().Attributes().Get("service.name"))]
+		res := rs.Resource().Attributes()
+		if drill, ok := res.Get(contract.AttrGamedayDrill); ok {
+			s.gameday.consume(s, rs, drill.AsString(), now, limit)
+			continue
+		}
+		svc := str(res.Get("service.name"))
+		slis := s.spanSLOs[svc]
 		if len(slis) == 0 {
+			if len(s.discovered) > 0 && svc != "" && !s.explicit[svc] {
+				s.feedDiscovered(rs, svc, now, limit)
+			}
 			continue
 		}
 		sss := rs.ScopeSpans()
 		for j := range sss.Len() {
 			spans := sss.At(j).Spans()
 			for k := range spans.Len() {
-				s.feedSpan(spans.At(k), slis, now, limit)
+				s.feedSpan(s.engine, spans.At(k), slis, now, limit)
 			}
 		}
 	}
 }
 
-// feedSpan counts one span in every SLI of its service (slis) it matches.
-func (s *runner) feedSpan(sp ptrace.Span, slis []compiledSLO, now, limit time.Time) {
-	if kind := sp.Kind(); kind != ptrace.SpanKindServer && kind != ptrace.SpanKindConsumer {
+// serverOrConsumer: only server and consumer spans are SLI events.
+func serverOrConsumer(sp ptrace.Span) bool {
+	kind := sp.Kind()
+	return kind == ptrace.SpanKindServer || kind == ptrace.SpanKindConsumer
+}
+
+// feedSpan counts one span in every SLI of its service (slis) it matches,
+// in engine e (the real one, or the game-day one).
+func (s *runner) feedSpan(e *sloengine.Engine, sp ptrace.Span, slis []compiledSLO, now, limit time.Time) {
+	if !serverOrConsumer(sp) {
 		return
 	}
-	attrs := sp.Attributes()
-	route := str(attrs.Get("http.route"))
+	route := str(sp.Attributes().Get("http.route"))
 	for i := range slis {
 		c := &slis[i]
-		sli := c.spec.SLI.Spans
 		if !c.spanName.match(sp.Name()) || !c.spanRoute.match(route) {
 			continue
 		}
-		end := sp.EndTimestamp().AsTime()
-		if end.After(limit) {
-			s.own.future.Add(1)
-			continue
-		}
-		d := time.Duration(sp.EndTimestamp() - sp.StartTimestamp())
-		var bad float64
-		if sli.Bad(sp.Status().Code() == ptrace.StatusCodeError, spanStatus(attrs), d) {
-			bad = 1
-		}
-		in := s.engine.Instance(c.idx, sloengine.HashSeed, nil, now)
-		s.engine.AddEvents(in, end, 1, bad)
+		s.countSpan(e, e.Instance(c.idx, sloengine.HashSeed, nil, now), c.spec.SLI.Spans, sp, limit)
 	}
+}
+
+// countSpan adds one matched server or consumer span to instance in of
+// engine e: one event, bad as the SLI says; a span ending beyond limit is
+// dropped and counted. It reports whether the span was added.
+func (s *runner) countSpan(e *sloengine.Engine, in *sloengine.Instance, sli *spec.SpanSLI, sp ptrace.Span, limit time.Time) bool {
+	end := sp.EndTimestamp().AsTime()
+	if end.After(limit) {
+		s.own.future.Add(1)
+		return false
+	}
+	d := time.Duration(sp.EndTimestamp() - sp.StartTimestamp())
+	var bad float64
+	if sli.Bad(sp.Status().Code() == ptrace.StatusCodeError, spanStatus(sp.Attributes()), d) {
+		bad = 1
+	}
+	e.AddEvents(in, end, 1, bad)
+	return true
 }
 
 // point is one metric data point being matched: its attributes, the

@@ -29,12 +29,18 @@ const (
 	outcomeFuture      = "too_far_future" // stamped beyond max_future_skew
 	outcomeBadBoundary = "bad_threshold"  // latency threshold not a bucket boundary
 	outcomeMalformed   = "malformed_body" // a log SLI read a field of a body that is not a JSON object
+	// outcomeGameday: a span counted in a game-day instance (gameday.go),
+	// never in a real SLO; outcomeGamedayDropped: a drill's span not
+	// counted at all (game days disabled, or too many drills at once).
+	outcomeGameday        = "gameday"
+	outcomeGamedayDropped = "gameday_dropped"
 )
 
 // ownOutcomes counts the points refused by the connector itself, one
 // counter per connector-own outcome.
 type ownOutcomes struct {
 	future, badBoundary, malformed atomic.Uint64
+	gameday, gamedayDropped        atomic.Uint64
 }
 
 // restoreFailures counts the state files unreadable at start, by file.
@@ -58,6 +64,13 @@ type runner struct {
 	spanSLOs map[string][]compiledSLO
 	// logSLOs are the log SLIs by service.name.
 	logSLOs map[string][]compiledSLO
+	// discovered are the discovered SLOs (discover.go), which count the
+	// spans of every service without SLOs of its own; explicit holds the
+	// services with SLOs of their own.
+	discovered []compiledSLO
+	explicit   map[string]bool
+	// gameday holds the game-day instances (gameday.go).
+	gameday *gameday
 	alerts  *alerting.Manager
 	tel     *telemetry
 	// board is what the status page shows (board.go).
@@ -128,11 +141,14 @@ func (m *anchoredMatcher) match(s string) bool {
 }
 
 func newRunner(id component.ID, cfg *Config, set component.TelemetrySettings, now func() time.Time) (*runner, error) {
-	slos, err := spec.Load(cfg.SLOs...)
+	slos, explicit, err := cfg.LoadSLOs(id.String())
 	if err != nil {
-		return nil, fmt.Errorf("could not load slos: %w", err)
+		return nil, err
 	}
-	s := &runner{id: id, cfg: cfg, logger: set.Logger, now: now}
+	s := &runner{id: id, cfg: cfg, logger: set.Logger, now: now, explicit: map[string]bool{}}
+	for _, svc := range explicit {
+		s.explicit[svc] = true
+	}
 	if s.logger == nil {
 		s.logger = zap.NewNop()
 	}
@@ -161,7 +177,9 @@ func newRunner(id component.ID, cfg *Config, set component.TelemetrySettings, no
 		s.anyLogSLI = s.anyLogSLI || sp.SLI.Logs != nil
 	}
 	for _, c := range s.slos {
-		if sli := c.spec.SLI.Spans; sli != nil {
+		if sli := c.spec.SLI.Spans; sli != nil && sli.AnyService {
+			s.discovered = append(s.discovered, c)
+		} else if sli != nil {
 			if s.spanSLOs == nil {
 				s.spanSLOs = map[string][]compiledSLO{}
 			}
@@ -177,6 +195,7 @@ func newRunner(id component.ID, cfg *Config, set component.TelemetrySettings, no
 	s.overflow = make([]atomic.Uint64, len(s.slos))
 	s.overflowLogged = make([]atomic.Bool, len(s.slos))
 	s.board = newBoard(id, s.engine.SLOs(), s.alerts)
+	s.gameday = newGameday(s.engine.SLOs(), sloengine.NotifierFunc(s.notify))
 	if s.tel, err = newTelemetry(set.MeterProvider, s); err != nil {
 		return nil, err
 	}
@@ -293,6 +312,7 @@ func (s *runner) evaluate(ctx context.Context, now time.Time) {
 		recs = append(recs, r)
 		em.add(&r)
 	})
+	s.gameday.evaluate(ctx, now, s.board.observe)
 	s.tel.setRecords(recs)
 	next := s.next.Load()
 	if next == nil || len(recs) == 0 {
@@ -319,7 +339,7 @@ func (s *runner) snapshot() {
 	if s.alerts == nil {
 		return
 	}
-	data, err := json.Marshal(s.alerts.ExportState())
+	data, err := json.Marshal(withoutGamedayAlerts(s.alerts.ExportState()))
 	if err == nil {
 		err = atomicfile.Write(s.path("alerting.json"), data, 0o600)
 	}

@@ -46,6 +46,8 @@ func newTelemetry(mp metric.MeterProvider, s *runner) (*telemetry, error) {
 		o.ObserveInt64(points, int64(s.own.future.Load()), metric.WithAttributes(attribute.String(contract.LabelOutcome, outcomeFuture)))
 		o.ObserveInt64(points, int64(s.own.badBoundary.Load()), metric.WithAttributes(attribute.String(contract.LabelOutcome, outcomeBadBoundary)))
 		o.ObserveInt64(points, int64(s.own.malformed.Load()), metric.WithAttributes(attribute.String(contract.LabelOutcome, outcomeMalformed)))
+		o.ObserveInt64(points, int64(s.own.gameday.Load()), metric.WithAttributes(attribute.String(contract.LabelOutcome, outcomeGameday)))
+		o.ObserveInt64(points, int64(s.own.gamedayDropped.Load()), metric.WithAttributes(attribute.String(contract.LabelOutcome, outcomeGamedayDropped)))
 		for _, c := range s.slos {
 			if len(c.spec.GroupBy()) > 0 {
 				o.ObserveInt64(overflow, int64(s.overflow[c.idx].Load()), metric.WithAttributes(attribute.String(contract.LabelSLO, c.spec.Name)))
