@@ -13,7 +13,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/obsd-dev/obsd/extensions/internal/retryhint"
+	"github.com/obsd-dev/obsd/internal/retryhint"
 	"github.com/obsd-dev/obsd/extensions/ratelimit/internal/limiter"
 )
 
