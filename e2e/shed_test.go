@@ -1,11 +1,21 @@
 package e2e
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/obsd-dev/obsd/e2e/harness"
 	"github.com/obsd-dev/obsd/e2e/sink"
@@ -114,4 +124,223 @@ service:
 		t.Errorf("obsd_shed_level{signal=logs} = %v, want 3", got)
 	}
 	t.Logf("delivered spans %v, logs %d; shed: 1 unsampled span, 1 debug log, 1 info log", names, s.LogRecordCount())
+}
+
+// shedWithSLOsFile: an availability SLO on web's spans and an error SLO on
+// worker's logs, both over everything received.
+const shedWithSLOsFile = `version: obsd/v1
+slos:
+  - name: web-availability
+    service: web
+    objective: 99
+    period: 1h
+    sli:
+      spans:
+        bad: {status_error: true}
+  - name: worker-errors
+    service: worker
+    objective: 99
+    period: 1h
+    sli:
+      logs:
+        min_severity: ERROR
+`
+
+// TestShedAfterTheSLOConnectorKeepsSLOsExact runs shed under pressure (its
+// limit, 1 MiB, always exceeded: it sheds at its highest level) with the
+// slo connector, in config.example.yaml's pipeline shape: traces and logs
+// fan out to slo and to a forward connector, and shed runs behind the
+// forward connector. The SLOs count every span and record received, the
+// bad ones included, although shed drops the unsampled spans and the DEBUG
+// and INFO records before the backend; every item is accounted for
+// (received = forwarded + shed, by reason).
+func TestShedAfterTheSLOConnectorKeepsSLOsExact(t *testing.T) {
+	checkExampleShedsAfterSLO(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "slo.yaml"), []byte(shedWithSLOsFile), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := newPorts(t)
+	s := sink.NewOTLP(t)
+	yaml := fmt.Sprintf(`
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:%d
+processors:
+  memory_limiter:
+    check_interval: 1s
+    limit_mib: 512
+  shed:
+    memory_limit_mib: 1
+exporters:
+  otlp_grpc:
+    endpoint: %s
+    tls: {insecure: true}
+    sending_queue:
+      batch: {flush_timeout: 50ms}
+connectors:
+  forward/traces: {}
+  forward/logs: {}
+  slo:
+    slos: ["{{DIR}}/slo.yaml"]
+    evaluation_interval: 1s
+extensions:
+  health_check:
+    endpoint: 127.0.0.1:%d
+service:
+  extensions: [health_check]
+  telemetry:
+    metrics:
+      readers:
+        - pull:
+            exporter:
+              prometheus: {host: 127.0.0.1, port: %d, without_scope_info: true, without_units: true, without_type_suffix: true}
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [memory_limiter]
+      exporters: [slo, forward/traces]
+    traces/forward:
+      receivers: [forward/traces]
+      processors: [shed]
+      exporters: [otlp_grpc]
+    logs:
+      receivers: [otlp]
+      processors: [memory_limiter]
+      exporters: [slo, forward/logs]
+    logs/forward:
+      receivers: [forward/logs]
+      processors: [shed]
+      exporters: [otlp_grpc]
+    metrics/slo:
+      receivers: [slo]
+      exporters: [otlp_grpc]
+`, p.OTLPHTTP, s.GRPCAddr, p.Health, p.Metrics)
+	o := harness.StartInDir(t, dir, harness.Config{YAML: yaml, HealthPort: p.Health, MetricsPort: p.Metrics})
+
+	// Spans of web: 100 sampled, 150 unsampled, 50 unsampled errors.
+	const sampled, unsampled, unsampledErrors = 100, 150, 50
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "web")
+	spans := rs.ScopeSpans().AppendEmpty().Spans()
+	end := pcommon.NewTimestampFromTime(time.Now())
+	for i := range sampled + unsampled + unsampledErrors {
+		sp := spans.AppendEmpty()
+		sp.SetName("GET /")
+		sp.SetStartTimestamp(end - 1e6)
+		sp.SetEndTimestamp(end)
+		sp.SetKind(ptrace.SpanKindServer)
+		sp.SetTraceID(pcommon.TraceID{1, byte(i >> 8), byte(i)})
+		sp.SetSpanID(pcommon.SpanID{2, byte(i >> 8), byte(i)})
+		if i < sampled {
+			sp.SetFlags(1) // W3C sampled
+		}
+		if i >= sampled+unsampled {
+			sp.Status().SetCode(ptrace.StatusCodeError)
+		}
+	}
+	body, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(fmt.Sprintf("http://127.0.0.1:%d/v1/traces", p.OTLPHTTP), "application/x-protobuf", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /v1/traces: %s", resp.Status)
+	}
+	// Records of worker: 100 DEBUG, 150 INFO, 100 WARN, 50 ERROR.
+	const debugs, infos, warns, errs = 100, 150, 100, 50
+	var lines []logLine
+	for _, c := range []struct {
+		n   int
+		sev plog.SeverityNumber
+	}{{debugs, plog.SeverityNumberDebug}, {infos, plog.SeverityNumberInfo}, {warns, plog.SeverityNumberWarn}, {errs, plog.SeverityNumberError}} {
+		for i := range c.n {
+			lines = append(lines, logLine{body: fmt.Sprintf("%s %d", c.sev, i), sev: c.sev})
+		}
+	}
+	postLogs(t, p, "worker", lines...)
+
+	received := sampled + unsampled + unsampledErrors
+	forwardedSpans := sampled + unsampledErrors
+	forwardedLogs := warns + errs
+	type want struct {
+		name   string
+		labels map[string]string
+		value  float64
+	}
+	wants := []want{
+		{"obsd_slo_events_total", map[string]string{"slo": "web-availability"}, float64(received)},
+		{"obsd_slo_bad_events_total", map[string]string{"slo": "web-availability"}, unsampledErrors},
+		{"obsd_slo_events_total", map[string]string{"slo": "worker-errors"}, debugs + infos + warns + errs},
+		{"obsd_slo_bad_events_total", map[string]string{"slo": "worker-errors"}, errs},
+		{"obsd_shed_items_total", map[string]string{"signal": "traces", "reason": "unsampled_span"}, unsampled},
+		{"obsd_shed_items_total", map[string]string{"signal": "logs", "reason": "debug_log"}, debugs},
+		{"obsd_shed_items_total", map[string]string{"signal": "logs", "reason": "info_log"}, infos},
+	}
+	var last string
+	harness.Eventually(t, 30*time.Second, func() bool {
+		m := o.Metrics(t)
+		last = fmt.Sprintf("sink: %d spans (want %d), %d logs (want %d)\n", s.SpanCount(), forwardedSpans, s.LogRecordCount(), forwardedLogs)
+		ok := s.SpanCount() == forwardedSpans && s.LogRecordCount() == forwardedLogs
+		for _, w := range wants {
+			got := harness.Sum(m, w.name, w.labels)
+			last += fmt.Sprintf("%s%v = %v (want %v)\n", w.name, w.labels, got, w.value)
+			ok = ok && got == w.value
+		}
+		return ok
+	}, "SLO counts, shed counts and deliveries never added up:\n%s", lazy(func() string { return last }))
+	t.Logf("shed under pressure behind the slo connector:\n%s", last)
+}
+
+// checkExampleShedsAfterSLO checks that config.example.yaml has the shape
+// the test runs: every pipeline with shed receives only from forward
+// connectors, and every pipeline feeding one of those also exports to slo.
+func checkExampleShedsAfterSLO(t *testing.T) {
+	t.Helper()
+	root, err := harness.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(root, "config.example.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		Service struct {
+			Pipelines map[string]struct {
+				Receivers, Processors, Exporters []string
+			}
+		}
+	}
+	if err := yaml.Unmarshal(data, &cfg); err != nil {
+		t.Fatalf("config.example.yaml: %v", err)
+	}
+	shedding := 0
+	for name, pl := range cfg.Service.Pipelines {
+		if !slices.Contains(pl.Processors, "shed") {
+			continue
+		}
+		shedding++
+		for _, r := range pl.Receivers {
+			if !strings.HasPrefix(r, "forward") {
+				t.Errorf("config.example.yaml: pipeline %s sheds data it receives from %s, before the slo connector saw it", name, r)
+				continue
+			}
+			for up, upl := range cfg.Service.Pipelines {
+				if slices.Contains(upl.Exporters, r) && !slices.Contains(upl.Exporters, "slo") {
+					t.Errorf("config.example.yaml: pipeline %s feeds %s (shed in %s) but not the slo connector", up, r, name)
+				}
+			}
+		}
+	}
+	if shedding == 0 {
+		t.Errorf("config.example.yaml has no pipeline with shed: this test no longer runs its shape")
+	}
 }

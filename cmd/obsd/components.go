@@ -47,6 +47,7 @@ import (
 	"github.com/obsd-dev/obsd/extensions/statuspage"
 	"github.com/obsd-dev/obsd/extensions/tlsidentity"
 	"github.com/obsd-dev/obsd/extensions/walstorage"
+	"github.com/obsd-dev/obsd/internal/retryhint"
 	"github.com/obsd-dev/obsd/processors/correlation"
 	"github.com/obsd-dev/obsd/processors/k8smeta"
 	"github.com/obsd-dev/obsd/processors/shed"
@@ -62,7 +63,9 @@ func components() (otelcol.Factories, error) {
 	factories := otelcol.Factories{Telemetry: otelconftelemetry.NewFactory()}
 
 	factories.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](
-		otlpreceiver.NewFactory(),
+		// The collector's OTLP receiver, whose pipeline refusals
+		// (memory_limiter, a full or unwritable queue) carry a retry delay.
+		retryhint.Receiver(otlpreceiver.NewFactory(), retryhint.PipelineDelay),
 		jaegerreceiver.NewFactory(),
 		prometheusreceiver.NewFactory(),
 		zipkinreceiver.NewFactory(),
