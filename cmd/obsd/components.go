@@ -60,6 +60,9 @@ import (
 func components() (otelcol.Factories, error) {
 	var err error
 	factories := otelcol.Factories{Telemetry: otelconftelemetry.NewFactory()}
+	// The slo processor counts into the engine of the slo connector of the
+	// same name: one pair of factories shares the engines.
+	sloConnector, sloProcessor := sloconnector.NewFactories()
 
 	factories.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](
 		otlpreceiver.NewFactory(),
@@ -91,6 +94,7 @@ func components() (otelcol.Factories, error) {
 		shed.NewFactory(),
 		k8smeta.NewFactory(),
 		tenant.NewFactory(),
+		sloProcessor,
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -112,7 +116,7 @@ func components() (otelcol.Factories, error) {
 	factories.Connectors, err = otelcol.MakeFactoryMap[connector.Factory](
 		spanmetricsconnector.NewFactory(),
 		forwardconnector.NewFactory(),
-		sloconnector.NewFactory(),
+		sloConnector,
 	)
 	if err != nil {
 		return otelcol.Factories{}, err

@@ -36,6 +36,8 @@ func TestLoadConfig(t *testing.T) {
 	full.EvaluationInterval = 5 * time.Second
 	full.MaxFutureSkew = time.Minute
 	full.State = StateConfig{Directory: "/var/lib/obsd/slo", SnapshotInterval: 30 * time.Second}
+	walID := component.MustNewIDWithName("wal_storage", "queue")
+	full.Storage = &walID
 	al := alerting.DefaultConfig()
 	full.Alerting = &al
 	full.Alerting.AlertName = "CheckoutBurn"
@@ -69,6 +71,7 @@ func TestDefaults(t *testing.T) {
 	assert.Equal(t, 10*time.Minute, cfg.MaxFutureSkew)
 	assert.Empty(t, cfg.State.Directory, "no persistence by default")
 	assert.False(t, cfg.hasAlerting(), "no alert destinations by default")
+	assert.Nil(t, cfg.Storage, "no journal by default")
 }
 
 func TestValidateErrors(t *testing.T) {
@@ -84,6 +87,7 @@ func TestValidateErrors(t *testing.T) {
 			"'max_future_skew' must be greater than zero"}},
 		"alert destinations need a state directory for their outboxes": {"alerting_without_state", []string{"'state.directory' is required"}},
 		"the alerting section is validated when it has destinations":   {"alerting_unknown_receiver", []string{"nobody"}},
+		"a journal needs the snapshots that truncate it":                {"storage_without_state", []string{"'state.directory' is required when 'storage' is set"}},
 	}
 	for desc, tt := range tests {
 		t.Run(desc, func(t *testing.T) {

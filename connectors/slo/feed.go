@@ -84,8 +84,8 @@ func spanStatus(attrs pcommon.Map) int64 {
 	return 0
 }
 
-// consumeTraces feeds server and consumer spans into the span SLIs.
-func (s *runner) consumeTraces(td ptrace.Traces) {
+// scanTraces reads the server and consumer spans of the span SLIs into b.
+func (s *runner) scanTraces(b *sloengine.Batch, td ptrace.Traces) {
 	now := s.now()
 	limit := now.Add(s.cfg.MaxFutureSkew)
 	rss := td.ResourceSpans()
@@ -99,14 +99,14 @@ func (s *runner) consumeTraces(td ptrace.Traces) {
 		for j := range sss.Len() {
 			spans := sss.At(j).Spans()
 			for k := range spans.Len() {
-				s.feedSpan(spans.At(k), slis, now, limit)
+				s.feedSpan(b, spans.At(k), slis, now, limit)
 			}
 		}
 	}
 }
 
 // feedSpan counts one span in every SLI of its service (slis) it matches.
-func (s *runner) feedSpan(sp ptrace.Span, slis []compiledSLO, now, limit time.Time) {
+func (s *runner) feedSpan(b *sloengine.Batch, sp ptrace.Span, slis []compiledSLO, now, limit time.Time) {
 	if kind := sp.Kind(); kind != ptrace.SpanKindServer && kind != ptrace.SpanKindConsumer {
 		return
 	}
@@ -129,7 +129,7 @@ func (s *runner) feedSpan(sp ptrace.Span, slis []compiledSLO, now, limit time.Ti
 			bad = 1
 		}
 		in := s.engine.Instance(c.idx, sloengine.HashSeed, nil, now)
-		s.engine.AddEvents(in, end, 1, bad)
+		b.AddEvents(in, end, 1, bad)
 	}
 }
 
@@ -149,8 +149,8 @@ func (p *point) get(k string) string {
 	return str(p.res.Get(k))
 }
 
-// consumeMetrics feeds monotonic sums and histograms into metric SLIs.
-func (s *runner) consumeMetrics(md pmetric.Metrics) {
+// scanMetrics reads the monotonic sums and histograms of metric SLIs into b.
+func (s *runner) scanMetrics(b *sloengine.Batch, md pmetric.Metrics) {
 	now := s.now()
 	limit := pcommon.NewTimestampFromTime(now.Add(s.cfg.MaxFutureSkew))
 	rms := md.ResourceMetrics()
@@ -166,13 +166,13 @@ func (s *runner) consumeMetrics(md pmetric.Metrics) {
 			for k := range ms.Len() {
 				m := ms.At(k)
 				p := point{res: res, prefix: sloengine.HashString(sh, m.Name())}
-				s.feedMetric(m, &p, now, limit)
+				s.feedMetric(b, m, &p, now, limit)
 			}
 		}
 	}
 }
 
-func (s *runner) feedMetric(m pmetric.Metric, p *point, now time.Time, limit pcommon.Timestamp) {
+func (s *runner) feedMetric(b *sloengine.Batch, m pmetric.Metric, p *point, now time.Time, limit pcommon.Timestamp) {
 	name := m.Name()
 	switch m.Type() {
 	case pmetric.MetricTypeSum:
@@ -193,7 +193,7 @@ func (s *runner) feedMetric(m pmetric.Metric, p *point, now time.Time, limit pco
 				s.own.future.Add(1)
 				continue
 			}
-			s.feedSum(name, p, v, now)
+			s.feedSum(b, name, p, v, now)
 		}
 	case pmetric.MetricTypeHistogram:
 		h := m.Histogram()
@@ -206,7 +206,7 @@ func (s *runner) feedMetric(m pmetric.Metric, p *point, now time.Time, limit pco
 				s.own.future.Add(1)
 				continue
 			}
-			s.feedHistogram(name, p, now, func(l *spec.MetricLatency) (uint64, bool) {
+			s.feedHistogram(b, name, p, now, func(l *spec.MetricLatency) (uint64, bool) {
 				return sloengine.ExplicitBad(dp.ExplicitBounds(), dp.BucketCounts(), l.Threshold)
 			}, dp.Count(), dp.ExplicitBounds())
 		}
@@ -221,7 +221,7 @@ func (s *runner) feedMetric(m pmetric.Metric, p *point, now time.Time, limit pco
 				s.own.future.Add(1)
 				continue
 			}
-			s.feedHistogram(name, p, now, func(l *spec.MetricLatency) (uint64, bool) {
+			s.feedHistogram(b, name, p, now, func(l *spec.MetricLatency) (uint64, bool) {
 				pos := dp.Positive()
 				return sloengine.ExponentialBad(dp.Scale(), pos.Offset(), pos.BucketCounts(), l.Threshold), true
 			}, dp.Count(), pcommon.NewFloat64Slice())
@@ -231,7 +231,7 @@ func (s *runner) feedMetric(m pmetric.Metric, p *point, now time.Time, limit pco
 
 // feedSum matches one sum point against ratio SLIs and the Prometheus
 // style "_count" / "_bucket{le}" series of latency SLIs.
-func (s *runner) feedSum(name string, p *point, v float64, now time.Time) {
+func (s *runner) feedSum(b *sloengine.Batch, name string, p *point, v float64, now time.Time) {
 	for _, c := range s.slos {
 		var total, bad float64
 		var groupBy []string
@@ -261,13 +261,13 @@ func (s *runner) feedSum(name string, p *point, v float64, now time.Time) {
 		default:
 			continue
 		}
-		s.add(c, groupBy, p, total, bad, now)
+		s.add(b, c, groupBy, p, total, bad, now)
 	}
 }
 
 // feedHistogram matches one OTel histogram point against latency SLIs;
 // above computes the observations over the SLI's threshold.
-func (s *runner) feedHistogram(name string, p *point, now time.Time, above func(*spec.MetricLatency) (uint64, bool), count uint64, bounds pcommon.Float64Slice) {
+func (s *runner) feedHistogram(b *sloengine.Batch, name string, p *point, now time.Time, above func(*spec.MetricLatency) (uint64, bool), count uint64, bounds pcommon.Float64Slice) {
 	for _, c := range s.slos {
 		l := c.spec.SLI.Latency
 		if l == nil || l.Role(name, p.get) != spec.LatencyHistogram {
@@ -281,12 +281,12 @@ func (s *runner) feedHistogram(name string, p *point, now time.Time, above func(
 			}
 			continue
 		}
-		s.add(c, l.GroupBy, p, float64(count), float64(bad), now)
+		s.add(b, c, l.GroupBy, p, float64(count), float64(bad), now)
 	}
 }
 
-// add hands one matched point to the engine, in the instance of its group.
-func (s *runner) add(c compiledSLO, groupBy []string, p *point, total, bad float64, now time.Time) {
+// add records one matched point in b, in the instance of its group.
+func (s *runner) add(b *sloengine.Batch, c compiledSLO, groupBy []string, p *point, total, bad float64, now time.Time) {
 	gh := sloengine.HashSeed
 	for _, g := range groupBy {
 		gh = sloengine.HashString(sloengine.HashString(gh, p.get(g)), "\xff")
@@ -311,8 +311,8 @@ func (s *runner) add(c compiledSLO, groupBy []string, p *point, total, bad float
 		start = p.start.AsTime()
 	}
 	if p.cumulative {
-		s.engine.AddCumulative(in, sh, start, p.ts.AsTime(), total, bad)
+		b.AddCumulative(in, sh, start, p.ts.AsTime(), total, bad)
 	} else {
-		s.engine.AddDelta(in, sh, start, p.ts.AsTime(), total, bad)
+		b.AddDelta(in, sh, start, p.ts.AsTime(), total, bad)
 	}
 }
