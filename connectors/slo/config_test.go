@@ -87,7 +87,7 @@ func TestValidateErrors(t *testing.T) {
 			"'max_future_skew' must be greater than zero"}},
 		"alert destinations need a state directory for their outboxes": {"alerting_without_state", []string{"'state.directory' is required"}},
 		"the alerting section is validated when it has destinations":   {"alerting_unknown_receiver", []string{"nobody"}},
-		"a journal needs the snapshots that truncate it":                {"storage_without_state", []string{"'state.directory' is required when 'storage' is set"}},
+		"a journal needs the snapshots that truncate it":               {"storage_without_state", []string{"'state.directory' is required when 'storage' is set"}},
 	}
 	for desc, tt := range tests {
 		t.Run(desc, func(t *testing.T) {
