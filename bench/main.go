@@ -42,6 +42,8 @@ type options struct {
 	profDir   string
 	drainWait time.Duration
 	ratios    [][2]profile // a/b columns of the table
+	fileLines int          // lines per container of the file profiles
+	fileRuns  int          // runs per file profile (the median is kept)
 }
 
 func main() {
@@ -60,6 +62,8 @@ func main() {
 	flag.StringVar(&o.out, "out", "", "also write the result table (markdown) to this file")
 	flag.StringVar(&o.profDir, "profile", "", "save a CPU profile of obsd's saturation phases into this directory")
 	flag.DurationVar(&o.drainWait, "drain", 60*time.Second, "how long to wait for the sink to receive everything acknowledged")
+	flag.IntVar(&o.fileLines, "file-lines", 50000, "lines per container file of the files-* profiles (12 containers)")
+	flag.IntVar(&o.fileRuns, "file-runs", 3, "runs per files-* profile; the median is reported")
 	flag.Parse()
 	for _, p := range strings.Split(profiles, ",") {
 		o.profiles = append(o.profiles, profile(strings.TrimSpace(p)))
@@ -125,14 +129,32 @@ func run(o options) error {
 	printMachine(o, shed)
 
 	results := map[profile]*profileResult{}
+	var fileProfiles []profile
 	for _, p := range o.profiles {
+		if isFileProfile(p) {
+			fileProfiles = append(fileProfiles, p)
+			continue
+		}
 		r, err := measureProfile(o, p, work, shed)
 		if err != nil {
 			return fmt.Errorf("%s: %w", p, err)
 		}
 		results[p] = r
 	}
-	table := renderTable(o, results)
+	var table string
+	if len(results) > 0 {
+		table = renderTable(o, results)
+	}
+	if len(fileProfiles) > 0 {
+		fr, err := measureFiles(o, fileProfiles, work)
+		if err != nil {
+			return err
+		}
+		if table != "" {
+			table += "\n"
+		}
+		table += renderFilesTable(o, fr)
+	}
 	fmt.Println()
 	fmt.Print(table)
 	if o.out != "" {

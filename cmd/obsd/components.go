@@ -15,7 +15,6 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/probabilisticsamplerprocessor"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/redactionprocessor"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/resourceprocessor"
-	"github.com/open-telemetry/opentelemetry-collector-contrib/receiver/filelogreceiver"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/receiver/fluentforwardreceiver"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/receiver/jaegerreceiver"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/receiver/kafkareceiver"
@@ -52,6 +51,7 @@ import (
 	"github.com/obsd-dev/obsd/processors/k8smeta"
 	"github.com/obsd-dev/obsd/processors/shed"
 	"github.com/obsd-dev/obsd/processors/tenant"
+	"github.com/obsd-dev/obsd/receivers/filelog"
 	"github.com/obsd-dev/obsd/receivers/lokipush"
 )
 
@@ -69,7 +69,8 @@ func components() (otelcol.Factories, error) {
 		jaegerreceiver.NewFactory(),
 		prometheusreceiver.NewFactory(),
 		zipkinreceiver.NewFactory(),
-		filelogreceiver.NewFactory(),
+		// contrib's file_log, counting what it cuts, skips and drops.
+		filelog.NewFactory(),
 		syslogreceiver.NewFactory(),
 		fluentforwardreceiver.NewFactory(),
 		kafkareceiver.NewFactory(),
