@@ -3,6 +3,8 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,14 +13,33 @@ import (
 	"github.com/obsd-dev/obsd/e2e/sink"
 )
 
+// shedSLO counts every server span of service web.
+const shedSLO = `version: obsd/v1
+slos:
+  - name: web-availability
+    service: web
+    objective: 99
+    period: 1h
+    sli:
+      spans:
+        bad: {status_error: true}
+    alerting:
+      runbook_url: https://runbooks.example/web
+`
+
 // TestShedUnderPressure runs obsd with a shed processor whose memory limit
 // (1 MiB) is always exceeded, so it sheds at its highest level, in the
-// pipelines config.example.yaml uses: traces fan out to a forward connector
-// and shed sits behind it; logs shed last. Only the low-priority items are
-// dropped, and each is counted by reason.
+// pipelines config.example.yaml uses: the slo processor counts the traces
+// in line and shed sits behind it; logs shed last. Only the low-priority
+// items are dropped, each counted by reason, and the SLO counted every
+// span, the shed one included.
 func TestShedUnderPressure(t *testing.T) {
 	p := newPorts(t)
 	s := sink.NewOTLP(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "slo.yaml"), []byte(shedSLO), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	yaml := fmt.Sprintf(`
 receivers:
   otlp:
@@ -26,6 +47,7 @@ receivers:
       http:
         endpoint: 127.0.0.1:%d
 processors:
+  slo: {}
   shed:
     memory_limit_mib: 1
     protect:
@@ -36,7 +58,9 @@ exporters:
     endpoint: %s
     tls: {insecure: true}
 connectors:
-  forward/traces: {}
+  slo:
+    slos: ["{{DIR}}/slo.yaml"]
+    evaluation_interval: 1s
 extensions:
   health_check:
     endpoint: 127.0.0.1:%d
@@ -51,17 +75,20 @@ service:
   pipelines:
     traces:
       receivers: [otlp]
-      exporters: [forward/traces]
-    traces/forward:
-      receivers: [forward/traces]
-      processors: [shed]
+      processors: [slo, shed]
+      exporters: [otlp_grpc]
+    metrics:
+      receivers: [otlp]
+      exporters: [slo]
+    metrics/slo:
+      receivers: [slo]
       exporters: [otlp_grpc]
     logs:
       receivers: [otlp]
       processors: [shed]
       exporters: [otlp_grpc]
 `, p.OTLPHTTP, s.GRPCAddr, p.Health, p.Metrics)
-	o := harness.Start(t, harness.Config{YAML: yaml, HealthPort: p.Health, MetricsPort: p.Metrics})
+	o := harness.StartInDir(t, dir, harness.Config{YAML: yaml, HealthPort: p.Health, MetricsPort: p.Metrics})
 	post := func(path, body string) {
 		t.Helper()
 		resp, err := http.Post(fmt.Sprintf("http://127.0.0.1:%d%s", p.OTLPHTTP, path), "application/json", strings.NewReader(body))
@@ -74,7 +101,9 @@ service:
 		}
 	}
 	span := func(name string, flags int, status int) string {
-		return fmt.Sprintf(`{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"01020304050607%02x","name":%q,"flags":%d,"status":{"code":%d}}`, len(name), name, flags, status)
+		end := time.Now().UnixNano()
+		return fmt.Sprintf(`{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"01020304050607%02x","name":%q,"kind":2,"flags":%d,"status":{"code":%d},"startTimeUnixNano":"%d","endTimeUnixNano":"%d"}`,
+			len(name), name, flags, status, end-int64(time.Millisecond), end)
 	}
 	post("/v1/traces", `{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"web"}}]},"scopeSpans":[{"spans":[`+
 		span("sampled", 257, 0)+","+span("unsampled", 256, 0)+","+span("unsampled-error", 256, 2)+`]}]},`+
@@ -113,5 +142,11 @@ service:
 	if got := harness.Sum(m, "obsd_shed_level", map[string]string{"signal": "logs"}); got != 3 {
 		t.Errorf("obsd_shed_level{signal=logs} = %v, want 3", got)
 	}
+	// The SLO saw the three spans of web before shed dropped one.
+	sel := map[string]string{"slo": "web-availability"}
+	harness.Eventually(t, 20*time.Second, func() bool {
+		m := o.Metrics(t)
+		return harness.Sum(m, "obsd_slo_events_total", sel) == 3 && harness.Sum(m, "obsd_slo_bad_events_total", sel) == 1
+	}, "the SLO did not count the 3 spans of web (1 bad), the shed one included")
 	t.Logf("delivered spans %v, logs %d; shed: 1 unsampled span, 1 debug log, 1 info log", names, s.LogRecordCount())
 }
