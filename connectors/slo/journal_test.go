@@ -40,7 +40,7 @@ func (h storageHost) GetExtensions() map[component.ID]component.Component { retu
 var walID = component.MustNewIDWithName("wal_storage", "queue")
 
 // walStorage starts wal_storage/queue in dir.
-func walStorage(t *testing.T, dir string) extension.Extension {
+func walStorage(t testing.TB, dir string) extension.Extension {
 	t.Helper()
 	f := walstorage.NewFactory()
 	cfg := f.CreateDefaultConfig().(*walstorage.Config)
