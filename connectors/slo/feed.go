@@ -134,19 +134,55 @@ func (s *runner) feedSpan(b *sloengine.Batch, sp ptrace.Span, slis []compiledSLO
 }
 
 // point is one metric data point being matched: its attributes, the
-// resource's, and the series hash prefix (resource, scope, metric name).
+// resource's, the resource's Prometheus job, and the series hash prefix
+// (resource, scope, metric name).
 type point struct {
 	attrs, res pcommon.Map
+	job        string
 	prefix     uint64
 	start, ts  pcommon.Timestamp
 	cumulative bool
 }
 
+// get returns label k of the point: a point attribute, else a resource
+// attribute, else Prometheus' own name for a resource attribute: "job"
+// and "instance" are what Prometheus calls the target that the prometheus
+// receiver (and OTLP ingestion) turn into service.name (with
+// service.namespace) and service.instance.id, so an SLO written for
+// Prometheus (job="api") matches the same series here.
 func (p *point) get(k string) string {
 	if v, ok := p.attrs.Get(k); ok {
 		return str(v, true)
 	}
-	return str(p.res.Get(k))
+	if v, ok := p.res.Get(k); ok {
+		return str(v, true)
+	}
+	switch k {
+	case labelJob:
+		return p.job
+	case labelInstance:
+		return str(p.res.Get(attrServiceInstanceID))
+	}
+	return ""
+}
+
+// Prometheus' target labels and the resource attributes they come from.
+const (
+	labelJob              = "job"
+	labelInstance         = "instance"
+	attrServiceName       = "service.name"
+	attrServiceNamespace  = "service.namespace"
+	attrServiceInstanceID = "service.instance.id"
+)
+
+// promJob is the job label Prometheus gives a resource:
+// "<service.namespace>/<service.name>", or service.name alone.
+func promJob(res pcommon.Map) string {
+	name := str(res.Get(attrServiceName))
+	if ns := str(res.Get(attrServiceNamespace)); ns != "" {
+		return ns + "/" + name
+	}
+	return name
 }
 
 // scanMetrics reads the monotonic sums and histograms of metric SLIs into b.
@@ -157,6 +193,7 @@ func (s *runner) scanMetrics(b *sloengine.Batch, md pmetric.Metrics) {
 	for i := range rms.Len() {
 		rm := rms.At(i)
 		res := rm.Resource().Attributes()
+		job := promJob(res)
 		rh := hashMap(sloengine.HashSeed, res)
 		sms := rm.ScopeMetrics()
 		for j := range sms.Len() {
@@ -165,7 +202,7 @@ func (s *runner) scanMetrics(b *sloengine.Batch, md pmetric.Metrics) {
 			ms := sm.Metrics()
 			for k := range ms.Len() {
 				m := ms.At(k)
-				p := point{res: res, prefix: sloengine.HashString(sh, m.Name())}
+				p := point{res: res, job: job, prefix: sloengine.HashString(sh, m.Name())}
 				s.feedMetric(b, m, &p, now, limit)
 			}
 		}
@@ -237,14 +274,14 @@ func (s *runner) feedSum(b *sloengine.Batch, name string, p *point, v float64, n
 		var groupBy []string
 		switch {
 		case c.spec.SLI.Metric != nil:
-			t, b := c.spec.SLI.Metric.Match(name, p.get)
-			if !t && !b {
+			isTotal, isBad := c.spec.SLI.Metric.Match(name, p.get)
+			if !isTotal && !isBad {
 				continue
 			}
-			if t {
+			if isTotal {
 				total = v
 			}
-			if b {
+			if isBad {
 				bad = v
 			}
 			groupBy = c.spec.SLI.Metric.GroupBy

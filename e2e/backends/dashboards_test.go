@@ -30,6 +30,7 @@ import (
 	"github.com/obsd-dev/obsd/e2e/harness"
 	"github.com/obsd-dev/obsd/internal/amtest"
 	"github.com/obsd-dev/obsd/internal/promtest"
+	"github.com/obsd-dev/obsd/slo/contract"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
@@ -130,14 +131,13 @@ func checkDashboardQueries(t *testing.T, files map[string][]byte) {
 	go func() { defer wg.Done(); driveRateLimit(ctx, fmt.Sprintf("http://127.0.0.1:%d/v1/traces", p.Limited)) }()
 
 	// Poll until every query returns series or the deadline passes.
-	exempt := func(e dashboards.Expression) bool { return jobSelectingSLOs[e.SLO] != "" }
 	vars := dashboards.Variables{RateInterval: "1m", Interval: "15s", Range: "1h", Instance: ".*", Datasource: "prometheus"}
 	results := make([]queryResult, len(exprs))
 	start := time.Now()
 	for {
 		empty := 0
 		for i, e := range exprs {
-			if results[i].ok() || exempt(e) {
+			if results[i].ok() {
 				continue
 			}
 			results[i] = runQuery(prom, e, vars)
@@ -166,11 +166,8 @@ func checkDashboardQueries(t *testing.T, files map[string][]byte) {
 		if r.fallback {
 			fmt.Fprintf(&report, " (%d without or vector(0))", r.withoutFallback)
 		}
-		if exempt(e) {
-			report.WriteString(" (exempt: " + jobSelectingSLOs[e.SLO] + ")")
-		}
 		report.WriteString("\n")
-		if !r.ok() && !exempt(e) {
+		if !r.ok() {
 			t.Errorf("dashboard %s, panel %q, query %s returns no series (err %v): %s", e.Dashboard, e.Panel, e.RefID, r.err, r.query)
 			if r.fallback && r.series > 0 {
 				t.Errorf("  (it returns the vector(0) fallback only: nothing drives %s)", strings.TrimSuffix(r.query, " or vector(0)"))
@@ -184,40 +181,6 @@ func checkDashboardQueries(t *testing.T, files map[string][]byte) {
 	t.Log(report.String())
 	checkInstanceVariable(t, prom, ds)
 	checkOverviewCounts(t, prom, slos)
-	checkExemptions(t, prom, slos)
-}
-
-// jobSelectingSLOs are the SLOs of slo.example.yaml and docs/slo-guide.md
-// whose metric SLI selects the scrape's job label (job="api" ...). obsd's
-// prometheus receiver turns job and instance into the resource attributes
-// service.name and service.instance.id, and the slo connector matches a
-// selector's labels against the point's and the resource's attributes by
-// name, so these SLIs count nothing and their dashboards stay empty: a bug
-// of the slo connector, not of the dashboards. checkExemptions fails once
-// they are counted, so the exemption cannot outlive the bug.
-var jobSelectingSLOs = map[string]string{
-	"api-availability":          `its SLI selects job="api", which the slo connector never matches on scraped metrics`,
-	"checkout-availability-28d": `its SLI selects job="checkout", which the slo connector never matches on scraped metrics`,
-	"search-availability":       `its SLI selects job="search", which the slo connector never matches on scraped metrics`,
-}
-
-// checkExemptions: each exempted SLO loaded here still has no series
-// while the series its SLI selects are in Prometheus with that job (so
-// the data was there and the SLI did not count it).
-func checkExemptions(t *testing.T, prom *promtest.Server, slos []*spec.SLO) {
-	t.Helper()
-	for _, s := range slos {
-		if jobSelectingSLOs[s.Name] == "" {
-			continue
-		}
-		if got := prom.Query(t, `obsd_slo_events_total{slo="`+s.Name+`"}`); len(got) > 0 {
-			t.Errorf("SLO %s is counted now (%s): remove it from jobSelectingSLOs", s.Name, describe(got))
-		}
-		job := strings.TrimSuffix(strings.SplitN(s.Name, "-", 2)[0], "-")
-		if got := prom.Query(t, `http_requests_total{job="`+job+`"}`); len(got) == 0 {
-			t.Errorf("SLO %s: Prometheus holds no http_requests_total{job=%q}: the exemption's premise is not shown", s.Name, job)
-		}
-	}
 }
 
 // queryResult is one query's outcome against Prometheus.
@@ -274,33 +237,29 @@ func checkInstanceVariable(t *testing.T, prom *promtest.Server, ds []dashboard.D
 	t.Logf("%s: %v", query, values)
 }
 
-// checkOverviewCounts: every SLO (but the exempted) has its series in
-// Prometheus, and the overview's counts are at least the number of SLOs.
-// The series are logged with their labels: with the shipped config each
-// obsd_slo_* series arrives twice, from the slo connector's remote write and
-// from the obsd-self scrape of obsd's /metrics, which carries the same
-// gauges (see the report of this test's commit).
+// checkOverviewCounts: every SLO has its series in Prometheus, each SLO
+// instance exactly once (the slo connector's remote write; the obsd-self
+// scrape drops them, as the shipped configs do), so the overview's SLOs
+// stat counts the instances.
 func checkOverviewCounts(t *testing.T, prom *promtest.Server, slos []*spec.SLO) {
 	t.Helper()
 	got := map[string]float64{}
 	for _, s := range prom.Query(t, `count by (slo) (obsd_slo_objective_ratio)`) {
 		got[s.Labels["slo"]] = s.Value
 	}
-	counted := 0
 	for _, s := range slos {
-		if jobSelectingSLOs[s.Name] != "" {
-			continue
-		}
-		counted++
 		if got[s.Name] < 1 {
 			t.Errorf("SLO %s has no obsd_slo_objective_ratio series in Prometheus", s.Name)
 		}
 	}
-	if n := prom.Query(t, `count(`+`obsd_slo_objective_ratio) or vector(0)`); len(n) != 1 || n[0].Value < float64(counted) {
-		t.Errorf("the overview's SLOs stat is %s, want at least %d", describe(n), counted)
+	if dup := prom.Query(t, `count without (job, instance) (obsd_slo_objective_ratio) > 1`); len(dup) > 0 {
+		t.Errorf("SLO instances arrive more than once: %s", describe(dup))
 	}
-	t.Logf("obsd_slo_objective_ratio series per SLO: %v", got)
-	for _, x := range prom.Query(t, `obsd_slo_objective_ratio`) {
+	instances := prom.Query(t, `obsd_slo_objective_ratio`)
+	if n := prom.Query(t, `count(`+`obsd_slo_objective_ratio) or vector(0)`); len(n) != 1 || n[0].Value != float64(len(instances)) {
+		t.Errorf("the overview's SLOs stat is %s, want %d (one per SLO instance)", describe(n), len(instances))
+	}
+	for _, x := range instances {
 		t.Logf("  %v", x.Labels)
 	}
 }
@@ -336,7 +295,8 @@ func dashboardsConfig(p dashboardPorts, app, remoteWrite, am string) string {
 	scrape := func(job, target string) string {
 		return fmt.Sprintf("        - job_name: %s\n          scrape_interval: 1s\n          static_configs:\n            - targets: [\"%s\"]\n", job, target)
 	}
-	jobs := scrape("obsd-self", fmt.Sprintf("127.0.0.1:%d", p.Metrics)) + scrape("api", app) + scrape("checkout", app) + scrape("search", app)
+	jobs := scrape("obsd-self", fmt.Sprintf("127.0.0.1:%d", p.Metrics)) + selfScrapeDrop() +
+		scrape("api", app) + scrape("checkout", app) + scrape("search", app)
 	return fmt.Sprintf(`
 receivers:
   otlp:
@@ -643,4 +603,16 @@ func driveRateLimit(ctx context.Context, url string) {
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// selfScrapeDrop is the shipped configs' metric_relabel_configs of the
+// obsd-self scrape (deploy's TestSelfScrapeDoesNotDuplicateTheSLOSeries
+// checks them): the SLO series the connector writes itself are dropped.
+func selfScrapeDrop() string {
+	names := make([]string, len(contract.EmittedMetrics))
+	for i, n := range contract.EmittedMetrics {
+		names[i] = regexp.QuoteMeta(n)
+	}
+	return "          metric_relabel_configs:\n            - source_labels: [__name__]\n              regex: '" +
+		strings.Join(names, "|") + "'\n              action: drop\n"
 }

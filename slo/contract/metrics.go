@@ -58,6 +58,13 @@ const (
 	JournalDropped = "dropped"
 )
 
+// EmittedMetrics are the per-SLO metrics the slo connector emits down its
+// metrics pipelines on every evaluation (and also exposes on obsd's own
+// /metrics). The others (MetricPoints, MetricRestoreFailures,
+// MetricGroupOverflow) are self-metrics, on /metrics only.
+var EmittedMetrics = [...]string{MetricObjective, MetricEvents, MetricBadEvents, MetricErrorRatio, MetricBurnRate,
+	MetricBudgetRemaining, MetricAlertActive, MetricPeriodStart, MetricPeriodEnd}
+
 // Labels of the obsd_slo_* metrics. Every per-SLO series also carries the
 // SLO's own labels and its group-by values.
 const (
