@@ -21,14 +21,33 @@ import (
 	"github.com/obsd-dev/obsd/e2e/sink"
 )
 
+// shedSLO counts every server span of service web.
+const shedSLO = `version: obsd/v1
+slos:
+  - name: web-availability
+    service: web
+    objective: 99
+    period: 1h
+    sli:
+      spans:
+        bad: {status_error: true}
+    alerting:
+      runbook_url: https://runbooks.example/web
+`
+
 // TestShedUnderPressure runs obsd with a shed processor whose memory limit
 // (1 MiB) is always exceeded, so it sheds at its highest level, in the
-// pipelines config.example.yaml uses: traces fan out to a forward connector
-// and shed sits behind it; logs shed last. Only the low-priority items are
-// dropped, and each is counted by reason.
+// pipelines config.example.yaml uses: the slo processor counts the traces
+// in line and shed sits behind it; logs shed last. Only the low-priority
+// items are dropped, each counted by reason, and the SLO counted every
+// span, the shed one included.
 func TestShedUnderPressure(t *testing.T) {
 	p := newPorts(t)
 	s := sink.NewOTLP(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "slo.yaml"), []byte(shedSLO), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	yaml := fmt.Sprintf(`
 receivers:
   otlp:
@@ -36,6 +55,7 @@ receivers:
       http:
         endpoint: 127.0.0.1:%d
 processors:
+  slo: {}
   shed:
     memory_limit_mib: 1
     protect:
@@ -46,7 +66,9 @@ exporters:
     endpoint: %s
     tls: {insecure: true}
 connectors:
-  forward/traces: {}
+  slo:
+    slos: ["{{DIR}}/slo.yaml"]
+    evaluation_interval: 1s
 extensions:
   health_check:
     endpoint: 127.0.0.1:%d
@@ -61,17 +83,20 @@ service:
   pipelines:
     traces:
       receivers: [otlp]
-      exporters: [forward/traces]
-    traces/forward:
-      receivers: [forward/traces]
-      processors: [shed]
+      processors: [slo, shed]
+      exporters: [otlp_grpc]
+    metrics:
+      receivers: [otlp]
+      exporters: [slo]
+    metrics/slo:
+      receivers: [slo]
       exporters: [otlp_grpc]
     logs:
       receivers: [otlp]
       processors: [shed]
       exporters: [otlp_grpc]
 `, p.OTLPHTTP, s.GRPCAddr, p.Health, p.Metrics)
-	o := harness.Start(t, harness.Config{YAML: yaml, HealthPort: p.Health, MetricsPort: p.Metrics})
+	o := harness.StartInDir(t, dir, harness.Config{YAML: yaml, HealthPort: p.Health, MetricsPort: p.Metrics})
 	post := func(path, body string) {
 		t.Helper()
 		resp, err := http.Post(fmt.Sprintf("http://127.0.0.1:%d%s", p.OTLPHTTP, path), "application/json", strings.NewReader(body))
@@ -84,7 +109,9 @@ service:
 		}
 	}
 	span := func(name string, flags int, status int) string {
-		return fmt.Sprintf(`{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"01020304050607%02x","name":%q,"flags":%d,"status":{"code":%d}}`, len(name), name, flags, status)
+		end := time.Now().UnixNano()
+		return fmt.Sprintf(`{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"01020304050607%02x","name":%q,"kind":2,"flags":%d,"status":{"code":%d},"startTimeUnixNano":"%d","endTimeUnixNano":"%d"}`,
+			len(name), name, flags, status, end-int64(time.Millisecond), end)
 	}
 	post("/v1/traces", `{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"web"}}]},"scopeSpans":[{"spans":[`+
 		span("sampled", 257, 0)+","+span("unsampled", 256, 0)+","+span("unsampled-error", 256, 2)+`]}]},`+
@@ -123,6 +150,12 @@ service:
 	if got := harness.Sum(m, "obsd_shed_level", map[string]string{"signal": "logs"}); got != 3 {
 		t.Errorf("obsd_shed_level{signal=logs} = %v, want 3", got)
 	}
+	// The SLO saw the three spans of web before shed dropped one.
+	sel := map[string]string{"slo": "web-availability"}
+	harness.Eventually(t, 20*time.Second, func() bool {
+		m := o.Metrics(t)
+		return harness.Sum(m, "obsd_slo_events_total", sel) == 3 && harness.Sum(m, "obsd_slo_bad_events_total", sel) == 1
+	}, "the SLO did not count the 3 spans of web (1 bad), the shed one included")
 	t.Logf("delivered spans %v, logs %d; shed: 1 unsampled span, 1 debug log, 1 info log", names, s.LogRecordCount())
 }
 
@@ -148,9 +181,9 @@ slos:
 
 // TestShedAfterTheSLOConnectorKeepsSLOsExact runs shed under pressure (its
 // limit, 1 MiB, always exceeded: it sheds at its highest level) with the
-// slo connector, in config.example.yaml's pipeline shape: traces and logs
-// fan out to slo and to a forward connector, and shed runs behind the
-// forward connector. The SLOs count every span and record received, the
+// slo connector, in config.example.yaml's pipeline shape: the slo
+// processor counts traces and logs in line, into the slo connector's
+// engine, and shed runs after it. The SLOs count every span and record received, the
 // bad ones included, although shed drops the unsampled spans and the DEBUG
 // and INFO records before the backend; every item is accounted for
 // (received = forwarded + shed, by reason).
@@ -180,9 +213,8 @@ exporters:
     tls: {insecure: true}
     sending_queue:
       batch: {flush_timeout: 50ms}
+  slo: {}
 connectors:
-  forward/traces: {}
-  forward/logs: {}
   slo:
     slos: ["{{DIR}}/slo.yaml"]
     evaluation_interval: 1s
@@ -200,19 +232,11 @@ service:
   pipelines:
     traces:
       receivers: [otlp]
-      processors: [memory_limiter]
-      exporters: [slo, forward/traces]
-    traces/forward:
-      receivers: [forward/traces]
-      processors: [shed]
+      processors: [memory_limiter, slo, shed]
       exporters: [otlp_grpc]
     logs:
       receivers: [otlp]
-      processors: [memory_limiter]
-      exporters: [slo, forward/logs]
-    logs/forward:
-      receivers: [forward/logs]
-      processors: [shed]
+      processors: [memory_limiter, slo, shed]
       exporters: [otlp_grpc]
     metrics/slo:
       receivers: [slo]
@@ -300,8 +324,7 @@ service:
 }
 
 // checkExampleShedsAfterSLO checks that config.example.yaml has the shape
-// the test runs: every pipeline with shed receives only from forward
-// connectors, and every pipeline feeding one of those also exports to slo.
+// the test runs: every pipeline with shed runs the slo processor before it.
 func checkExampleShedsAfterSLO(t *testing.T) {
 	t.Helper()
 	root, err := harness.RepoRoot()
@@ -324,20 +347,13 @@ func checkExampleShedsAfterSLO(t *testing.T) {
 	}
 	shedding := 0
 	for name, pl := range cfg.Service.Pipelines {
-		if !slices.Contains(pl.Processors, "shed") {
+		at := slices.Index(pl.Processors, "shed")
+		if at < 0 {
 			continue
 		}
 		shedding++
-		for _, r := range pl.Receivers {
-			if !strings.HasPrefix(r, "forward") {
-				t.Errorf("config.example.yaml: pipeline %s sheds data it receives from %s, before the slo connector saw it", name, r)
-				continue
-			}
-			for up, upl := range cfg.Service.Pipelines {
-				if slices.Contains(upl.Exporters, r) && !slices.Contains(upl.Exporters, "slo") {
-					t.Errorf("config.example.yaml: pipeline %s feeds %s (shed in %s) but not the slo connector", up, r, name)
-				}
-			}
+		if !slices.Contains(pl.Processors[:at], "slo") {
+			t.Errorf("config.example.yaml: pipeline %s sheds before the slo processor counted: %v", name, pl.Processors)
 		}
 	}
 	if shedding == 0 {

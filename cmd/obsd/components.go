@@ -61,6 +61,9 @@ import (
 func components() (otelcol.Factories, error) {
 	var err error
 	factories := otelcol.Factories{Telemetry: otelconftelemetry.NewFactory()}
+	// The slo processor counts into the engine of the slo connector of the
+	// same name: one pair of factories shares the engines.
+	sloConnector, sloProcessor := sloconnector.NewFactories()
 
 	factories.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](
 		// The collector's OTLP receiver, whose pipeline refusals
@@ -95,6 +98,7 @@ func components() (otelcol.Factories, error) {
 		shed.NewFactory(),
 		k8smeta.NewFactory(),
 		tenant.NewFactory(),
+		sloProcessor,
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -116,7 +120,7 @@ func components() (otelcol.Factories, error) {
 	factories.Connectors, err = otelcol.MakeFactoryMap[connector.Factory](
 		spanmetricsconnector.NewFactory(),
 		forwardconnector.NewFactory(),
-		sloconnector.NewFactory(),
+		sloConnector,
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
