@@ -207,13 +207,13 @@ processors:
     limit_mib: 512
   shed:
     memory_limit_mib: 1
+  slo: {}
 exporters:
   otlp_grpc:
     endpoint: %s
     tls: {insecure: true}
     sending_queue:
       batch: {flush_timeout: 50ms}
-  slo: {}
 connectors:
   slo:
     slos: ["{{DIR}}/slo.yaml"]
@@ -238,6 +238,9 @@ service:
       receivers: [otlp]
       processors: [memory_limiter, slo, shed]
       exporters: [otlp_grpc]
+    metrics:
+      receivers: [otlp]
+      exporters: [slo]
     metrics/slo:
       receivers: [slo]
       exporters: [otlp_grpc]
