@@ -3,7 +3,8 @@ package ids
 import "testing"
 
 // The fuzz targets check that no input panics and that whatever a parser
-// accepts is a valid, non-zero id.
+// accepts is a valid, non-zero id. The JSON scan's target, FuzzScanJSON,
+// moved with the scanner to internal/jsonscan.
 
 func FuzzParseTraceparent(f *testing.F) {
 	f.Add("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
@@ -42,16 +43,6 @@ func FuzzParseDatadog(f *testing.F) {
 	f.Fuzz(func(t *testing.T, trace, span string) {
 		ids, r := ParseDatadog(trace, span)
 		validOrEmpty(t, ids, r)
-	})
-}
-
-func FuzzScanJSON(f *testing.F) {
-	f.Add(`{"trace":{"trace":"aa","span":"bb"},"trace_id":"x","dd":{"trace_id":1}}`)
-	m := NewMatcher(testKeys)
-	f.Fuzz(func(t *testing.T, s string) {
-		var found Found
-		ScanJSON(s, m, &found)
-		checkSubstrings(t, s, &found)
 	})
 }
 
