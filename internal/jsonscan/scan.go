@@ -6,9 +6,9 @@ import (
 )
 
 // MaxDepth bounds the nesting Scan reads: the top-level object is level 1,
-// and a container deeper than MaxDepth is ErrTooDeep. Reading is
-// iterative apart from the objects a key names a field below, so the
-// stack stays small whatever the input.
+// and a container at level MaxDepth must be empty (a value inside it is
+// ErrTooDeep). Reading is iterative apart from the objects a key names a
+// field below, so the stack stays small whatever the input.
 const MaxDepth = 64
 
 // The errors of Scan. Every error but ErrNotObject means the object is
@@ -20,7 +20,7 @@ var (
 	// ErrSyntax: the object is not well-formed JSON (Strict), or is
 	// broken beyond what Lenient passes over.
 	ErrSyntax = errors.New("invalid JSON")
-	// ErrTooDeep: a container is nested deeper than MaxDepth.
+	// ErrTooDeep: a value is nested deeper than MaxDepth.
 	ErrTooDeep = errors.New("JSON nested too deeply")
 	// errStop unwinds a scan once every key is done.
 	errStop = errors.New("every key is done")
@@ -32,10 +32,9 @@ type Mode uint8
 // Scan modes.
 const (
 	// Strict reads RFC 8259 JSON: any syntax error ends the scan and is
-	// returned, even in values no key asks for, except that escapes are
-	// checked only in the names and values that are decoded (a stray
-	// backslash in an unrelated string, such as a Windows path, passes).
-	// A value is reported only once the ',' or '}' after it is read.
+	// returned, even in values no key asks for, except that the escapes
+	// of names inside objects no key reads into are not checked. A value
+	// is reported only once the ',' or '}' after it is read.
 	Strict Mode = iota
 	// Lenient reads what loggers write that is almost JSON: a value no key
 	// descends into is passed over by its quotes and brackets without
@@ -124,14 +123,14 @@ func (sc *scanner) allDone() bool { return sc.all != 0 && sc.done == sc.all }
 // object reads the object at sc.i, at nesting level depth, whose field
 // names are matched from cursor c.
 func (sc *scanner) object(f *Fields, found FoundFunc, c Cursor, depth int) error {
-	if depth > MaxDepth {
-		return ErrTooDeep
-	}
 	sc.i++
 	sc.ws()
 	if sc.peek() == '}' {
 		sc.i++
 		return nil
+	}
+	if depth >= MaxDepth {
+		return ErrTooDeep
 	}
 	for {
 		if sc.peek() != '"' {
@@ -198,7 +197,7 @@ func (sc *scanner) object(f *Fields, found FoundFunc, c Cursor, depth int) error
 // escapes is decoded (on the stack) before it is compared; Lenient
 // compares one with a broken escape as written.
 func (sc *scanner) key(f *Fields, c Cursor) (Cursor, uint64, error) {
-	raw, escaped, _, err := sc.str()
+	raw, escaped, _, err := sc.str(false) // checked when decoded
 	if err != nil || c.alive&^sc.done == 0 {
 		return Cursor{}, 0, err
 	}
@@ -221,8 +220,9 @@ func (sc *scanner) key(f *Fields, c Cursor) (Cursor, uint64, error) {
 
 // str reads the string at sc.i and returns its text between the quotes,
 // undecoded, whether it holds escapes, and whether it holds bytes beyond
-// ASCII (Lenient does not look: always true).
-func (sc *scanner) str() (raw string, escaped, nonASCII bool, err error) {
+// ASCII (Lenient does not look: always true). Strict checks its escapes
+// when checkEscapes is set.
+func (sc *scanner) str(checkEscapes bool) (raw string, escaped, nonASCII bool, err error) {
 	s := sc.s
 	start := sc.i + 1
 	i := start
@@ -249,6 +249,10 @@ func (sc *scanner) str() (raw string, escaped, nonASCII bool, err error) {
 			sc.i = i + 1
 			return s[start:i], escaped, nonASCII, nil
 		case c == '\\':
+			if checkEscapes && !validEscape(s, i) {
+				sc.i = i
+				return "", false, false, ErrSyntax
+			}
 			i += 2
 			escaped = true
 		case c < 0x20:
@@ -271,7 +275,7 @@ func (sc *scanner) value(depth int) (Value, error) {
 	start := sc.i
 	switch c := sc.peek(); c {
 	case '"':
-		raw, esc, nonASCII, err := sc.str()
+		raw, esc, nonASCII, err := sc.str(true)
 		return Value{Raw: raw, Kind: String, escaped: esc, nonASCII: nonASCII}, err
 	case '{', '[':
 		err := sc.container(depth)
@@ -289,7 +293,7 @@ func (sc *scanner) value(depth int) (Value, error) {
 func (sc *scanner) scalar() (Kind, error) {
 	switch c := sc.peek(); {
 	case c == '"':
-		_, _, _, err := sc.str()
+		_, _, _, err := sc.str(true)
 		return String, err
 	case c == 't':
 		return True, sc.literal("true")
@@ -326,9 +330,6 @@ func (sc *scanner) container(depth int) error {
 		// sc.i is at a value of the innermost open container (n == 0: the
 		// container itself).
 		if c := sc.peek(); c == '{' || c == '[' {
-			if depth+n >= MaxDepth {
-				return ErrTooDeep
-			}
 			objs &^= 1 << uint(n)
 			if c == '{' {
 				objs |= 1 << uint(n)
@@ -337,6 +338,9 @@ func (sc *scanner) container(depth int) error {
 			sc.i++
 			sc.ws()
 			if sc.peek() != closer(objs, n) {
+				if depth+n >= MaxDepth {
+					return ErrTooDeep
+				}
 				if err := sc.member(objs, n); err != nil {
 					return err
 				}
@@ -381,7 +385,7 @@ func (sc *scanner) member(objs uint64, n int) error {
 	if sc.peek() != '"' {
 		return ErrSyntax
 	}
-	if _, _, _, err := sc.str(); err != nil {
+	if _, _, _, err := sc.str(false); err != nil {
 		return err
 	}
 	sc.ws()
@@ -398,6 +402,21 @@ func closer(objs uint64, n int) byte {
 		return '}'
 	}
 	return ']'
+}
+
+// validEscape reports whether the backslash at s[i] starts a JSON escape.
+func validEscape(s string, i int) bool {
+	if i+1 >= len(s) {
+		return false
+	}
+	switch s[i+1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return true
+	case 'u':
+		_, _, ok := hex4(s, i+2)
+		return ok
+	}
+	return false
 }
 
 // numberEnd returns the end of the JSON number (RFC 8259 grammar) at s[i].
@@ -446,7 +465,7 @@ func digits(s string, i int) int {
 // its level.
 func (sc *scanner) lenientValue() (Value, error) {
 	if sc.peek() == '"' {
-		raw, esc, nonASCII, err := sc.str()
+		raw, esc, nonASCII, err := sc.str(true)
 		return Value{Raw: raw, Kind: String, escaped: esc, nonASCII: nonASCII}, err
 	}
 	start := sc.i
@@ -465,7 +484,7 @@ func (sc *scanner) lenientSkip() error {
 		switch s[i] {
 		case '"':
 			sc.i = i
-			if _, _, _, err := sc.str(); err != nil {
+			if _, _, _, err := sc.str(false); err != nil {
 				return err
 			}
 			if i = sc.i; depth == 0 {

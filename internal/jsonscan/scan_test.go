@@ -61,6 +61,8 @@ func TestScanStrict(t *testing.T) {
 		{"deep nesting is refused", `{"x":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`, nil, ErrTooDeep},
 		{"nesting up to the limit is read", `{"x":` + strings.Repeat("[", MaxDepth-1) + strings.Repeat("]", MaxDepth-1) + `,"status":1}`,
 			kv("0=" + n + ":1"), nil},
+		{"a value at the limit is refused", `{"x":` + strings.Repeat("[", MaxDepth-1) + "1" + strings.Repeat("]", MaxDepth-1) + `,"status":1}`,
+			nil, ErrTooDeep},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -155,7 +157,9 @@ func TestFind(t *testing.T) {
 		{"escapes are decoded", `{"m":"a\"b\\c\u00e9\ud83d\ude00\/"}`, "m", "a\"b\\cé😀/", true, nil},
 		{"a lone surrogate becomes U+FFFD", `{"m":"\ud800x"}`, "m", "\uFFFDx", true, nil},
 		{"an object comes back as raw JSON", `{"a":{"b": [1, 2]}}`, "a", `{"b": [1, 2]}`, true, nil},
-		{"an invalid escape in the value is an error", `{"a":"\x"}`, "a", "", true, ErrSyntax},
+		{"an invalid escape in the value is an error", `{"a":"\x"}`, "a", "", false, ErrSyntax},
+		{"an invalid escape in a value no key wants is an error", `{"b":"\x","a":1}`, "a", "", false, ErrSyntax},
+		{"an invalid escape in a name inside an unread object is not checked", `{"b":{"\x":1},"a":1}`, "a", "1", true, nil},
 		{"an invalid escape in a key is an error", `{"\x":1,"a":2}`, "a", "", false, ErrSyntax},
 	}
 	for _, tt := range tests {
@@ -172,6 +176,16 @@ func TestFind(t *testing.T) {
 				t.Errorf("found %v, error %v; want %v, %v", found, err, tt.found, tt.err)
 			}
 		})
+	}
+}
+
+func TestAppendTextRefusesABrokenEscape(t *testing.T) {
+	v, found, err := Find(`{"a":"x\qy"}`, []string{"a"}, Lenient) // Lenient does not check escapes
+	if err != nil || !found {
+		t.Fatal(found, err)
+	}
+	if _, err := v.AppendText(nil); !errors.Is(err, ErrSyntax) {
+		t.Errorf("AppendText error %v, want ErrSyntax", err)
 	}
 }
 
