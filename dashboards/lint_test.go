@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/obsd-dev/obsd/dashboards/grafana"
-	"github.com/obsd-dev/obsd/slo/spec"
+	"github.com/obsd-dev/obsd/slo/formats"
 )
 
 // knownMetrics are the metric names obsd exposes (checked by hand against
@@ -40,7 +40,7 @@ var grafanaVar = regexp.MustCompile(`\$(\{|[a-zA-Z_])`)
 func allDashboards(t *testing.T) []*grafana.Dashboard {
 	t.Helper()
 	ds := Dashboards(loadSLOs(t))
-	example, err := spec.Load("../slo.example.yaml")
+	example, err := formats.Load("../slo.example.yaml")
 	require.NoError(t, err)
 	ds = append(ds, Dashboards(example)...)
 	// An empty SLO list must give valid dashboards too.

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/obsd-dev/obsd/dashboards"
+	"github.com/obsd-dev/obsd/slo/formats"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
@@ -51,7 +52,7 @@ func newDashboardsPlotCommand() *cobra.Command {
 }
 
 func runDashboardsPlot(f plotFlags) error {
-	slos, err := spec.Load(f.slo)
+	slos, err := formats.Load(f.slo)
 	if err != nil {
 		return fmt.Errorf("could not load SLOs: %w", err)
 	}
@@ -113,7 +114,7 @@ func newDashboardsGenerateCommand() *cobra.Command {
 }
 
 func runDashboardsGenerate(stdout io.Writer, f dashboardsFlags) error {
-	slos, err := spec.Load(f.slos...)
+	slos, err := formats.Load(f.slos...)
 	if err != nil {
 		return fmt.Errorf("could not load SLOs: %w", err)
 	}

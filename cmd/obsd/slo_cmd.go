@@ -12,6 +12,7 @@ import (
 
 	"github.com/obsd-dev/obsd/dashboards/plot"
 	"github.com/obsd-dev/obsd/slo/backtest"
+	"github.com/obsd-dev/obsd/slo/formats"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
@@ -66,7 +67,7 @@ func runBacktest(stdout io.Writer, stderr *os.File, f backtestFlags) error {
 	if err != nil {
 		return fmt.Errorf("invalid '--to': %w", err)
 	}
-	slos, err := spec.Load(f.slo)
+	slos, err := formats.Load(f.slo)
 	if err != nil {
 		return fmt.Errorf("could not load slos: %w", err)
 	}

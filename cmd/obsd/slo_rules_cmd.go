@@ -6,8 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/obsd-dev/obsd/slo/formats"
 	"github.com/obsd-dev/obsd/slo/rules"
-	"github.com/obsd-dev/obsd/slo/spec"
 )
 
 type rulesFlags struct {
@@ -42,7 +42,7 @@ func newSLORulesCommand() *cobra.Command {
 }
 
 func runRules(stdout io.Writer, f rulesFlags) error {
-	slos, err := spec.Load(f.slos...)
+	slos, err := formats.Load(f.slos...)
 	if err != nil {
 		return fmt.Errorf("could not load slos: %w", err)
 	}

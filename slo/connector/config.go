@@ -9,7 +9,7 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 
 	"github.com/obsd-dev/obsd/alerting"
-	"github.com/obsd-dev/obsd/slo/spec"
+	"github.com/obsd-dev/obsd/slo/formats"
 )
 
 // Config is the configuration of the slo connector.
@@ -75,7 +75,7 @@ func (c *Config) Validate() error {
 	var errs []error
 	if len(c.SLOs) == 0 {
 		errs = append(errs, errors.New("'slos' must list at least one SLO file"))
-	} else if _, err := spec.Load(c.SLOs...); err != nil {
+	} else if _, err := formats.Load(c.SLOs...); err != nil {
 		errs = append(errs, fmt.Errorf("'slos': %w", err))
 	}
 	if c.EvaluationInterval <= 0 {

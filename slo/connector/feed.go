@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/obsd-dev/obsd/slo"
+	"github.com/obsd-dev/obsd/slo/match"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
@@ -125,7 +126,7 @@ func (s *shared) feedSpan(sp ptrace.Span, slis []compiledSLO, now, limit time.Ti
 		}
 		d := time.Duration(sp.EndTimestamp() - sp.StartTimestamp())
 		var bad float64
-		if sli.Bad(sp.Status().Code() == ptrace.StatusCodeError, spanStatus(attrs), d) {
+		if match.SpanBad(sli, sp.Status().Code() == ptrace.StatusCodeError, spanStatus(attrs), d) {
 			bad = 1
 		}
 		in := s.engine.Instance(c.idx, slo.HashSeed, nil, now)
@@ -237,7 +238,7 @@ func (s *shared) feedSum(name string, p *point, v float64, now time.Time) {
 		var groupBy []string
 		switch {
 		case c.spec.SLI.Metric != nil:
-			t, b := c.spec.SLI.Metric.Match(name, p.get)
+			t, b := match.Ratio(c.spec.SLI.Metric, name, p.get)
 			if !t && !b {
 				continue
 			}
@@ -249,10 +250,10 @@ func (s *shared) feedSum(name string, p *point, v float64, now time.Time) {
 			}
 			groupBy = c.spec.SLI.Metric.GroupBy
 		case c.spec.SLI.Latency != nil:
-			switch c.spec.SLI.Latency.Role(name, p.get) {
-			case spec.LatencyCount:
+			switch match.Latency(c.spec.SLI.Latency, name, p.get) {
+			case match.LatencyCount:
 				total, bad = v, v
-			case spec.LatencyGood:
+			case match.LatencyGood:
 				bad = -v
 			default:
 				continue
@@ -270,7 +271,7 @@ func (s *shared) feedSum(name string, p *point, v float64, now time.Time) {
 func (s *shared) feedHistogram(name string, p *point, now time.Time, above func(*spec.MetricLatency) (uint64, bool), count uint64, bounds pcommon.Float64Slice) {
 	for _, c := range s.slos {
 		l := c.spec.SLI.Latency
-		if l == nil || l.Role(name, p.get) != spec.LatencyHistogram {
+		if l == nil || match.Latency(l, name, p.get) != match.LatencyHistogram {
 			continue
 		}
 		bad, ok := above(l)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/obsd-dev/obsd/alerting"
 	"github.com/obsd-dev/obsd/slo"
+	"github.com/obsd-dev/obsd/slo/formats"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
@@ -125,7 +126,7 @@ func (m *anchoredMatcher) match(s string) bool {
 }
 
 func newShared(id component.ID, cfg *Config, set component.TelemetrySettings, now func() time.Time) (*shared, error) {
-	slos, err := spec.Load(cfg.SLOs...)
+	slos, err := formats.Load(cfg.SLOs...)
 	if err != nil {
 		return nil, fmt.Errorf("could not load slos: %w", err)
 	}
