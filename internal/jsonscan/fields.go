@@ -15,6 +15,14 @@
 // write that is almost JSON (NaN, bare words, unvalidated containers) and
 // keeps what it found before an error it cannot get past (the correlation
 // processor lifts ids from such lines).
+//
+// One pass for several consumers: build one Fields from all their keys
+// (at most MaxKeys), remember which key indexes are whose, and let the
+// FoundFunc hand each consumer its values; what a consumer takes (its
+// first-wins rule) is what the FoundFunc returns for its keys. The mode
+// is per Scan, so consumers sharing a pass share its mode; a Strict
+// consumer keeps the values found before an error (they are reported
+// only once the delimiter after them is read).
 package jsonscan
 
 import (
@@ -52,12 +60,12 @@ type Fields struct {
 	// maxLevels, when above zero, is the deepest level a field may be at
 	// (1 for the top-level fields).
 	maxLevels int
-	// first[c] has bit n set when some key's first level can be a field
-	// name of length n (< 64) starting with byte c (both cases for a
-	// case-insensitive key): a top-level field that no bit admits names
-	// no key, the common case for the fields of a log body, and is passed
-	// over without comparing. nil: some first level is empty or too long
-	// for the filter.
+	// first[slot(c, n)] holds the keys whose first level can be a field
+	// name of length n (1 to 63) starting with byte c (either case for a
+	// case-insensitive key): a top-level field whose slot holds no alive
+	// key, the common case for the fields of a log body, is passed over
+	// without comparing, and one that does is compared with those keys
+	// only. nil: some first level is empty or too long for the table.
 	first *[256]uint64
 }
 
@@ -82,10 +90,11 @@ func NewFields(keys []Key, maxLevels int) *Fields {
 				break
 			}
 			if f.first != nil {
-				f.first[k.firstByte()] |= 1 << uint(n)
+				c, bit := k.firstByte(), uint64(1)<<uint(i)
+				f.first[slot(c, n)] |= bit
 				if k.CaseInsensitive {
-					f.first[lower(k.firstByte())] |= 1 << uint(n)
-					f.first[upper(k.firstByte())] |= 1 << uint(n)
+					f.first[slot(lower(c), n)] |= bit
+					f.first[slot(upper(c), n)] |= bit
 				}
 			}
 		}
@@ -111,6 +120,10 @@ func firstLevelLengths(k Key) []int {
 	}
 	return append(out, len(k.Name))
 }
+
+// slot spreads (first byte, length) pairs over the 256 entries of
+// Fields.first; pairs that share a slot only cost a comparison.
+func slot(c byte, n int) byte { return c + byte(n)*67 }
 
 func (k *Key) firstByte() byte {
 	if k.Path != nil {
@@ -143,15 +156,18 @@ func (c Cursor) Alive() bool { return c.alive != 0 }
 // of an object held by that field, and hit the set of keys that name the
 // field itself (bit i: key i).
 func (f *Fields) Step(c Cursor, name string) (next Cursor, hit uint64) {
-	if c.alive == 0 || (f.maxLevels > 0 && c.level >= f.maxLevels) {
-		return Cursor{}, 0
+	alive := c.alive
+	if c.level == 0 && f.first != nil {
+		if len(name) == 0 || len(name) >= 64 {
+			return Cursor{}, 0
+		}
+		alive &= f.first[slot(name[0], len(name))]
 	}
-	if c.level == 0 && f.first != nil &&
-		(len(name) == 0 || len(name) >= 64 || f.first[name[0]]&(1<<uint(len(name))) == 0) {
+	if alive == 0 || (f.maxLevels > 0 && c.level >= f.maxLevels) {
 		return Cursor{}, 0
 	}
 	next = Cursor{off: c.off + len(name) + 1, level: c.level + 1}
-	for m := c.alive; m != 0; m &= m - 1 {
+	for m := alive; m != 0; m &= m - 1 {
 		i := bits.TrailingZeros64(m)
 		k := &f.keys[i]
 		if k.Path != nil {

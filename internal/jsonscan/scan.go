@@ -137,30 +137,30 @@ func (sc *scanner) object(f *Fields, found FoundFunc, c Cursor, depth int) error
 			return ErrSyntax
 		}
 		next, hit, err := sc.key(f, c)
+		if err == nil {
+			err = sc.colon()
+		}
 		if err != nil {
 			return err
 		}
-		sc.ws()
-		if sc.peek() != ':' {
-			return ErrSyntax
-		}
-		sc.i++
-		sc.ws()
 		if sc.i >= len(sc.s) {
 			return ErrSyntax
 		}
 		if hit&^sc.done == 0 {
 			hit = 0
 		}
-		next.alive &^= sc.done
 		var v Value
 		switch start := sc.i; {
-		case next.alive != 0 && sc.s[sc.i] == '{':
+		case next.alive&^sc.done != 0 && sc.s[sc.i] == '{':
+			// Done keys stay in next: a field below may name one of them
+			// and a key still open alike (FoundFunc sees both).
 			if err = sc.object(f, found, next, depth+1); err != nil {
 				return err
 			}
 			sc.done |= next.alive & sc.pathKeys // the first object on the path decides
 			v = Value{Raw: sc.s[start:sc.i], Kind: Object}
+		case sc.lenient && hit == 0:
+			err = sc.lenientSkip()
 		case sc.lenient:
 			v, err = sc.lenientValue()
 		default:
@@ -227,6 +227,18 @@ func (sc *scanner) str(checkEscapes bool) (raw string, escaped, nonASCII bool, e
 	start := sc.i + 1
 	i := start
 	if sc.lenient {
+		// Byte by byte for short strings (names, ids, traceparents), then
+		// by strings.IndexByte, which is faster on long ones (messages).
+		for end := min(i+64, len(s)); i < end; i++ {
+			switch s[i] {
+			case '\\':
+				escaped = true
+				i++
+			case '"':
+				sc.i = i + 1
+				return s[start:i], escaped, true, nil
+			}
+		}
 		for i < len(s) {
 			j := strings.IndexByte(s[i:], '"')
 			if j < 0 {
@@ -388,6 +400,12 @@ func (sc *scanner) member(objs uint64, n int) error {
 	if _, _, _, err := sc.str(false); err != nil {
 		return err
 	}
+	return sc.colon()
+}
+
+// colon reads the ':' after a member's name, with the white space around
+// it.
+func (sc *scanner) colon() error {
 	sc.ws()
 	if sc.peek() != ':' {
 		return ErrSyntax
@@ -478,6 +496,10 @@ func (sc *scanner) lenientValue() (Value, error) {
 
 // lenientSkip passes over a value by its quotes and brackets.
 func (sc *scanner) lenientSkip() error {
+	if sc.peek() == '"' {
+		_, _, _, err := sc.str(false)
+		return err
+	}
 	s, i := sc.s, sc.i
 	depth := 0
 	for i < len(s) {

@@ -146,6 +146,23 @@ func TestFoundDecidesWhatATakes(t *testing.T) {
 	}
 }
 
+// Below an object, a field still shows every key that names it, those
+// already done included, as at the top level.
+func TestFoundSeesDoneKeysBelowAnObject(t *testing.T) {
+	f := NewFields([]Key{{Name: "trace.id"}, {Name: "TRACE.id", CaseInsensitive: true}}, 0)
+	var seen []string
+	err := f.Scan(`{"trace.id":"a","trace":{"id":"b"}}`, Lenient, func(keys uint64, v Value) uint64 {
+		seen = append(seen, fmt.Sprintf("%b=%s", keys, v.Raw))
+		return keys & -keys
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(seen, " "); got != "11=a 11=b" {
+		t.Errorf("reported %q, want %q", got, "11=a 11=b")
+	}
+}
+
 func TestFind(t *testing.T) {
 	tests := []struct {
 		name, data, path, want string
