@@ -169,13 +169,30 @@ func Unparen(e parser.Expr) parser.Expr {
 	}
 }
 
-// DecodeStrict decodes one YAML document into v with unknown keys as
-// errors ("invalid slo file: ...").
-func DecodeStrict(data []byte, v any) error {
+// DecodeFile refuses a file over the limits (CheckLimits) and decodes its
+// first YAML document into v with unknown keys as errors
+// ("FILE: invalid slo file: ...").
+func DecodeFile(file string, data []byte, v any) error {
+	if err := CheckLimits(file, data); err != nil {
+		return err
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("invalid slo file: %w", err)
+		return fmt.Errorf("%s: invalid slo file: %w", file, err)
 	}
 	return nil
+}
+
+// SLOs returns the SLOs read from a file whose format lists them under
+// 'slos', or every problem: those collected, "'slos' must declare at least
+// one slo" when there is none, and names used twice.
+func (p *Problems) SLOs(slos []*SLO) ([]*SLO, error) {
+	if len(slos) == 0 {
+		p.Add(fmt.Errorf("%s: 'slos' must declare at least one slo", p.File))
+	}
+	if err := errors.Join(p.Err(), CheckUnique(slos)); err != nil {
+		return nil, err
+	}
+	return slos, nil
 }

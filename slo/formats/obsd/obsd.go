@@ -5,7 +5,6 @@
 package obsd
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -22,12 +21,9 @@ const Version = "obsd/v1"
 // once (errors.Join), each with the file, SLO name and YAML field. Names
 // must be unique within the file.
 func Parse(file string, data []byte) ([]*spec.SLO, error) {
-	if err := spec.CheckLimits(file, data); err != nil {
-		return nil, err
-	}
 	var f raw.File
-	if err := spec.DecodeStrict(data, &f); err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+	if err := spec.DecodeFile(file, data, &f); err != nil {
+		return nil, err
 	}
 	if f.Version != Version {
 		return nil, fmt.Errorf("%s: 'version' must be %q, got %q", file, Version, f.Version)
@@ -37,13 +33,7 @@ func Parse(file string, data []byte) ([]*spec.SLO, error) {
 	for _, r := range f.SLOs {
 		out = append(out, convertSLO(file, r, e))
 	}
-	if len(out) == 0 {
-		e.Add(fmt.Errorf("%s: 'slos' must declare at least one slo", file))
-	}
-	if err := errors.Join(e.Err(), spec.CheckUnique(out)); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return e.SLOs(out)
 }
 
 // convertSLO validates one SLO.

@@ -4,7 +4,6 @@
 package sloth
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 
@@ -26,12 +25,9 @@ const SupportedShapes = `sum(rate(SELECTOR[{{.window}}])), sum(increase(SELECTOR
 // name becomes "<service>-<name>" (Sloth's sloth_id) and its period is
 // spec.DefaultPeriod.
 func Parse(file string, data []byte) ([]*spec.SLO, error) {
-	if err := spec.CheckLimits(file, data); err != nil {
-		return nil, err
-	}
 	var f raw.File
-	if err := spec.DecodeStrict(data, &f); err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+	if err := spec.DecodeFile(file, data, &f); err != nil {
+		return nil, err
 	}
 	if f.Version != Version {
 		return nil, fmt.Errorf("%s: 'version' must be %q, got %q", file, Version, f.Version)
@@ -41,13 +37,7 @@ func Parse(file string, data []byte) ([]*spec.SLO, error) {
 	for _, r := range f.SLOs {
 		out = append(out, convertSLO(file, f, r, e))
 	}
-	if len(out) == 0 {
-		e.Add(fmt.Errorf("%s: 'slos' must declare at least one slo", file))
-	}
-	if err := errors.Join(e.Err(), spec.CheckUnique(out)); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return e.SLOs(out)
 }
 
 // convertSLO validates one Sloth SLO.
