@@ -57,6 +57,8 @@ type Fields struct {
 	keys []Key
 	// all has one bit per key; pathKeys the bits of keys given by Path.
 	all, pathKeys uint64
+	// rootLens is Root's Cursor.lens.
+	rootLens uint64
 	// maxLevels, when above zero, is the deepest level a field may be at
 	// (1 for the top-level fields).
 	maxLevels int
@@ -78,6 +80,9 @@ func NewFields(keys []Key, maxLevels int) *Fields {
 	}
 	f := &Fields{keys: make([]Key, len(keys)), maxLevels: maxLevels, first: new([256]uint64)}
 	for i, k := range keys {
+		for _, n := range firstLevelLengths(k) {
+			f.rootLens |= lenBit(n)
+		}
 		k.Path = slices.Clone(k.Path)
 		f.keys[i] = k
 		f.all |= 1 << uint(i)
@@ -140,13 +145,25 @@ func (f *Fields) Len() int { return len(f.keys) }
 // stepping never allocates.
 type Cursor struct {
 	alive uint64
+	// lens has lenBit(n) set when an alive key can name a field of
+	// length n here: Wants turns other names away without a call.
+	lens uint64
 	// off is how much of a dotted name the levels so far consumed (their
 	// lengths and the dots between them); level is how many levels.
 	off, level int
 }
 
 // Root is the cursor of the top-level object: every key is alive.
-func (f *Fields) Root() Cursor { return Cursor{alive: f.all} }
+func (f *Fields) Root() Cursor { return Cursor{alive: f.all, lens: f.rootLens} }
+
+// lenBit is the bit of Cursor.lens for a name of length n; names of 63
+// bytes and more share the last bit.
+func lenBit(n int) uint64 { return 1 << uint(min(n, 63)) }
+
+// Wants reports whether a field name of this length may name a key at
+// the cursor; when it does not, Step would find nothing. It is cheap
+// enough to call before Step for every field.
+func (c Cursor) Wants(name string) bool { return c.lens&lenBit(len(name)) != 0 }
 
 // Alive reports whether some key names a field below the cursor, so that
 // an object there is worth reading into.
@@ -178,6 +195,7 @@ func (f *Fields) Step(c Cursor, name string) (next Cursor, hit uint64) {
 				hit |= 1 << uint(i)
 			} else {
 				next.alive |= 1 << uint(i)
+				next.lens |= lenBit(len(k.Path[c.level+1]))
 			}
 			continue
 		}
@@ -193,6 +211,7 @@ func (f *Fields) Step(c Cursor, name string) (next Cursor, hit uint64) {
 			hit |= 1 << uint(i)
 		case rest[0] == '.' && len(rest) > 1:
 			next.alive |= 1 << uint(i)
+			next.lens = ^uint64(0) // any length: a dot may sit in a name
 		}
 	}
 	if f.maxLevels > 0 && next.level >= f.maxLevels {

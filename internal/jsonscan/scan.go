@@ -80,6 +80,9 @@ func (f *Fields) Scan(data string, mode Mode, found FoundFunc) error {
 func Find(data string, path []string, mode Mode) (v Value, found bool, err error) {
 	keys := [1]Key{{Path: path}}
 	f := Fields{keys: keys[:], all: 1, pathKeys: 1}
+	if len(path) > 0 {
+		f.rootLens = lenBit(len(path[0]))
+	}
 	err = f.Scan(data, mode, func(k uint64, x Value) uint64 {
 		v, found = x, true
 		return k
@@ -108,14 +111,11 @@ func (sc *scanner) peek() byte {
 }
 
 func (sc *scanner) ws() {
-	for sc.i < len(sc.s) {
-		switch sc.s[sc.i] {
-		case ' ', '\t', '\r', '\n':
-			sc.i++
-		default:
-			return
-		}
+	s, i := sc.s, sc.i
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n') {
+		i++
 	}
+	sc.i = i
 }
 
 func (sc *scanner) allDone() bool { return sc.all != 0 && sc.done == sc.all }
@@ -136,14 +136,25 @@ func (sc *scanner) object(f *Fields, found FoundFunc, c Cursor, depth int) error
 		if sc.peek() != '"' {
 			return ErrSyntax
 		}
-		next, hit, err := sc.key(f, c)
-		if err == nil {
-			err = sc.colon()
-		}
+		raw, escaped, _, err := sc.str(false) // checked when decoded
 		if err != nil {
 			return err
 		}
-		if sc.i >= len(sc.s) {
+		var next Cursor
+		var hit uint64
+		switch {
+		case c.alive&^sc.done == 0:
+		case escaped:
+			if next, hit, err = sc.escapedKey(f, c, raw); err != nil {
+				return err
+			}
+		case c.Wants(raw):
+			next, hit = f.Step(c, raw)
+		}
+		if !sc.colon() {
+			return ErrSyntax
+		}
+		if sc.ws(); sc.i >= len(sc.s) {
 			return ErrSyntax
 		}
 		if hit&^sc.done == 0 {
@@ -163,6 +174,8 @@ func (sc *scanner) object(f *Fields, found FoundFunc, c Cursor, depth int) error
 			err = sc.lenientSkip()
 		case sc.lenient:
 			v, err = sc.lenientValue()
+		case hit == 0:
+			err = sc.skip(depth)
 		default:
 			v, err = sc.value(depth)
 		}
@@ -193,18 +206,10 @@ func (sc *scanner) object(f *Fields, found FoundFunc, c Cursor, depth int) error
 	}
 }
 
-// key reads a field name and steps the cursor with it. A name with
-// escapes is decoded (on the stack) before it is compared; Lenient
-// compares one with a broken escape as written.
-func (sc *scanner) key(f *Fields, c Cursor) (Cursor, uint64, error) {
-	raw, escaped, _, err := sc.str(false) // checked when decoded
-	if err != nil || c.alive&^sc.done == 0 {
-		return Cursor{}, 0, err
-	}
-	if !escaped {
-		next, hit := f.Step(c, raw)
-		return next, hit, nil
-	}
+// escapedKey steps the cursor with a field name that holds escapes,
+// decoded (on the stack) first; Lenient compares one with a broken escape
+// as written, Strict refuses it.
+func (sc *scanner) escapedKey(f *Fields, c Cursor, raw string) (Cursor, uint64, error) {
 	var kb [64]byte
 	b, err := appendDecoded(kb[:0], raw)
 	if err != nil {
@@ -255,7 +260,15 @@ func (sc *scanner) str(checkEscapes bool) (raw string, escaped, nonASCII bool, e
 		sc.i = len(s)
 		return "", false, false, ErrSyntax
 	}
-	for i < len(s) {
+	stop := &strictStop
+	for {
+		for i < len(s) && !stop[s[i]] {
+			i++
+		}
+		if i >= len(s) {
+			sc.i = len(s)
+			return "", false, false, ErrSyntax
+		}
 		switch c := s[i]; {
 		case c == '"':
 			sc.i = i + 1
@@ -270,16 +283,23 @@ func (sc *scanner) str(checkEscapes bool) (raw string, escaped, nonASCII bool, e
 		case c < 0x20:
 			sc.i = i
 			return "", false, false, ErrSyntax
-		case c >= 0x80:
-			i++
-			nonASCII = true
-		default:
+		default: // beyond ASCII: noted once, then passed over
+			nonASCII, stop = true, &strictStopUTF8
 			i++
 		}
 	}
-	sc.i = len(s)
-	return "", false, false, ErrSyntax
 }
+
+// strictStop marks the bytes that end a plain run in a Strict string:
+// '"', '\\', control characters and bytes beyond ASCII; strictStopUTF8
+// the same without the bytes beyond ASCII. Read-only tables.
+var strictStop, strictStopUTF8 = func() (all, utf8 [256]bool) {
+	for c := 0; c < 256; c++ {
+		all[c] = c == '"' || c == '\\' || c < 0x20 || c >= 0x80
+		utf8[c] = c == '"' || c == '\\' || c < 0x20
+	}
+	return all, utf8
+}()
 
 // value reads one value (Strict) at nesting level depth of the object
 // holding it.
@@ -301,7 +321,21 @@ func (sc *scanner) value(depth int) (Value, error) {
 	return Value{Raw: sc.s[start:sc.i], Kind: k}, err
 }
 
-// scalar reads a number, true, false or null (Strict).
+// skip passes over one value (Strict) at nesting level depth of the
+// object holding it.
+func (sc *scanner) skip(depth int) error {
+	switch sc.peek() {
+	case '"':
+		_, _, _, err := sc.str(true)
+		return err
+	case '{', '[':
+		return sc.container(depth)
+	}
+	_, err := sc.scalar()
+	return err
+}
+
+// scalar reads a string, number, true, false or null (Strict).
 func (sc *scanner) scalar() (Kind, error) {
 	switch c := sc.peek(); {
 	case c == '"':
@@ -400,19 +434,22 @@ func (sc *scanner) member(objs uint64, n int) error {
 	if _, _, _, err := sc.str(false); err != nil {
 		return err
 	}
-	return sc.colon()
-}
-
-// colon reads the ':' after a member's name, with the white space around
-// it.
-func (sc *scanner) colon() error {
-	sc.ws()
-	if sc.peek() != ':' {
+	if !sc.colon() {
 		return ErrSyntax
 	}
-	sc.i++
 	sc.ws()
 	return nil
+}
+
+// colon reads the ':' after a member's name and the white space before
+// it.
+func (sc *scanner) colon() bool {
+	sc.ws()
+	if sc.i < len(sc.s) && sc.s[sc.i] == ':' {
+		sc.i++
+		return true
+	}
+	return false
 }
 
 func closer(objs uint64, n int) byte {

@@ -255,7 +255,10 @@ func TestStepFiltersTopLevelNames(t *testing.T) {
 			c := f.Root()
 			var hit uint64
 			for _, s := range tt.path {
-				c, hit = f.Step(c, s)
+				wants := c.Wants(s)
+				if c, hit = f.Step(c, s); !wants && (hit != 0 || c.Alive()) {
+					t.Fatalf("Wants(%q) is false but Step found %b (goes on: %v)", s, hit, c.Alive())
+				}
 			}
 			if hit != tt.want || c.Alive() != tt.more {
 				t.Errorf("Step(%q) = %b (goes on: %v), want %b (%v)", tt.path, hit, c.Alive(), tt.want, tt.more)

@@ -28,7 +28,7 @@ func JSONField(data string, path []string, buf []byte) (val string, found bool, 
 	}
 	v, found, err := jsonscan.Find(data, path, jsonscan.Strict)
 	switch {
-	case errors.Is(err, jsonscan.ErrNotObject):
+	case err == jsonscan.ErrNotObject:
 		return "", false, buf, ErrNotJSONObject
 	case err != nil:
 		return "", false, buf, errors.Join(ErrNotJSONObject, err)

@@ -57,6 +57,9 @@ func (m *Matcher) walk(p Path) (jsonscan.Cursor, uint64) {
 	c := m.fields.Root()
 	var hit uint64
 	for i := 0; i < p.n; i++ {
+		if !c.Wants(p.seg[i]) {
+			return jsonscan.Cursor{}, 0
+		}
 		c, hit = m.fields.Step(c, p.seg[i])
 	}
 	return c, hit
