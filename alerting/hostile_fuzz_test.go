@@ -11,6 +11,8 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/obsd-dev/obsd/slo/contract"
 )
 
 // FuzzTemplate compiles any template source as a config would: it either
@@ -75,7 +77,7 @@ func FuzzOutboxFile(f *testing.F) {
 // and runs the lifecycle over it: never a panic.
 func FuzzAlertingState(f *testing.F) {
 	l := newLifecycle(time.Minute, 3*time.Minute, 15*time.Minute)
-	l.apply(obAlert("x"), StateFiring, SeverityPage, t0)
+	l.apply(obAlert("x"), contract.StateFiring, contract.SeverityPage, t0)
 	good, _ := json.Marshal(l.export())
 	f.Add(good)
 	f.Add([]byte(`{"alerts":[{"alert":{"labels":{}},"state":"firing"}]}`))
@@ -99,10 +101,10 @@ func TestCorruptAlertingStateNeverCrashes(t *testing.T) {
 		name string
 		st   State
 	}{
-		{"an alert without labels is dropped", State{Alerts: []AlertState{{State: StateFiring}}}},
+		{"an alert without labels is dropped", State{Alerts: []AlertState{{State: contract.StateFiring}}}},
 		{"an unknown state and severity are carried, not crashed on", State{Alerts: []AlertState{{Alert: obAlert("a"), State: "bogus", Severity: "nope"}}}},
-		{"zero times everywhere", State{Alerts: []AlertState{{Alert: Alert{Labels: map[string]string{"slo": "z"}}, State: StateResolved}}}},
-		{"the same alert twice keeps one", State{Alerts: []AlertState{{Alert: obAlert("d"), State: StateFiring}, {Alert: obAlert("d"), State: StateResolved}}}},
+		{"zero times everywhere", State{Alerts: []AlertState{{Alert: Alert{Labels: map[string]string{"slo": "z"}}, State: contract.StateResolved}}}},
+		{"the same alert twice keeps one", State{Alerts: []AlertState{{Alert: obAlert("d"), State: contract.StateFiring}, {Alert: obAlert("d"), State: contract.StateResolved}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -110,7 +112,7 @@ func TestCorruptAlertingStateNeverCrashes(t *testing.T) {
 			require.NotPanics(t, func() {
 				l.load(tt.st)
 				_ = l.due(t0.Add(time.Hour))
-				_, _ = l.apply(obAlert("new"), StateFiring, SeverityPage, t0.Add(time.Hour))
+				_, _ = l.apply(obAlert("new"), contract.StateFiring, contract.SeverityPage, t0.Add(time.Hour))
 			})
 			assert.LessOrEqual(t, len(l.export().Alerts), len(tt.st.Alerts)+1)
 		})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"text/template"
 )
@@ -19,7 +20,60 @@ const (
 	// persistent one: the difference between the two is the price of
 	// durability (encode + bbolt write + read back per request).
 	fullMemQ profile = "full-memq"
+	// fullWAL and fullWALInterval are full with the persistent queue on
+	// obsd's wal_storage (fsync never, fsync interval) instead of
+	// file_storage.
+	fullWAL         profile = "full-wal"
+	fullWALInterval profile = "full-wal-interval"
+	// The pass-through profiles are otlp → otlp_grpc with nothing between
+	// and the batching in the exporter's sending queue, as full does:
+	// in memory (passMemQ), or persistent on file_storage (passFile) or on
+	// wal_storage (passWAL: fsync never, passWALInterval: fsync interval).
+	// They isolate what each durable queue costs.
+	passMemQ        profile = "pass-memq"
+	passFile        profile = "pass-file"
+	passWAL         profile = "pass-wal"
+	passWALInterval profile = "pass-wal-interval"
 )
+
+// storageKind is where a profile's sending queue lives.
+type storageKind int
+
+const (
+	inMemory storageKind = iota
+	fileStorage
+	walNever
+	walInterval
+)
+
+// profiles maps every profile but baseline to its template and queue.
+var profiles = map[profile]struct {
+	template string
+	storage  storageKind
+}{
+	full:            {fullConfig, fileStorage},
+	fullMemQ:        {fullConfig, inMemory},
+	fullWAL:         {fullConfig, walNever},
+	fullWALInterval: {fullConfig, walInterval},
+	passMemQ:        {passConfig, inMemory},
+	passFile:        {passConfig, fileStorage},
+	passWAL:         {passConfig, walNever},
+	passWALInterval: {passConfig, walInterval},
+}
+
+// storageParams are the storage extension's id and its block (indented
+// for the extensions section) for a queue kind; empty for in memory.
+func storageParams(k storageKind, dir string) (id, block string) {
+	switch k {
+	case fileStorage:
+		return "file_storage/queue", fmt.Sprintf("  file_storage/queue: {directory: %s/queue, create_directory: true}\n", dir)
+	case walNever:
+		return "wal_storage/queue", fmt.Sprintf("  wal_storage/queue: {directory: %s/queue, fsync: never}\n", dir)
+	case walInterval:
+		return "wal_storage/queue", fmt.Sprintf("  wal_storage/queue: {directory: %s/queue, fsync: interval, fsync_interval: 1s}\n", dir)
+	}
+	return "", ""
+}
 
 // configParams fills the config templates.
 type configParams struct {
@@ -28,7 +82,9 @@ type configParams struct {
 	Dir                                          string
 	SLOFile                                      string
 	Shed                                         bool // the shed processor is compiled in
-	Storage                                      bool // persistent sending queue
+	// StorageID and StorageBlock are the persistent queue's storage
+	// extension (empty: in-memory queue).
+	StorageID, StorageBlock string
 }
 
 // baselineConfig is what a plain collector does: upstream components only,
@@ -94,8 +150,8 @@ exporters:
     retry_on_failure: {enabled: true, max_elapsed_time: 0s}
     sending_queue:
       enabled: true
-{{- if .Storage}}
-      storage: file_storage/queue
+{{- if .StorageID}}
+      storage: {{.StorageID}}
 {{- end}}
       sizer: requests
       queue_size: 20000
@@ -104,9 +160,9 @@ exporters:
 extensions:
   health_check: {endpoint: 127.0.0.1:{{.HealthPort}}}
   pprof: {endpoint: 127.0.0.1:{{.PprofPort}}}
-  file_storage/queue: {directory: {{.Dir}}/queue, create_directory: true}
+{{.StorageBlock -}}
 service:
-  extensions: [health_check, pprof, file_storage/queue]
+  extensions: [health_check, pprof{{if .StorageID}}, {{.StorageID}}{{end}}]
   telemetry:
     logs: {level: warn}
     metrics:
@@ -121,15 +177,62 @@ service:
     metrics/slo: {receivers: [slo], exporters: [otlp_grpc]}
 `
 
+// passConfig is a durable pass-through: otlp → otlp_grpc, nothing in
+// between, the batching in the exporter's sending queue (in memory or
+// persistent), configured as full's exporter is.
+const passConfig = `
+receivers:
+  otlp:
+    protocols:
+      grpc: {endpoint: 127.0.0.1:{{.OTLPPort}}, max_recv_msg_size_mib: 16}
+exporters:
+  otlp_grpc:
+    endpoint: {{.Sink}}
+    tls: {insecure: true}
+    compression: none
+    timeout: 10s
+    retry_on_failure: {enabled: true, max_elapsed_time: 0s}
+    sending_queue:
+      enabled: true
+{{- if .StorageID}}
+      storage: {{.StorageID}}
+{{- end}}
+      sizer: requests
+      queue_size: 20000
+      num_consumers: 4
+      batch: {flush_timeout: 200ms, sizer: items, min_size: 8192, max_size: 16384}
+extensions:
+  health_check: {endpoint: 127.0.0.1:{{.HealthPort}}}
+  pprof: {endpoint: 127.0.0.1:{{.PprofPort}}}
+{{.StorageBlock -}}
+service:
+  extensions: [health_check, pprof{{if .StorageID}}, {{.StorageID}}{{end}}]
+  telemetry:
+    logs: {level: warn}
+    metrics:
+      level: normal
+      readers:
+        - pull: {exporter: {prometheus: {host: 127.0.0.1, port: {{.MetricsPort}}, without_scope_info: true, without_units: true, without_type_suffix: true}}}
+  pipelines:
+    traces: {receivers: [otlp], exporters: [otlp_grpc]}
+    logs: {receivers: [otlp], exporters: [otlp_grpc]}
+`
+
 // writeConfig renders a profile's config into dir.
 func writeConfig(p profile, params configParams) (string, error) {
 	text := baselineConfig
-	if p == full || p == fullMemQ {
-		text = fullConfig
-		params.Storage = p == full
-		params.SLOFile = filepath.Join(params.Dir, "slos.yaml")
-		if err := os.WriteFile(params.SLOFile, []byte(sloFile()), 0o600); err != nil {
-			return "", err
+	if p != baseline {
+		def, ok := profiles[p]
+		if !ok {
+			return "", fmt.Errorf("unknown profile %q (baseline, %s)", p, strings.Join(profileNames(), ", "))
+		}
+		text = def.template
+		params.StorageID, params.StorageBlock = storageParams(def.storage, params.Dir)
+		if text == fullConfig {
+			params.SLOFile = filepath.Join(params.Dir, "slos.yaml")
+			if err := os.WriteFile(params.SLOFile, []byte(sloFile()), 0o600); err != nil {
+				return "", err
+			}
 		}
 	}
 	var b bytes.Buffer
@@ -138,6 +241,16 @@ func writeConfig(p profile, params configParams) (string, error) {
 	}
 	path := filepath.Join(params.Dir, "config.yaml")
 	return path, os.WriteFile(path, b.Bytes(), 0o600)
+}
+
+// profileNames lists the profiles but baseline, sorted.
+func profileNames() []string {
+	names := make([]string, 0, len(profiles))
+	for p := range profiles {
+		names = append(names, string(p))
+	}
+	sort.Strings(names)
+	return names
 }
 
 // sloFile declares 100 span SLOs and 100 log SLOs, one of each per

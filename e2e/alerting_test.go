@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/obsd-dev/obsd/dashboards/uid"
 	"github.com/obsd-dev/obsd/e2e/harness"
 	"github.com/obsd-dev/obsd/e2e/sink"
 	"github.com/obsd-dev/obsd/internal/amtest"
+	"github.com/obsd-dev/obsd/slo/contract"
 )
 
 // sloPageAndTicketFile enables both severities: the page holds on a burst
@@ -127,7 +127,7 @@ func TestSLOPageReachesOncallThroughAlertmanager(t *testing.T) {
 		t.Errorf("runbook_url = %q", got.Annotations["runbook_url"])
 	}
 	// The link opens the generated dashboard with the SLO selected.
-	if got.Annotations["dashboard_url"] != "https://grafana.example"+uid.SLOPath("checkout-availability") {
+	if got.Annotations["dashboard_url"] != "https://grafana.example"+contract.DashboardPath("checkout-availability") {
 		t.Errorf("dashboard_url = %q", got.Annotations["dashboard_url"])
 	}
 	// Keep the page firing over a few evaluations and resends: the ticket

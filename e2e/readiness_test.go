@@ -83,13 +83,13 @@ service:
 	}
 
 	post("/v1/traces", `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"0102030405060708","name":"x","flags":1}]}]}]}`)
-	harness.Eventually(t, 30*time.Second, func() bool { return state("circuit_breaker/traces") == 1 }, "the traces circuit never opened")
+	harness.Eventually(t, 30*time.Second, func() bool { return state("circuit_breaker/traces") == 2 }, "the traces circuit never opened")
 	if got := health("/"); got != http.StatusOK {
 		t.Fatalf("one circuit of two open: / answered %d, want 200 (the logs backend may still take data)", got)
 	}
 
 	post("/v1/logs", `{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":{"stringValue":"x"},"severityNumber":9}]}]}]}`)
-	harness.Eventually(t, 30*time.Second, func() bool { return state("circuit_breaker/logs") == 1 }, "the logs circuit never opened")
+	harness.Eventually(t, 30*time.Second, func() bool { return state("circuit_breaker/logs") == 2 }, "the logs circuit never opened")
 	harness.Eventually(t, 30*time.Second, func() bool { return health("/") >= 500 }, "every circuit open but / still answers %d", health("/"))
 	if got := health("/?pipeline=traces"); got != http.StatusOK {
 		t.Errorf("liveness path answered %d with every circuit open, want 200", got)

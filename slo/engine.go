@@ -1,7 +1,7 @@
 // Package slo is obsd's SLO engine core: exact streaming accounting of
 // good and bad events into tiered time slices, ratio-of-sums windows, and
 // multi-window multi-burn-rate alert evaluation with a small notifier
-// interface. It has no collector imports; slo/connector feeds it.
+// interface. It has no collector imports; connectors/slo feeds it.
 //
 // Concurrency: every exported Engine method is safe for concurrent use;
 // Instance handles are only used through the Engine.
@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/obsd-dev/obsd/slo/contract"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
@@ -29,9 +30,12 @@ type Options struct {
 	CountFrom time.Time
 	// ResolveRatio is the hysteresis on resolve: a firing alert resolves
 	// only when no window pair reaches ResolveRatio × its factor
-	// (default 0.9; 1 disables hysteresis).
+	// (default DefaultResolveRatio; 1 disables hysteresis).
 	ResolveRatio float64
 }
+
+// DefaultResolveRatio is the default Options.ResolveRatio.
+const DefaultResolveRatio = 0.9
 
 // Engine holds every SLO instance and evaluates them.
 type Engine struct {
@@ -48,7 +52,7 @@ type Engine struct {
 	stats     [numOutcomes]uint64
 	// reused per evaluation, guarded by evalMu
 	status Status
-	trans  []AlertTransition
+	trans  []contract.Transition
 }
 
 type groupKey struct {
@@ -62,6 +66,9 @@ type Instance struct {
 	slo   *sloDef
 	group map[string]string
 	hash  uint64
+	// service is the instance's service: its group's LabelService value
+	// when grouped by it (discovered SLOs), else the SLO's.
+	service string
 	// overflow: the instance of the value sets beyond the group_by cap.
 	overflow bool
 	acc      *accounts
@@ -77,7 +84,7 @@ func NewEngine(slos []*spec.SLO, opts Options) (*Engine, error) {
 	e := &Engine{byName: map[string]int{}, byGroup: map[groupKey]*Instance{}, series: map[seriesKey]*seriesState{},
 		resolve: opts.ResolveRatio, notifier: opts.Notifier}
 	if e.resolve == 0 {
-		e.resolve = 0.9
+		e.resolve = DefaultResolveRatio
 	}
 	if e.resolve < 0 || e.resolve > 1 {
 		return nil, fmt.Errorf("'resolve_ratio' must be in (0, 1], got %v", e.resolve)
@@ -178,7 +185,11 @@ func (e *Engine) instanceLocked(slo int, groupHash uint64, group func() map[stri
 	if group != nil {
 		g = group()
 	}
-	in := &Instance{id: uint32(len(e.instances)), slo: d, group: g, hash: groupHash, acc: newAccounts(d.layout, now)}
+	in := &Instance{id: uint32(len(e.instances)), slo: d, group: g, hash: groupHash, service: d.spec.Service,
+		acc: newAccounts(d.layout, now)}
+	if v := g[contract.LabelService]; v != "" {
+		in.service = v
+	}
 	switch {
 	case groupHash == OverflowHash:
 		in.overflow = true
@@ -294,7 +305,7 @@ func (e *Engine) Evaluate(ctx context.Context, now time.Time, fn func(*Status)) 
 		}
 	}
 	if len(e.trans) > 0 && e.notifier != nil {
-		e.notifier.Notify(ctx, append([]AlertTransition(nil), e.trans...))
+		e.notifier.Notify(ctx, append([]contract.Transition(nil), e.trans...))
 	}
 }
 

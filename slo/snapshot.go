@@ -8,8 +8,12 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
+	"slices"
 	"time"
+
+	"github.com/obsd-dev/obsd/internal/atomicfile"
+	"github.com/obsd-dev/obsd/slo/contract"
+	"github.com/obsd-dev/obsd/slo/spec"
 )
 
 // SnapshotVersion is the version of the snapshot format written.
@@ -83,13 +87,14 @@ type snapSeries struct {
 }
 
 // WriteSnapshot writes the engine's state to path atomically (temporary
-// file in the same directory, fsync, rename, fsync of the directory).
+// file in the same directory, fsync, rename, fsync of the directory; see
+// internal/atomicfile), readable by obsd's user only.
 func (e *Engine) WriteSnapshot(path string, now time.Time) error {
 	data, err := e.encodeSnapshot(now)
 	if err != nil {
 		return fmt.Errorf("could not encode slo snapshot: %w", err)
 	}
-	if err := writeAtomic(path, data); err != nil {
+	if err := atomicfile.Write(path, data, 0o600); err != nil {
 		return fmt.Errorf("could not write slo snapshot %s: %w", path, err)
 	}
 	return nil
@@ -138,40 +143,13 @@ func encodeTier(r *ring, minLo int64) snapTier {
 	return st
 }
 
-func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-		return err
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
-	return nil
-}
-
 // RestoreSnapshot loads the state written by WriteSnapshot; call it
 // before feeding data. A missing file is not an error (fresh start). A
 // corrupt or unreadable file is renamed to "<path>.corrupt-<time>" and
 // the error returned for logging; the engine then starts fresh. Instances
-// of SLOs no longer declared are skipped; slices are kept for tiers whose
-// resolution is unchanged.
+// of SLOs no longer declared, and those of services a discovered SLO
+// (spec.SpanSLI.AnyService) now excepts, are skipped; slices are kept for
+// tiers whose resolution is unchanged.
 func (e *Engine) RestoreSnapshot(path string, now time.Time) error {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -262,7 +240,7 @@ func (e *Engine) restore(s *snapshot) {
 	ids := make([]*Instance, len(s.Instances))
 	for i, si := range s.Instances {
 		slo, ok := e.byName[si.SLO]
-		if !ok {
+		if !ok || excepted(e.slos[slo].spec, si.Group) {
 			continue
 		}
 		group := si.Group
@@ -281,6 +259,13 @@ func (e *Engine) restore(s *snapshot) {
 			e.series[seriesKey{inst: in.id, hash: se.Hash}] = &seriesState{start: se.Start, last: se.Last, total: se.Total, bad: se.Bad}
 		}
 	}
+}
+
+// excepted reports whether a saved instance of an AnyService SLO is of a
+// service it no longer counts (one that has SLOs of its own now).
+func excepted(s *spec.SLO, group map[string]string) bool {
+	sli := s.SLI.Spans
+	return sli != nil && sli.AnyService && slices.Contains(sli.ExceptServices, group[contract.LabelService])
 }
 
 // restoreTiers puts the slices of the tiers whose resolution is unchanged

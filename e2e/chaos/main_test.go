@@ -69,11 +69,26 @@ type options struct {
 	// Breaker puts a circuit_breaker/<signal> extension (3 failures open
 	// it for 2s) on each exporter.
 	Breaker bool
+	// WAL puts the persistent queues on wal_storage/queue (obsd's own
+	// write-ahead log) instead of file_storage/queue; WALConfig is extra
+	// YAML for it (indented by four spaces), e.g. "    fsync: never\n".
+	WAL       bool
+	WALConfig string
+}
+
+// storageYAML is the storage extension's id and its block in the
+// extensions section.
+func storageYAML(o options) (id, block string) {
+	if o.WAL {
+		return "wal_storage/queue", "  wal_storage/queue:\n    directory: \"{{DIR}}/queue\"\n" + o.WALConfig
+	}
+	return "file_storage/queue", "  file_storage/queue:\n    directory: \"{{DIR}}/queue\"\n    create_directory: true\n    timeout: 5s\n"
 }
 
 // config is obsd with OTLP (gRPC and HTTP) and lokipush in, a persistent
-// queue per signal on file_storage in the instance directory, batching in
-// the queue (no batch processor), and the sink as the OTLP backend.
+// queue per signal on file_storage (or wal_storage, o.WAL) in the instance
+// directory, batching in the queue (no batch processor), and the sink as
+// the OTLP backend.
 func config(p ports, s *sink.OTLP, o options) harness.Config {
 	if o.Timeout == "" {
 		o.Timeout = "5s"
@@ -85,6 +100,7 @@ func config(p ports, s *sink.OTLP, o options) harness.Config {
 		o.QueueSize = 100000
 	}
 	mw, httpMW, ext, extIDs, health := extensionsYAML(o)
+	storageID, storageBlock := storageYAML(o)
 	exporter := func(name string) string {
 		backend := s
 		if name == "logs" && o.LogsTo != nil {
@@ -113,15 +129,11 @@ processors:
 exporters:
 %s%s%s
 extensions:
-  file_storage/queue:
-    directory: "{{DIR}}/queue"
-    create_directory: true
-    timeout: 5s
-  health_check:
+%s  health_check:
     endpoint: 127.0.0.1:%d%s
 %s
 service:
-  extensions: [health_check, file_storage/queue%s]
+  extensions: [health_check, %s%s]
   telemetry:
     logs:
       level: info
@@ -147,8 +159,8 @@ service:
       exporters: [otlp_grpc/logs]
 %s
 `, p.GRPC, mw, p.HTTP, httpMW, p.Loki, strings.ReplaceAll(mw, "        ", "    "),
-		o.LimitMiB, o.LimitMiB/5, exporter("traces"), exporter("logs"), o.Connectors,
-		p.Health, health, ext, extIDs, p.Metrics, o.TraceExporters, o.Pipelines)
+		o.LimitMiB, o.LimitMiB/5, exporter("traces"), exporter("logs"), o.Connectors, storageBlock,
+		p.Health, health, ext, storageID, extIDs, p.Metrics, o.TraceExporters, o.Pipelines)
 	return harness.Config{YAML: yaml, HealthPort: p.Health, MetricsPort: p.Metrics}
 }
 
@@ -178,13 +190,14 @@ func extensionsYAML(o options) (mw, httpMW, ext, extIDs, health string) {
 }
 
 // exporterYAML is the otlp_grpc/<name> exporter to addr: a persistent
-// queue on file_storage with batching inside it, retries for ever, and the
-// circuit_breaker/<name> middleware when o.Breaker.
+// queue on the storage extension with batching inside it, retries for
+// ever, and the circuit_breaker/<name> middleware when o.Breaker.
 func exporterYAML(name, addr string, o options) string {
 	breaker := ""
 	if o.Breaker {
 		breaker = fmt.Sprintf("\n    middlewares: [{id: circuit_breaker/%s}]", name)
 	}
+	storageID, _ := storageYAML(o)
 	return fmt.Sprintf(`  otlp_grpc/%s:
     endpoint: %s%s
     tls:
@@ -197,7 +210,7 @@ func exporterYAML(name, addr string, o options) string {
       max_elapsed_time: 0s
     sending_queue:
       enabled: true
-      storage: file_storage/queue
+      storage: %s
       sizer: requests
       queue_size: %d
       num_consumers: 4
@@ -206,7 +219,7 @@ func exporterYAML(name, addr string, o options) string {
         sizer: items
         min_size: 1000
         max_size: 5000
-`, name, addr, breaker, o.Timeout, o.QueueSize)
+`, name, addr, breaker, o.Timeout, storageID, o.QueueSize)
 }
 
 // dumpOnFailure logs the tail of obsd's output when the test failed.

@@ -23,12 +23,22 @@ const outage = 30 * time.Second
 // memory_limiter's limit; when the sink comes back the backlog drains to an
 // empty queue and every acknowledged item arrives.
 func TestBackendOutage(t *testing.T) {
+	backendOutage(t, "outage", options{Breaker: true, Readiness: true})
+}
+
+// TestWALBackendOutage is TestBackendOutage with the queues on wal_storage.
+func TestWALBackendOutage(t *testing.T) {
+	backendOutage(t, "wal_outage", options{Breaker: true, Readiness: true, WAL: true})
+}
+
+func backendOutage(t *testing.T, name string, opts options) {
 	const limitMiB = 256
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	s := sink.NewOTLP(t)
 	p := newPorts(t)
-	o := harness.StartInDir(t, t.TempDir(), config(p, s, options{LimitMiB: limitMiB, Breaker: true, Readiness: true}))
+	opts.LimitMiB = limitMiB
+	o := harness.StartInDir(t, t.TempDir(), config(p, s, opts))
 	dumpOnFailure(t, o)
 	mem := watchMemory(o.PID())
 	defer mem.Stop()
@@ -73,7 +83,7 @@ func TestBackendOutage(t *testing.T) {
 		t.Fatalf("read obsd memory: %v", err)
 	}
 	opened := harness.Sum(scrape(o), "obsd_circuit_breaker_transitions_total", map[string]string{"to": "open"})
-	summary(t, "outage", "outage=%s traces{%s} logs{%s} breaker_opened=%.0f not_ready_samples=%d queue_peak_requests=%.0f disk_before=%dB disk_peak=%dB drain=%s vmhwm=%.0fMiB rss_peak=%.0fMiB limit=%dMiB client_errors=%v",
+	summary(t, name, "outage=%s traces{%s} logs{%s} breaker_opened=%.0f not_ready_samples=%d queue_peak_requests=%.0f disk_before=%dB disk_peak=%dB drain=%s vmhwm=%.0fMiB rss_peak=%.0fMiB limit=%dMiB client_errors=%v",
 		outage, rt, rl, opened, notReady, queuePeak, diskBefore, diskPeak, drain.Round(100*time.Millisecond), final.HWM, peak.RSS, limitMiB,
 		traces.Stats().Errors)
 

@@ -18,6 +18,8 @@ import (
 	"go.opentelemetry.io/collector/extension/extensioncapabilities"
 	"go.opentelemetry.io/collector/extension/extensiontest"
 	"go.opentelemetry.io/collector/featuregate"
+
+	"github.com/obsd-dev/obsd/internal/breakerstate"
 )
 
 const healthGate = "extension.healthcheck.useComponentStatus"
@@ -92,7 +94,7 @@ func TestHealthCheckIsNotReadyWhileEveryCircuitIsOpen(t *testing.T) {
 	cfg.Delay = time.Hour
 	var breakers []*breaker
 	for _, name := range []string{"traces", "logs"} {
-		id := componentstatus.NewInstanceID(component.MustNewIDWithName(typeStr, name), component.KindExtension)
+		id := componentstatus.NewInstanceID(component.NewIDWithName(Type, name), component.KindExtension)
 		host := &forwardingHost{Host: componenttest.NewNopHost(), watcher: watcher, id: id}
 		// The service reports Starting before Start and OK after it.
 		host.Report(componentstatus.NewEvent(componentstatus.StatusStarting))
@@ -106,13 +108,13 @@ func TestHealthCheckIsNotReadyWhileEveryCircuitIsOpen(t *testing.T) {
 	for range 3 {
 		post(t, httpClient(t, breakers[0]), srv.URL)
 	}
-	require.Equal(t, StateOpen, breakers[0].State())
+	require.Equal(t, breakerstate.Open, breakers[0].State())
 	eventuallyStatus(t, url, ready, "one circuit of two open: the other backend still takes data")
 
 	for range 3 {
 		post(t, httpClient(t, breakers[1]), srv.URL)
 	}
-	require.Equal(t, StateOpen, breakers[1].State())
+	require.Equal(t, breakerstate.Open, breakers[1].State())
 	eventuallyStatus(t, url, notReady, "every circuit open")
 
 	breakers[1].cb.Close()
