@@ -15,16 +15,28 @@ type profile string
 
 const (
 	baseline profile = "baseline"
-	full     profile = "full"
+	// full is obsd's pipeline as config.example.yaml runs it (the slo
+	// processor counting in line before shed, its journal on the queue's
+	// storage), with the persistent queue on the upstream file_storage.
+	full profile = "full"
 	// fullMemQ is full with an in-memory sending queue instead of the
-	// persistent one: the difference between the two is the price of
-	// durability (encode + bbolt write + read back per request).
+	// persistent one (and so no journal): the difference between the two
+	// is the price of durability.
 	fullMemQ profile = "full-memq"
-	// fullWAL and fullWALInterval are full with the persistent queue on
-	// obsd's wal_storage (fsync never, fsync interval) instead of
-	// file_storage.
+	// fullWAL and fullWALInterval are full with the persistent queue and
+	// the journal on obsd's wal_storage (fsync never, fsync interval), as
+	// shipped.
 	fullWAL         profile = "full-wal"
 	fullWALInterval profile = "full-wal-interval"
+	// fullWALNoJournal is full-wal without the slo connector's journal:
+	// full-wal minus it is what "acknowledged means counted" costs.
+	fullWALNoJournal profile = "full-wal-nojournal"
+	// fullWALFanOut and fullMemQFanOut count SLO events the way obsd did
+	// before the slo processor: the slo connector behind the fan-out to a
+	// forward connector, shed behind that; the collector deep-copies every
+	// batch for the mutating branch. Minus full-wal / full-memq: the copy.
+	fullWALFanOut  profile = "full-wal-fanout"
+	fullMemQFanOut profile = "full-memq-fanout"
 	// The pass-through profiles are otlp → otlp_grpc with nothing between
 	// and the batching in the exporter's sending queue, as full does:
 	// in memory (passMemQ), or persistent on file_storage (passFile) or on
@@ -46,19 +58,30 @@ const (
 	walInterval
 )
 
-// profiles maps every profile but baseline to its template and queue.
-var profiles = map[profile]struct {
+// profileDef is a profile's template, queue and SLO counting shape.
+type profileDef struct {
 	template string
 	storage  storageKind
-}{
-	full:            {fullConfig, fileStorage},
-	fullMemQ:        {fullConfig, inMemory},
-	fullWAL:         {fullConfig, walNever},
-	fullWALInterval: {fullConfig, walInterval},
-	passMemQ:        {passConfig, inMemory},
-	passFile:        {passConfig, fileStorage},
-	passWAL:         {passConfig, walNever},
-	passWALInterval: {passConfig, walInterval},
+	// fanOut counts SLO events with the connector behind a fan-out (the
+	// old shape) instead of the slo processor in line.
+	fanOut bool
+	// noJournal leaves the connector's 'storage' unset.
+	noJournal bool
+}
+
+// profiles maps every profile but baseline to its definition.
+var profiles = map[profile]profileDef{
+	full:             {template: fullConfig, storage: fileStorage},
+	fullMemQ:         {template: fullConfig, storage: inMemory},
+	fullWAL:          {template: fullConfig, storage: walNever},
+	fullWALInterval:  {template: fullConfig, storage: walInterval},
+	fullWALNoJournal: {template: fullConfig, storage: walNever, noJournal: true},
+	fullWALFanOut:    {template: fullConfig, storage: walNever, fanOut: true},
+	fullMemQFanOut:   {template: fullConfig, storage: inMemory, fanOut: true},
+	passMemQ:         {template: passConfig, storage: inMemory},
+	passFile:         {template: passConfig, storage: fileStorage},
+	passWAL:          {template: passConfig, storage: walNever},
+	passWALInterval:  {template: passConfig, storage: walInterval},
 }
 
 // storageParams are the storage extension's id and its block (indented
@@ -85,6 +108,9 @@ type configParams struct {
 	// StorageID and StorageBlock are the persistent queue's storage
 	// extension (empty: in-memory queue).
 	StorageID, StorageBlock string
+	// FanOut: the slo connector behind a fan-out, not the slo processor.
+	// Journal: the connector journals on StorageID.
+	FanOut, Journal bool
 }
 
 // baselineConfig is what a plain collector does: upstream components only,
@@ -118,9 +144,11 @@ service:
 `
 
 // fullConfig is obsd as shipped: memory_limiter, correlation, the slo
-// connector with 100 SLOs fed before shedding, shed, and a persistent
-// queue that batches (config.example.yaml's way: the client is answered
-// once its data is on disk, so no batch processor sits in front).
+// processor counting for the slo connector's 100 SLOs before shedding (its
+// journal on the queue's storage), shed, and a persistent queue that
+// batches (config.example.yaml's way: the client is answered once its data
+// is on disk, so no batch processor sits in front). With FanOut, the old
+// shape: the connector behind a fan-out to forward connectors.
 const fullConfig = `
 receivers:
   otlp:
@@ -131,16 +159,24 @@ processors:
   correlation:
     correlation_keys: [request_id]
     default_policy: {action: tag}
+{{- if not .FanOut}}
+  slo: {}
+{{- end}}
 {{- if .Shed}}
   shed: {}
 {{- end}}
 connectors:
+{{- if .FanOut}}
   forward/traces: {}
   forward/logs: {}
+{{- end}}
   slo:
     slos: [{{.SLOFile}}]
     evaluation_interval: 10s
     state: {directory: {{.Dir}}/slo, snapshot_interval: 10s}
+{{- if .Journal}}
+    storage: {{.StorageID}}
+{{- end}}
 exporters:
   otlp_grpc:
     endpoint: {{.Sink}}
@@ -170,10 +206,18 @@ service:
       readers:
         - pull: {exporter: {prometheus: {host: 127.0.0.1, port: {{.MetricsPort}}, without_scope_info: true, without_units: true, without_type_suffix: true}}}
   pipelines:
+{{- if .FanOut}}
     traces/in: {receivers: [otlp], processors: [memory_limiter, correlation], exporters: [slo, forward/traces]}
     traces/out: {receivers: [forward/traces], processors: [{{if .Shed}}shed{{end}}], exporters: [otlp_grpc]}
     logs/in: {receivers: [otlp], processors: [memory_limiter, correlation], exporters: [slo, forward/logs]}
     logs/out: {receivers: [forward/logs], processors: [{{if .Shed}}shed{{end}}], exporters: [otlp_grpc]}
+{{- else}}
+    traces: {receivers: [otlp], processors: [memory_limiter, correlation, slo{{if .Shed}}, shed{{end}}], exporters: [otlp_grpc]}
+    logs: {receivers: [otlp], processors: [memory_limiter, correlation, slo{{if .Shed}}, shed{{end}}], exporters: [otlp_grpc]}
+    # The connector is an exporter of some pipeline (the collector wants
+    # one): the OTLP metrics, which the load does not send.
+    metrics/in: {receivers: [otlp], exporters: [slo]}
+{{- end}}
     metrics/slo: {receivers: [slo], exporters: [otlp_grpc]}
 `
 
@@ -228,6 +272,8 @@ func writeConfig(p profile, params configParams) (string, error) {
 		}
 		text = def.template
 		params.StorageID, params.StorageBlock = storageParams(def.storage, params.Dir)
+		params.FanOut = def.fanOut
+		params.Journal = params.StorageID != "" && !def.noJournal
 		if text == fullConfig {
 			params.SLOFile = filepath.Join(params.Dir, "slos.yaml")
 			if err := os.WriteFile(params.SLOFile, []byte(sloFile()), 0o600); err != nil {

@@ -34,8 +34,8 @@ const (
 	// upstream's parsing costs, apart from obsd's processors.
 	filesContainer profile = "files-container"
 	// filesShipped is files-full as config.example.yaml runs it: with
-	// checkpoints, the slo connector (100 log SLOs), shed and a persistent
-	// queue.
+	// checkpoints, the slo processor for the slo connector's 100 log SLOs
+	// (journaled), shed and a persistent queue, all on wal_storage.
 	filesShipped profile = "files-shipped"
 )
 
@@ -51,6 +51,11 @@ type fileParams struct {
 // filesConfig is one config for every file profile; the flags turn parts on.
 const filesConfig = `
 receivers:
+{{- if .Queue}}
+  otlp:
+    protocols:
+      grpc: {endpoint: 127.0.0.1:{{.OTLPPort}}}
+{{- end}}
   file_log:
     include: [{{.Root}}/*/*/*.log]
     include_file_path: true
@@ -62,7 +67,7 @@ receivers:
     max_log_size_behavior: truncate
     retry_on_failure: {enabled: true, initial_interval: 500ms, max_interval: 10s, max_elapsed_time: 0s}
 {{- if .Queue}}
-    storage: file_storage/checkpoints
+    storage: wal_storage
 {{- end}}
 {{- if .Parse}}
     operators:
@@ -81,13 +86,14 @@ processors:
     correlation_keys: [request_id]
     default_policy: {action: tag}
 {{- if .Queue}}
+  slo: {}
   shed: {memory_limit_mib: 400, protect: [{key: log.file.path}]}
 connectors:
-  forward/logs: {}
   slo:
     slos: [{{.SLOFile}}]
     evaluation_interval: 10s
     state: {directory: {{.Dir}}/slo, snapshot_interval: 10s}
+    storage: wal_storage
 {{- end}}
 {{- end}}
 exporters:
@@ -100,7 +106,7 @@ exporters:
     sending_queue:
       enabled: true
 {{- if .Queue}}
-      storage: file_storage/queue
+      storage: wal_storage
       sizer: requests
       queue_size: 20000
 {{- else}}
@@ -116,11 +122,10 @@ extensions:
   health_check: {endpoint: 127.0.0.1:{{.HealthPort}}}
   pprof: {endpoint: 127.0.0.1:{{.PprofPort}}}
 {{- if .Queue}}
-  file_storage/queue: {directory: {{.Dir}}/queue, create_directory: true}
-  file_storage/checkpoints: {directory: {{.Dir}}/checkpoints, create_directory: true}
+  wal_storage: {directory: {{.Dir}}/wal, fsync: interval, fsync_interval: 1s}
 {{- end}}
 service:
-  extensions: [health_check, pprof{{if .Queue}}, file_storage/queue, file_storage/checkpoints{{end}}]
+  extensions: [health_check, pprof{{if .Queue}}, wal_storage{{end}}]
   telemetry:
     logs: {level: warn}
     metrics:
@@ -129,8 +134,10 @@ service:
         - pull: {exporter: {prometheus: {host: 127.0.0.1, port: {{.MetricsPort}}, without_scope_info: true, without_units: true, without_type_suffix: true}}}
   pipelines:
 {{- if .Queue}}
-    logs/in: {receivers: [file_log], processors: [memory_limiter, k8smeta, correlation], exporters: [slo, forward/logs]}
-    logs/out: {receivers: [forward/logs], processors: [shed], exporters: [otlp_grpc]}
+    logs: {receivers: [file_log], processors: [memory_limiter, k8smeta, correlation, slo, shed], exporters: [otlp_grpc]}
+    # The connector is an exporter of some pipeline (the collector wants
+    # one): OTLP metrics, of which there are none here.
+    metrics/in: {receivers: [otlp], exporters: [slo]}
     metrics/slo: {receivers: [slo], exporters: [otlp_grpc]}
 {{- else if .Process}}
     logs: {receivers: [file_log], processors: [memory_limiter, k8smeta, correlation], exporters: [otlp_grpc]}

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/obsd-dev/obsd/slo/contract"
@@ -50,6 +51,13 @@ type Engine struct {
 	resolve   float64
 	notifier  Notifier
 	stats     [numOutcomes]uint64
+	// The journal (journal.go): the SLOs by name hash, the next sequence
+	// number, the batches begun and not yet committed or aborted, and the
+	// mark of the restored snapshot.
+	byNameHash map[uint64]int
+	jnext      uint64
+	inflight   []uint64
+	mark       JournalMark
 	// reused per evaluation, guarded by evalMu
 	status Status
 	trans  []contract.Transition
@@ -76,13 +84,16 @@ type Instance struct {
 	// labels[sev] are the alert labels per severity (SLO, group,
 	// alerting and severity labels).
 	labels [2]map[string]string
+	// journaled: a durable journal record defined the instance since the
+	// last snapshot, so later records need not repeat its group labels.
+	journaled atomic.Bool
 }
 
 // NewEngine validates nothing further (specs come from formats.Load) and
 // builds an engine for the SLOs; instances are created on demand.
 func NewEngine(slos []*spec.SLO, opts Options) (*Engine, error) {
 	e := &Engine{byName: map[string]int{}, byGroup: map[groupKey]*Instance{}, series: map[seriesKey]*seriesState{},
-		resolve: opts.ResolveRatio, notifier: opts.Notifier}
+		byNameHash: map[uint64]int{}, resolve: opts.ResolveRatio, notifier: opts.Notifier}
 	if e.resolve == 0 {
 		e.resolve = DefaultResolveRatio
 	}
@@ -106,8 +117,14 @@ func NewEngine(slos []*spec.SLO, opts Options) (*Engine, error) {
 			errList = append(errList, fmt.Errorf("slo %q: %w", s.Name, err))
 			continue
 		}
+		d := newSLODef(i, s)
+		if other, dup := e.byNameHash[d.nameHash]; dup {
+			errList = append(errList, fmt.Errorf("slos %q and %q have names whose 64-bit hashes collide; rename one", e.slos[other].spec.Name, s.Name))
+			continue
+		}
 		e.byName[s.Name] = len(e.slos)
-		e.slos = append(e.slos, newSLODef(i, s))
+		e.byNameHash[d.nameHash] = len(e.slos)
+		e.slos = append(e.slos, d)
 	}
 	if err := errors.Join(errList...); err != nil {
 		return nil, err
@@ -230,7 +247,7 @@ func (e *Engine) AddCumulative(in *Instance, seriesHash uint64, start, ts time.T
 		st = start.UnixNano()
 	}
 	e.mu.Lock()
-	o := e.cumulative(in, seriesHash, st, ts.UnixNano(), total, bad)
+	o := e.cumulative(in, seriesHash, st, ts.UnixNano(), total, bad, e.countFrom)
 	e.stats[o]++
 	e.mu.Unlock()
 	return o

@@ -79,6 +79,8 @@ type sloDef struct {
 	// grouped counts the SLO's group instances (overflow excluded),
 	// against its group_by cap spec.Limit().
 	grouped int
+	// nameHash names the SLO in journal records (HashString of its name).
+	nameHash uint64
 }
 
 type sevDef struct {
@@ -102,7 +104,7 @@ func newSLODef(i int, s *spec.SLO) *sloDef {
 			durs = append(durs, p.Long, p.Short)
 		}
 	}
-	d := &sloDef{index: i, spec: s, layout: newLayout(durs, s.Period), budget: errorBudget(s.Objective)}
+	d := &sloDef{index: i, spec: s, layout: newLayout(durs, s.Period), budget: errorBudget(s.Objective), nameHash: HashString(HashSeed, s.Name)}
 	newPeriodLayout(d.layout, s)
 	for w := range d.report {
 		d.report[w] = d.layout.byDur[durs[w]]

@@ -29,6 +29,9 @@ type snapshot struct {
 	Written   time.Time      `json:"written"`
 	Instances []snapInstance `json:"instances"`
 	Series    []snapSeries   `json:"series,omitempty"`
+	// Journal says which journal records the snapshot holds (absent when
+	// no batch was ever begun): replay skips them.
+	Journal *JournalMark `json:"journal,omitempty"`
 }
 
 type snapInstance struct {
@@ -90,19 +93,31 @@ type snapSeries struct {
 // file in the same directory, fsync, rename, fsync of the directory; see
 // internal/atomicfile), readable by obsd's user only.
 func (e *Engine) WriteSnapshot(path string, now time.Time) error {
-	data, err := e.encodeSnapshot(now)
-	if err != nil {
-		return fmt.Errorf("could not encode slo snapshot: %w", err)
-	}
-	if err := atomicfile.Write(path, data, 0o600); err != nil {
-		return fmt.Errorf("could not write slo snapshot %s: %w", path, err)
-	}
-	return nil
+	_, err := e.Checkpoint(path, now)
+	return err
 }
 
-func (e *Engine) encodeSnapshot(now time.Time) ([]byte, error) {
+// Checkpoint is WriteSnapshot returning the journal mark the snapshot
+// holds: once it returned, the journal records the mark covers may be
+// deleted.
+func (e *Engine) Checkpoint(path string, now time.Time) (JournalMark, error) {
+	data, mark, err := e.encodeSnapshot(now)
+	if err != nil {
+		return JournalMark{}, fmt.Errorf("could not encode slo snapshot: %w", err)
+	}
+	if err := atomicfile.Write(path, data, 0o600); err != nil {
+		return JournalMark{}, fmt.Errorf("could not write slo snapshot %s: %w", path, err)
+	}
+	return mark, nil
+}
+
+func (e *Engine) encodeSnapshot(now time.Time) ([]byte, JournalMark, error) {
 	e.mu.Lock()
 	s := snapshot{Version: SnapshotVersion, Written: now.UTC(), Instances: make([]snapInstance, 0, len(e.instances))}
+	mark := JournalMark{Next: e.jnext, Pending: slices.Clone(e.inflight)}
+	if e.jnext > 0 {
+		s.Journal = &mark
+	}
 	for _, in := range e.instances {
 		si := snapInstance{SLO: in.slo.spec.Name, Group: in.group, Hash: in.hash, Now: in.acc.now,
 			Events: in.acc.events, BadEvents: in.acc.badEvents}
@@ -115,12 +130,16 @@ func (e *Engine) encodeSnapshot(now time.Time) ([]byte, error) {
 		}
 		encodePeriod(in.acc, &si)
 		s.Instances = append(s.Instances, si)
+		// The snapshot holds the instance: journal records written after
+		// it may name it without its labels only once one defined it.
+		in.journaled.Store(false)
 	}
 	for k, v := range e.series {
 		s.Series = append(s.Series, snapSeries{Inst: int(k.inst), Hash: k.hash, Start: v.start, Last: v.last, Total: v.total, Bad: v.bad})
 	}
 	e.mu.Unlock()
-	return json.Marshal(&s)
+	data, err := json.Marshal(&s)
+	return data, mark, err
 }
 
 // encodeTier keeps the slices from minLo to the newest one written.
@@ -259,6 +278,10 @@ func (e *Engine) restore(s *snapshot) {
 			e.series[seriesKey{inst: in.id, hash: se.Hash}] = &seriesState{start: se.Start, last: se.Last, total: se.Total, bad: se.Bad}
 		}
 	}
+	if s.Journal != nil {
+		e.mark = *s.Journal
+		e.jnext = max(e.jnext, s.Journal.Next)
+	}
 }
 
 // excepted reports whether a saved instance of an AnyService SLO is of a
@@ -334,7 +357,7 @@ func restorePeriod(a *accounts, si *snapInstance, periodWindow int) {
 // series of the SLOs both engines declare, matched by name), e.g. when a
 // reloaded configuration builds a new engine. Call it before feeding e.
 func (e *Engine) Adopt(old *Engine, now time.Time) error {
-	data, err := old.encodeSnapshot(now)
+	data, _, err := old.encodeSnapshot(now)
 	if err != nil {
 		return fmt.Errorf("could not copy slo state: %w", err)
 	}

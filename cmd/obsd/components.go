@@ -47,6 +47,7 @@ import (
 	"github.com/obsd-dev/obsd/extensions/statuspage"
 	"github.com/obsd-dev/obsd/extensions/tlsidentity"
 	"github.com/obsd-dev/obsd/extensions/walstorage"
+	"github.com/obsd-dev/obsd/internal/retryhint"
 	"github.com/obsd-dev/obsd/processors/correlation"
 	"github.com/obsd-dev/obsd/processors/k8smeta"
 	"github.com/obsd-dev/obsd/processors/shed"
@@ -60,9 +61,14 @@ import (
 func components() (otelcol.Factories, error) {
 	var err error
 	factories := otelcol.Factories{Telemetry: otelconftelemetry.NewFactory()}
+	// The slo processor counts into the engine of the slo connector of the
+	// same name: one pair of factories shares the engines.
+	sloConnector, sloProcessor := sloconnector.NewFactories()
 
 	factories.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](
-		otlpreceiver.NewFactory(),
+		// The collector's OTLP receiver, whose pipeline refusals
+		// (memory_limiter, a full or unwritable queue) carry a retry delay.
+		retryhint.Receiver(otlpreceiver.NewFactory(), retryhint.PipelineDelay),
 		jaegerreceiver.NewFactory(),
 		prometheusreceiver.NewFactory(),
 		zipkinreceiver.NewFactory(),
@@ -92,6 +98,7 @@ func components() (otelcol.Factories, error) {
 		shed.NewFactory(),
 		k8smeta.NewFactory(),
 		tenant.NewFactory(),
+		sloProcessor,
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -113,7 +120,7 @@ func components() (otelcol.Factories, error) {
 	factories.Connectors, err = otelcol.MakeFactoryMap[connector.Factory](
 		spanmetricsconnector.NewFactory(),
 		forwardconnector.NewFactory(),
-		sloconnector.NewFactory(),
+		sloConnector,
 	)
 	if err != nil {
 		return otelcol.Factories{}, err

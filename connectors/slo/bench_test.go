@@ -135,6 +135,14 @@ func BenchmarkConsumeLogs100SLOs(b *testing.B) {
 // svc-0..svc-9 and route 0..9; sli is a format with %[1]d the service and
 // %[2]d the route.
 func hundredSLOHarness(b *testing.B, sli string) *harness {
+	path := hundredSLOFile(b, sli)
+	cfg := testConfig(filepath.Dir(path))
+	cfg.SLOs = []string{path}
+	return newHarness(b, cfg, t0)
+}
+
+// hundredSLOFile writes hundredSLOHarness's SLO file and returns its path.
+func hundredSLOFile(b *testing.B, sli string) string {
 	dir := b.TempDir()
 	var file strings.Builder
 	file.WriteString("version: obsd/v1\nslos:\n")
@@ -147,9 +155,7 @@ func hundredSLOHarness(b *testing.B, sli string) *harness {
 	if err := os.WriteFile(path, []byte(file.String()), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	cfg := testConfig(dir)
-	cfg.SLOs = []string{path}
-	return newHarness(b, cfg, t0)
+	return path
 }
 
 // BenchmarkConsumeDiscoveredSpans: one resource of 100 server spans of a

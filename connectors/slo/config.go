@@ -37,7 +37,24 @@ type Config struct {
 	// MaxFutureSkew drops points stamped further than this ahead of the
 	// wall clock (default 10m).
 	MaxFutureSkew time.Duration `mapstructure:"max_future_skew"`
+	// Storage names a storage extension (wal_storage) that journals every
+	// accepted request's SLO events between two snapshots, so that a crash
+	// (kill -9) loses none of them. With wal_storage the journal record of
+	// a request is committed in the same batch as the exporter queue's put
+	// of that request. Nil: no journal (a crash loses what was counted
+	// since the last snapshot). Needs state.directory.
+	Storage *component.ID `mapstructure:"storage"`
 }
+
+// ProcessorConfig is the configuration of the slo processor: none. The
+// processor counts into the engine of the slo connector of the same ID,
+// which carries the configuration.
+type ProcessorConfig struct{}
+
+var _ component.Config = (*ProcessorConfig)(nil)
+
+// Validate accepts the empty configuration.
+func (*ProcessorConfig) Validate() error { return nil }
 
 // StateConfig configures persistence.
 type StateConfig struct {
@@ -113,6 +130,9 @@ func (c *Config) Validate() error {
 		if c.State.Directory == "" {
 			errs = append(errs, errors.New("'state.directory' is required when 'alerting.destinations' is set (it holds the alert outboxes)"))
 		}
+	}
+	if c.Storage != nil && c.State.Directory == "" {
+		errs = append(errs, errors.New("'state.directory' is required when 'storage' is set (each snapshot there truncates the journal)"))
 	}
 	return errors.Join(errs...)
 }

@@ -36,6 +36,8 @@ func TestLoadConfig(t *testing.T) {
 	full.EvaluationInterval = 5 * time.Second
 	full.MaxFutureSkew = time.Minute
 	full.State = StateConfig{Directory: "/var/lib/obsd/slo", SnapshotInterval: 30 * time.Second}
+	walID := component.MustNewIDWithName("wal_storage", "queue")
+	full.Storage = &walID
 	al := alerting.DefaultConfig()
 	full.Alerting = &al
 	full.Alerting.AlertName = "CheckoutBurn"
@@ -92,6 +94,7 @@ func TestDefaults(t *testing.T) {
 	assert.Equal(t, DiscoveredSLOConfig{Enabled: true, Name: "availability", Objective: 99.9}, d.Availability)
 	assert.Equal(t, 500*time.Millisecond, d.Latency.Threshold)
 	assert.Equal(t, 99.0, d.Latency.Objective)
+	assert.Nil(t, cfg.Storage, "no journal by default")
 }
 
 func TestValidateErrors(t *testing.T) {
@@ -118,6 +121,7 @@ func TestValidateErrors(t *testing.T) {
 		"discovery with both kinds off is refused": {"discover_both_off", []string{"enables neither"}},
 		"a discovered name that an SLO file uses is refused": {"discover_name_clash", []string{
 			"discovered SLO name \"checkout-spans\" is also an SLO of testdata/slos.yaml"}},
+		"a journal needs the snapshots that truncate it": {"storage_without_state", []string{"'state.directory' is required when 'storage' is set"}},
 	}
 	for desc, tt := range tests {
 		t.Run(desc, func(t *testing.T) {

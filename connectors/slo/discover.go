@@ -223,11 +223,11 @@ func checkDiscoveredNames(explicit, discovered []*spec.SLO) []error {
 	return errs
 }
 
-// feedDiscovered counts the server and consumer spans of one resource of
-// service svc in the discovered SLOs' instance of that service, created
+// feedDiscovered reads the server and consumer spans of one resource of
+// service svc into b, for the discovered SLOs' instance of that service, created
 // with its first such span: a service that sends only client spans gets
 // none. The instance is looked up once per resource, not per span.
-func (s *runner) feedDiscovered(rs ptrace.ResourceSpans, svc string, now, limit time.Time) {
+func (s *runner) feedDiscovered(b *sloengine.Batch, rs ptrace.ResourceSpans, svc string, now, limit time.Time) {
 	gh := sloengine.HashString(sloengine.HashString(sloengine.HashSeed, svc), "\xff")
 	group := func() map[string]string { return map[string]string{contract.LabelService: svc} }
 	for i := range s.discovered {
@@ -245,7 +245,8 @@ func (s *runner) feedDiscovered(rs ptrace.ResourceSpans, svc string, now, limit 
 				if in == nil {
 					in = s.engine.Instance(c.idx, gh, group, now)
 				}
-				if s.countSpan(s.engine, in, c.spec.SLI.Spans, sp, limit) {
+				if end, bad, ok := s.spanEvent(c.spec.SLI.Spans, sp, limit); ok {
+					b.AddEvents(in, end, 1, bad)
 					n++
 				}
 			}

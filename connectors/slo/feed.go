@@ -86,10 +86,11 @@ func spanStatus(attrs pcommon.Map) int64 {
 	return 0
 }
 
-// consumeTraces feeds server and consumer spans into the span SLIs: the
-// explicit SLIs of their service, else the discovered SLOs (discover.go);
-// spans marked for a game day go to the game-day instances (gameday.go).
-func (s *runner) consumeTraces(td ptrace.Traces) {
+// scanTraces reads the server and consumer spans of the span SLIs into b:
+// the explicit SLIs of their service, else the discovered SLOs
+// (discover.go). Spans marked for a game day count at once in the game-day
+// instances (gameday.go), an in-memory engine outside b and the journal.
+func (s *runner) scanTraces(b *sloengine.Batch, td ptrace.Traces) {
 	now := s.now()
 	limit := now.Add(s.cfg.MaxFutureSkew)
 	rss := td.ResourceSpans()
@@ -104,7 +105,7 @@ func (s *runner) consumeTraces(td ptrace.Traces) {
 		slis := s.spanSLOs[svc]
 		if len(slis) == 0 {
 			if len(s.discovered) > 0 && svc != "" && !s.explicit[svc] {
-				s.feedDiscovered(rs, svc, now, limit)
+				s.feedDiscovered(b, rs, svc, now, limit)
 			}
 			continue
 		}
@@ -112,7 +113,7 @@ func (s *runner) consumeTraces(td ptrace.Traces) {
 		for j := range sss.Len() {
 			spans := sss.At(j).Spans()
 			for k := range spans.Len() {
-				s.feedSpan(s.engine, spans.At(k), slis, now, limit)
+				s.feedSpan(b, spans.At(k), slis, now, limit)
 			}
 		}
 	}
@@ -124,9 +125,8 @@ func serverOrConsumer(sp ptrace.Span) bool {
 	return kind == ptrace.SpanKindServer || kind == ptrace.SpanKindConsumer
 }
 
-// feedSpan counts one span in every SLI of its service (slis) it matches,
-// in engine e (the real one, or the game-day one).
-func (s *runner) feedSpan(e *sloengine.Engine, sp ptrace.Span, slis []compiledSLO, now, limit time.Time) {
+// feedSpan counts one span in every SLI of its service (slis) it matches.
+func (s *runner) feedSpan(b *sloengine.Batch, sp ptrace.Span, slis []compiledSLO, now, limit time.Time) {
 	if !serverOrConsumer(sp) {
 		return
 	}
@@ -136,26 +136,26 @@ func (s *runner) feedSpan(e *sloengine.Engine, sp ptrace.Span, slis []compiledSL
 		if !c.spanName.match(sp.Name()) || !c.spanRoute.match(route) {
 			continue
 		}
-		s.countSpan(e, e.Instance(c.idx, sloengine.HashSeed, nil, now), c.spec.SLI.Spans, sp, limit)
+		if end, bad, ok := s.spanEvent(c.spec.SLI.Spans, sp, limit); ok {
+			b.AddEvents(s.engine.Instance(c.idx, sloengine.HashSeed, nil, now), end, 1, bad)
+		}
 	}
 }
 
-// countSpan adds one matched server or consumer span to instance in of
-// engine e: one event, bad as the SLI says; a span ending beyond limit is
-// dropped and counted. It reports whether the span was added.
-func (s *runner) countSpan(e *sloengine.Engine, in *sloengine.Instance, sli *spec.SpanSLI, sp ptrace.Span, limit time.Time) bool {
-	end := sp.EndTimestamp().AsTime()
+// spanEvent is the event of one matched server or consumer span: its end
+// time and whether it is bad (1) as the SLI says. A span ending beyond
+// limit is no event (ok false) and is counted.
+func (s *runner) spanEvent(sli *spec.SpanSLI, sp ptrace.Span, limit time.Time) (end time.Time, bad float64, ok bool) {
+	end = sp.EndTimestamp().AsTime()
 	if end.After(limit) {
 		s.own.future.Add(1)
-		return false
+		return end, 0, false
 	}
 	d := time.Duration(sp.EndTimestamp() - sp.StartTimestamp())
-	var bad float64
 	if match.SpanBad(sli, sp.Status().Code() == ptrace.StatusCodeError, spanStatus(sp.Attributes()), d) {
 		bad = 1
 	}
-	e.AddEvents(in, end, 1, bad)
-	return true
+	return end, bad, true
 }
 
 // point is one metric data point being matched: its attributes, the
@@ -210,8 +210,8 @@ func promJob(res pcommon.Map) string {
 	return name
 }
 
-// consumeMetrics feeds monotonic sums and histograms into metric SLIs.
-func (s *runner) consumeMetrics(md pmetric.Metrics) {
+// scanMetrics reads the monotonic sums and histograms of metric SLIs into b.
+func (s *runner) scanMetrics(b *sloengine.Batch, md pmetric.Metrics) {
 	now := s.now()
 	limit := pcommon.NewTimestampFromTime(now.Add(s.cfg.MaxFutureSkew))
 	rms := md.ResourceMetrics()
@@ -228,13 +228,13 @@ func (s *runner) consumeMetrics(md pmetric.Metrics) {
 			for k := range ms.Len() {
 				m := ms.At(k)
 				p := point{res: res, job: job, prefix: sloengine.HashString(sh, m.Name())}
-				s.feedMetric(m, &p, now, limit)
+				s.feedMetric(b, m, &p, now, limit)
 			}
 		}
 	}
 }
 
-func (s *runner) feedMetric(m pmetric.Metric, p *point, now time.Time, limit pcommon.Timestamp) {
+func (s *runner) feedMetric(b *sloengine.Batch, m pmetric.Metric, p *point, now time.Time, limit pcommon.Timestamp) {
 	name := m.Name()
 	switch m.Type() {
 	case pmetric.MetricTypeSum:
@@ -255,7 +255,7 @@ func (s *runner) feedMetric(m pmetric.Metric, p *point, now time.Time, limit pco
 				s.own.future.Add(1)
 				continue
 			}
-			s.feedSum(name, p, v, now)
+			s.feedSum(b, name, p, v, now)
 		}
 	case pmetric.MetricTypeHistogram:
 		h := m.Histogram()
@@ -268,7 +268,7 @@ func (s *runner) feedMetric(m pmetric.Metric, p *point, now time.Time, limit pco
 				s.own.future.Add(1)
 				continue
 			}
-			s.feedHistogram(name, p, now, func(l *spec.MetricLatency) (uint64, bool) {
+			s.feedHistogram(b, name, p, now, func(l *spec.MetricLatency) (uint64, bool) {
 				return sloengine.ExplicitBad(dp.ExplicitBounds(), dp.BucketCounts(), l.Threshold)
 			}, dp.Count(), dp.ExplicitBounds())
 		}
@@ -283,7 +283,7 @@ func (s *runner) feedMetric(m pmetric.Metric, p *point, now time.Time, limit pco
 				s.own.future.Add(1)
 				continue
 			}
-			s.feedHistogram(name, p, now, func(l *spec.MetricLatency) (uint64, bool) {
+			s.feedHistogram(b, name, p, now, func(l *spec.MetricLatency) (uint64, bool) {
 				pos := dp.Positive()
 				return sloengine.ExponentialBad(dp.Scale(), pos.Offset(), pos.BucketCounts(), l.Threshold), true
 			}, dp.Count(), pcommon.NewFloat64Slice())
@@ -293,20 +293,20 @@ func (s *runner) feedMetric(m pmetric.Metric, p *point, now time.Time, limit pco
 
 // feedSum matches one sum point against ratio SLIs and the Prometheus
 // style "_count" / "_bucket{le}" series of latency SLIs.
-func (s *runner) feedSum(name string, p *point, v float64, now time.Time) {
+func (s *runner) feedSum(b *sloengine.Batch, name string, p *point, v float64, now time.Time) {
 	for _, c := range s.slos {
 		var total, bad float64
 		var groupBy []string
 		switch {
 		case c.spec.SLI.Metric != nil:
-			t, b := match.Ratio(c.spec.SLI.Metric, name, p.get)
-			if !t && !b {
+			isTotal, isBad := match.Ratio(c.spec.SLI.Metric, name, p.get)
+			if !isTotal && !isBad {
 				continue
 			}
-			if t {
+			if isTotal {
 				total = v
 			}
-			if b {
+			if isBad {
 				bad = v
 			}
 			groupBy = c.spec.SLI.Metric.GroupBy
@@ -323,13 +323,13 @@ func (s *runner) feedSum(name string, p *point, v float64, now time.Time) {
 		default:
 			continue
 		}
-		s.add(c, groupBy, p, total, bad, now)
+		s.add(b, c, groupBy, p, total, bad, now)
 	}
 }
 
 // feedHistogram matches one OTel histogram point against latency SLIs;
 // above computes the observations over the SLI's threshold.
-func (s *runner) feedHistogram(name string, p *point, now time.Time, above func(*spec.MetricLatency) (uint64, bool), count uint64, bounds pcommon.Float64Slice) {
+func (s *runner) feedHistogram(b *sloengine.Batch, name string, p *point, now time.Time, above func(*spec.MetricLatency) (uint64, bool), count uint64, bounds pcommon.Float64Slice) {
 	for _, c := range s.slos {
 		l := c.spec.SLI.Latency
 		if l == nil || match.Latency(l, name, p.get) != match.LatencyHistogram {
@@ -343,12 +343,12 @@ func (s *runner) feedHistogram(name string, p *point, now time.Time, above func(
 			}
 			continue
 		}
-		s.add(c, l.GroupBy, p, float64(count), float64(bad), now)
+		s.add(b, c, l.GroupBy, p, float64(count), float64(bad), now)
 	}
 }
 
-// add hands one matched point to the engine, in the instance of its group.
-func (s *runner) add(c compiledSLO, groupBy []string, p *point, total, bad float64, now time.Time) {
+// add records one matched point in b, in the instance of its group.
+func (s *runner) add(b *sloengine.Batch, c compiledSLO, groupBy []string, p *point, total, bad float64, now time.Time) {
 	gh := sloengine.HashSeed
 	for _, g := range groupBy {
 		gh = sloengine.HashString(sloengine.HashString(gh, p.get(g)), "\xff")
@@ -373,8 +373,8 @@ func (s *runner) add(c compiledSLO, groupBy []string, p *point, total, bad float
 		start = p.start.AsTime()
 	}
 	if p.cumulative {
-		s.engine.AddCumulative(in, sh, start, p.ts.AsTime(), total, bad)
+		b.AddCumulative(in, sh, start, p.ts.AsTime(), total, bad)
 	} else {
-		s.engine.AddDelta(in, sh, start, p.ts.AsTime(), total, bad)
+		b.AddDelta(in, sh, start, p.ts.AsTime(), total, bad)
 	}
 }

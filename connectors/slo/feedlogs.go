@@ -149,8 +149,8 @@ func (r *logRecord) bodyField(path []string) string {
 	return ""
 }
 
-// consumeLogs feeds the log records of services with log SLIs.
-func (s *runner) consumeLogs(ld plog.Logs) {
+// scanLogs reads the log records of services with log SLIs into b.
+func (s *runner) scanLogs(b *sloengine.Batch, ld plog.Logs) {
 	if !s.anyLogSLI {
 		return
 	}
@@ -169,7 +169,7 @@ func (s *runner) consumeLogs(ld plog.Logs) {
 		for j := range sls.Len() {
 			lrs := sls.At(j).LogRecords()
 			for k := range lrs.Len() {
-				s.feedLog(lrs.At(k), slis, &rec, now, limit)
+				s.feedLog(b, lrs.At(k), slis, &rec, now, limit)
 			}
 		}
 	}
@@ -177,7 +177,7 @@ func (s *runner) consumeLogs(ld plog.Logs) {
 
 // feedLog counts one record in every log SLI of its service (slis). Its
 // time is the record's timestamp, else its observed timestamp, else now.
-func (s *runner) feedLog(lr plog.LogRecord, slis []compiledSLO, rec *logRecord, now time.Time, limit pcommon.Timestamp) {
+func (s *runner) feedLog(b *sloengine.Batch, lr plog.LogRecord, slis []compiledSLO, rec *logRecord, now time.Time, limit pcommon.Timestamp) {
 	rec.reset(lr)
 	ts := lr.Timestamp()
 	if ts == 0 {
@@ -218,7 +218,7 @@ func (s *runner) feedLog(lr plog.LogRecord, slis []compiledSLO, rec *logRecord, 
 		if in.Overflow() {
 			s.overflowed(c, 1)
 		}
-		s.engine.AddEvents(in, ts.AsTime(), 1, b2f(bad))
+		b.AddEvents(in, ts.AsTime(), 1, b2f(bad))
 	}
 }
 

@@ -145,7 +145,8 @@ func (g *gameday) consume(s *runner, rs ptrace.ResourceSpans, drill string, now,
 				if !discovered && (!c.spanName.match(sp.Name()) || !c.spanRoute.match(route)) {
 					continue
 				}
-				if s.countSpan(e, e.Instance(c.idx, gh, group, now), c.spec.SLI.Spans, sp, limit) {
+				if end, bad, ok := s.spanEvent(c.spec.SLI.Spans, sp, limit); ok {
+					e.AddEvents(e.Instance(c.idx, gh, group, now), end, 1, bad)
 					s.own.gameday.Add(1)
 				}
 			}

@@ -92,6 +92,11 @@ type runner struct {
 	restoreFailures restoreFailures
 	// boundaryLogged: one log line per SLO for a bad latency threshold.
 	boundaryLogged sync.Map
+	// journal keeps the accepted requests' events between snapshots
+	// (journal.go); nil without 'storage'. journalLogged: the last time a
+	// journal write failure was logged (Unix ns).
+	journal       atomic.Pointer[journal]
+	journalLogged atomic.Int64
 
 	mu     sync.Mutex
 	cancel context.CancelFunc // nil until Start
@@ -223,13 +228,34 @@ func (s *runner) notify(_ context.Context, ts []contract.Transition) {
 	s.alerts.Notify(ts...)
 }
 
-// Start restores the state and launches the evaluation loop; the shared
-// reference calls it once, with the component ID's first instance.
-func (s *runner) Start(ctx context.Context, _ component.Host) error {
+// Start restores the state (the snapshot, then the journal over it) and
+// launches the evaluation loop; the shared reference calls it once, with
+// the component ID's first instance.
+func (s *runner) Start(ctx context.Context, host component.Host) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.started = s.now()
 	s.restore()
+	restored := s.engine.Len() > 0
+	if s.cfg.Storage != nil {
+		j, err := openJournal(ctx, host, s.id, *s.cfg.Storage, s.logger)
+		if err != nil {
+			return fmt.Errorf("slo %s: %w", s.id, err)
+		}
+		points, err := j.replay(ctx, s.engine, s.now())
+		if err != nil {
+			_ = j.close(ctx)
+			return fmt.Errorf("slo %s: %w", s.id, err)
+		}
+		if points > 0 {
+			s.logger.Info("slo journal replayed over the snapshot", zap.Int("points", points))
+			restored = true
+		}
+		s.journal.Store(j)
+		// A checkpoint at once: the replayed records go, and what follows
+		// is numbered after them.
+		s.snapshot()
+	}
 	if s.alerts != nil {
 		if err := s.alerts.Start(ctx); err != nil {
 			return err
@@ -238,7 +264,7 @@ func (s *runner) Start(ctx context.Context, _ component.Host) error {
 	loopCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.wg.Add(1)
-	go s.loop(loopCtx)
+	go s.loop(loopCtx, restored)
 	return nil
 }
 
@@ -276,9 +302,15 @@ func (s *runner) restore() {
 }
 
 // loop evaluates every evaluation_interval and snapshots every
-// snapshot_interval until ctx ends.
-func (s *runner) loop(ctx context.Context) {
+// snapshot_interval until ctx ends. After a restart that restored counts,
+// it evaluates once at once (for obsd's own /metrics and the status page;
+// the pipelines get the next one), so that they show without waiting an
+// interval.
+func (s *runner) loop(ctx context.Context, restored bool) {
 	defer s.wg.Done()
+	if restored {
+		s.runEvaluation(ctx, s.now(), false)
+	}
 	eval := time.NewTicker(s.cfg.EvaluationInterval)
 	defer eval.Stop()
 	snap := time.NewTicker(s.cfg.State.SnapshotInterval)
@@ -297,7 +329,11 @@ func (s *runner) loop(ctx context.Context) {
 
 // evaluate runs one evaluation: metrics to the next consumer and to the
 // self-telemetry, transitions to alerting.
-func (s *runner) evaluate(ctx context.Context, now time.Time) {
+func (s *runner) evaluate(ctx context.Context, now time.Time) { s.runEvaluation(ctx, now, true) }
+
+// runEvaluation is evaluate; it sends the metrics to the next consumer only
+// with emit.
+func (s *runner) runEvaluation(ctx context.Context, now time.Time, emit bool) {
 	// Dead series (pods gone, label churn) must not pile up. The horizon is
 	// long on purpose: a forgotten series that comes back with the same
 	// start time would count its whole cumulative value again.
@@ -315,7 +351,7 @@ func (s *runner) evaluate(ctx context.Context, now time.Time) {
 	s.gameday.evaluate(ctx, now, s.board.observe)
 	s.tel.setRecords(recs)
 	next := s.next.Load()
-	if next == nil || len(recs) == 0 {
+	if !emit || next == nil || len(recs) == 0 {
 		return
 	}
 	if err := (*next).ConsumeMetrics(ctx, em.md); err != nil {
@@ -327,14 +363,20 @@ func (s *runner) evaluate(ctx context.Context, now time.Time) {
 // cumulative-to-delta state is dropped.
 const seriesIdleTimeout = 24 * time.Hour
 
-// snapshot writes the engine snapshot and the alerting state.
+// snapshot writes the engine snapshot and the alerting state, and
+// truncates the journal records the snapshot holds.
 func (s *runner) snapshot() {
 	p := s.path("snapshot.json")
 	if p == "" {
 		return
 	}
-	if err := s.engine.WriteSnapshot(p, s.now()); err != nil {
+	mark, err := s.engine.Checkpoint(p, s.now())
+	if err != nil {
 		s.logger.Error("cannot write the slo snapshot", zap.Error(err))
+	} else if j := s.journal.Load(); j != nil {
+		if err := j.truncate(context.Background(), mark); err != nil {
+			s.logger.Error("cannot truncate the slo journal; replay skips what the snapshot holds", zap.Error(err))
+		}
 	}
 	if s.alerts == nil {
 		return
@@ -359,6 +401,9 @@ func (s *runner) Shutdown(ctx context.Context) error {
 		s.cancel()
 		s.wg.Wait()
 		s.snapshot()
+	}
+	if j := s.journal.Swap(nil); j != nil {
+		err = errors.Join(err, j.close(ctx))
 	}
 	err = errors.Join(err, s.stopAlerts(ctx))
 	err = errors.Join(err, s.tel.unregister())

@@ -37,6 +37,7 @@ func newTelemetry(mp metric.MeterProvider, s *runner) (*telemetry, error) {
 	points := b.Int64ObservableCounter(contract.MetricPoints, help(contract.MetricPoints))
 	restore := b.Int64ObservableCounter(contract.MetricRestoreFailures, help(contract.MetricRestoreFailures))
 	overflow := b.Int64ObservableCounter(contract.MetricGroupOverflow, help(contract.MetricGroupOverflow))
+	journaled := b.Int64ObservableCounter(contract.MetricJournalRecords, help(contract.MetricJournalRecords))
 	periodStart := b.Float64ObservableGauge(contract.MetricPeriodStart, help(contract.MetricPeriodStart), metric.WithUnit("s"))
 	periodEnd := b.Float64ObservableGauge(contract.MetricPeriodEnd, help(contract.MetricPeriodEnd), metric.WithUnit("s"))
 	t.reg = b.RegisterCallback(func(_ context.Context, o metric.Observer) error {
@@ -52,6 +53,9 @@ func newTelemetry(mp metric.MeterProvider, s *runner) (*telemetry, error) {
 			if len(c.spec.GroupBy()) > 0 {
 				o.ObserveInt64(overflow, int64(s.overflow[c.idx].Load()), metric.WithAttributes(attribute.String(contract.LabelSLO, c.spec.Name)))
 			}
+		}
+		if j := s.journal.Load(); j != nil {
+			j.counts.observe(o, journaled)
 		}
 		o.ObserveInt64(restore, int64(s.restoreFailures.slo.Load()), metric.WithAttributes(attribute.String(contract.LabelState, contract.StateFileSLO)))
 		o.ObserveInt64(restore, int64(s.restoreFailures.alerting.Load()), metric.WithAttributes(attribute.String(contract.LabelState, contract.StateFileAlerting)))
@@ -76,7 +80,7 @@ func newTelemetry(mp metric.MeterProvider, s *runner) (*telemetry, error) {
 			}
 		}
 		return nil
-	}, objective, events, bad, ratio, burn, budget, active, points, restore, overflow, periodStart, periodEnd)
+	}, objective, events, bad, ratio, burn, budget, active, points, restore, overflow, journaled, periodStart, periodEnd)
 	if err := b.Err(); err != nil {
 		return nil, err
 	}

@@ -74,6 +74,56 @@ type options struct {
 	// YAML for it (indented by four spaces), e.g. "    fsync: never\n".
 	WAL       bool
 	WALConfig string
+	// SLO, when set (Connectors must be empty), runs the slo connector on
+	// the SLO file slo.yaml of the
+	// instance directory with its journal on the queues' storage ('storage'),
+	// snapshots every SLO.SnapshotInterval; spans and logs are counted in
+	// line by the slo processor (config.example.yaml's shape), or, with
+	// SLO.FanOut, by the connector as an exporter of the traces and logs
+	// pipelines. Its metrics go down a metrics/slo pipeline to the sink.
+	SLO *sloOptions
+}
+
+// sloOptions shape the slo connector of a chaos instance.
+type sloOptions struct {
+	SnapshotInterval string // "10s" (the default) when empty
+	FanOut           bool
+}
+
+// sloYAML is the slo processor and connector of o.SLO: the processors
+// section's extra entry, the connectors section, the slo processor's
+// place in the traces and logs pipelines, the traces and logs pipelines'
+// extra exporters, and the extra pipelines.
+func sloYAML(o options, storageID string) (proc, conn, inline, exporters, pipelines string) {
+	if o.SLO == nil {
+		return "", o.Connectors, "", "", o.Pipelines
+	}
+	snap := o.SLO.SnapshotInterval
+	if snap == "" {
+		snap = "10s"
+	}
+	conn = fmt.Sprintf(`connectors:
+  slo:
+    slos: ["{{DIR}}/slo.yaml"]
+    evaluation_interval: 1s
+    state:
+      directory: "{{DIR}}/slo-state"
+      snapshot_interval: %s
+    storage: %s
+`, snap, storageID)
+	pipelines = o.Pipelines + `    metrics/slo:
+      receivers: [slo]
+      exporters: [otlp_grpc/traces]
+`
+	if o.SLO.FanOut {
+		return "", conn, "", ", slo", pipelines
+	}
+	// The connector must also be an exporter somewhere: the OTLP metrics.
+	pipelines += `    metrics:
+      receivers: [otlp]
+      exporters: [slo]
+`
+	return "  slo: {}\n", conn, ", slo", "", pipelines
 }
 
 // storageYAML is the storage extension's id and its block in the
@@ -101,6 +151,7 @@ func config(p ports, s *sink.OTLP, o options) harness.Config {
 	}
 	mw, httpMW, ext, extIDs, health := extensionsYAML(o)
 	storageID, storageBlock := storageYAML(o)
+	sloProc, connectors, inline, sloExporters, pipelines := sloYAML(o, storageID)
 	exporter := func(name string) string {
 		backend := s
 		if name == "logs" && o.LogsTo != nil {
@@ -126,7 +177,7 @@ processors:
     check_interval: 1s
     limit_mib: %d
     spike_limit_mib: %d
-exporters:
+%sexporters:
 %s%s%s
 extensions:
 %s  health_check:
@@ -151,16 +202,16 @@ service:
   pipelines:
     traces:
       receivers: [otlp]
-      processors: [memory_limiter]
-      exporters: [otlp_grpc/traces%s]
+      processors: [memory_limiter%s]
+      exporters: [otlp_grpc/traces%s%s]
     logs:
       receivers: [otlp, lokipush]
-      processors: [memory_limiter]
-      exporters: [otlp_grpc/logs]
+      processors: [memory_limiter%s]
+      exporters: [otlp_grpc/logs%s]
 %s
 `, p.GRPC, mw, p.HTTP, httpMW, p.Loki, strings.ReplaceAll(mw, "        ", "    "),
-		o.LimitMiB, o.LimitMiB/5, exporter("traces"), exporter("logs"), o.Connectors, storageBlock,
-		p.Health, health, ext, storageID, extIDs, p.Metrics, o.TraceExporters, o.Pipelines)
+		o.LimitMiB, o.LimitMiB/5, sloProc, exporter("traces"), exporter("logs"), connectors, storageBlock,
+		p.Health, health, ext, storageID, extIDs, p.Metrics, inline, o.TraceExporters, sloExporters, inline, sloExporters, pipelines)
 	return harness.Config{YAML: yaml, HealthPort: p.Health, MetricsPort: p.Metrics}
 }
 

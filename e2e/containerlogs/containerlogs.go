@@ -75,6 +75,7 @@ func Config(t testing.TB, o Options) harness.Config {
     slos: ["{{DIR}}/slo.yaml"]
     evaluation_interval: 1s
     state: {directory: "{{DIR}}/slo-state", snapshot_interval: 1s}
+    storage: wal_storage
 `
 		logsExporters = "[slo, forward/logs]"
 		sloPipeline = "    metrics/slo: {receivers: [slo], exporters: [otlp_grpc/metrics]}\n"
@@ -104,7 +105,7 @@ exporters:
     retry_on_failure: {enabled: true, initial_interval: 200ms, max_interval: 1s, max_elapsed_time: 0s}
     sending_queue:
       enabled: true
-      storage: file_storage/queue
+      storage: wal_storage
       sizer: requests
       queue_size: %d
       num_consumers: 4
@@ -114,10 +115,9 @@ exporters:
     tls: {insecure: true}
 extensions:
   health_check: {endpoint: "127.0.0.1:%d"}
-  file_storage/queue: {directory: "{{DIR}}/queue", create_directory: true, timeout: 5s}
-  file_storage/checkpoints: {directory: "{{DIR}}/checkpoints", create_directory: true, timeout: 5s}
+  wal_storage: {directory: "{{DIR}}/wal", fsync: interval}
 service:
-  extensions: [health_check, file_storage/queue, file_storage/checkpoints]
+  extensions: [health_check, wal_storage]
   telemetry:
     logs: {level: info}
     metrics:

@@ -7,6 +7,7 @@ import (
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 
 	"github.com/obsd-dev/obsd/extensions/walstorage/internal/wal"
+	"github.com/obsd-dev/obsd/internal/piggyback"
 )
 
 // client adapts a log client to the collector's storage API.
@@ -40,19 +41,34 @@ func (c *client) Delete(ctx context.Context, key string) error {
 // Batch applies ops in order and atomically (all or nothing, after a crash
 // too); Get results are put in place. A batch adding a key to a full log
 // fails with a retryable refusal (see refuse.go) and changes nothing.
+//
+// When ctx carries a piggyback.Write of a client of the same log (the slo
+// connector's journal record of the request being queued) and the batch
+// writes something, the write is taken and committed in this batch: both
+// are on disk together or not at all.
 func (c *client) Batch(ctx context.Context, ops ...*storage.Operation) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	var inline [inlineOps]wal.Op
 	wops := inline[:0]
+	writes := false
 	for _, op := range ops {
 		if op == nil {
 			continue
 		}
 		wops = append(wops, wal.Op{Kind: opKind(op.Type), Key: op.Key, Value: op.Value})
+		writes = writes || op.Type != storage.Get
 	}
-	err := c.c.Batch(wops)
+	var err error
+	if pw := c.piggyback(ctx, writes); pw != nil {
+		other := pw.Owner.(*client)
+		extra := [1]wal.Op{{Kind: wal.OpSet, Key: pw.Key, Value: pw.Value}}
+		err = c.c.Log().Batch(wal.Part{Client: c.c, Ops: wops}, wal.Part{Client: other.c, Ops: extra[:]})
+		pw.Done(err)
+	} else {
+		err = c.c.Batch(wops)
+	}
 	i := 0
 	for _, op := range ops {
 		if op == nil {
@@ -64,6 +80,23 @@ func (c *client) Batch(ctx context.Context, ops ...*storage.Operation) error {
 		i++
 	}
 	return storageError(err)
+}
+
+// piggyback takes the write ctx carries when this batch writes and can
+// commit it: it belongs to another client of the same log.
+func (c *client) piggyback(ctx context.Context, writes bool) *piggyback.Write {
+	if !writes {
+		return nil
+	}
+	pw := piggyback.FromContext(ctx)
+	if pw == nil {
+		return nil
+	}
+	other, ok := pw.Owner.(*client)
+	if !ok || other == c || other.c.Log() != c.c.Log() || !pw.Take() {
+		return nil
+	}
+	return pw
 }
 
 func opKind(t storage.OpType) wal.OpKind {

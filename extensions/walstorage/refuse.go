@@ -8,8 +8,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/obsd-dev/obsd/extensions/internal/retryhint"
 	"github.com/obsd-dev/obsd/extensions/walstorage/internal/wal"
+	"github.com/obsd-dev/obsd/internal/retryhint"
 )
 
 // refusal is a write refused because the log or the disk is full. The

@@ -80,8 +80,10 @@ and the Alertmanager URLs set into the slo connector.
 {{- end }}
 
 {{/*
-Removes the file_log receiver, its checkpoint storage and their uses from
-the config dict given (in place), for logs.enabled=false.
+Removes the file_log receiver and its uses from the config dict given (in
+place), for logs.enabled=false; and its checkpoint storage too, unless an
+exporter's queue or a connector keeps using it (wal_storage holds the
+queues, the checkpoints and the SLO journal).
 */}}
 {{- define "obsd.withoutFileLog" -}}
 {{- $storage := dig "receivers" "file_log" "storage" "" . }}
@@ -89,6 +91,13 @@ the config dict given (in place), for logs.enabled=false.
 {{- range $name, $p := (dig "service" "pipelines" dict .) }}
 {{- if and (kindIs "map" $p) (hasKey $p "receivers") }}
 {{- $_ := set $p "receivers" (without $p.receivers "file_log") }}
+{{- end }}
+{{- end }}
+{{- range $kind := list "exporters" "connectors" }}
+{{- range $name, $c := (dig $kind dict $) }}
+{{- if and (kindIs "map" $c) (or (eq (dig "sending_queue" "storage" "" $c) $storage) (eq (dig "storage" "" $c) $storage)) }}
+{{- $storage = "" }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- if $storage }}

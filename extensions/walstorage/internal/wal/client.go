@@ -84,37 +84,64 @@ func (c *Client) Get(key string) ([]byte, error) {
 // with FsyncAlways). A batch that adds a key to a full log fails with a
 // *FullError and changes nothing.
 func (c *Client) Batch(ops []Op) error {
-	if c.closed.Load() {
-		return ErrClientClosed
+	parts := [1]Part{{Client: c, Ops: ops}}
+	return c.w.Batch(parts[:]...)
+}
+
+// Part is the operations of one client within a multi-client Batch.
+type Part struct {
+	Client *Client
+	Ops    []Op
+}
+
+// ErrOtherLog is returned by a Batch whose parts belong to clients of
+// different logs.
+var ErrOtherLog = errors.New("wal: a batch mixes clients of different logs")
+
+// Batch applies the operations of several clients of this log as one
+// atomic batch (Client.Batch for one): after any crash either every write
+// of every part is there or none. A component uses it to commit a record
+// of its own together with another component's write of the same request
+// (the slo connector's journal with an exporter queue's put).
+func (w *WAL) Batch(parts ...Part) error {
+	for _, p := range parts {
+		if p.Client.closed.Load() {
+			return ErrClientClosed
+		}
+		if p.Client.w != w {
+			return ErrOtherLog
+		}
 	}
-	w := c.w
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
 		return ErrClosed
 	}
 	writes, size, growing := 0, 0, false
-	for i := range ops {
-		op := &ops[i]
-		switch op.Kind {
-		case OpGet:
-			v, err := c.get(ops[:i], op.Key)
-			if err != nil {
-				return err
+	for _, p := range parts {
+		c := p.Client
+		for i := range p.Ops {
+			op := &p.Ops[i]
+			switch op.Kind {
+			case OpGet:
+				v, err := c.get(p.Ops[:i], op.Key)
+				if err != nil {
+					return err
+				}
+				op.Value = v
+			case OpSet:
+				writes++
+				size += recordSize(c.c.id, op.Key, len(op.Value))
+				if !growing {
+					_, exists := c.c.keys[op.Key]
+					growing = !exists
+				}
+			case OpDelete:
+				writes++
+				size += recordSize(c.c.id, op.Key, 0)
+			default:
+				return fmt.Errorf("wal: unknown operation %d", op.Kind)
 			}
-			op.Value = v
-		case OpSet:
-			writes++
-			size += recordSize(c.c.id, op.Key, len(op.Value))
-			if !growing {
-				_, exists := c.c.keys[op.Key]
-				growing = !exists
-			}
-		case OpDelete:
-			writes++
-			size += recordSize(c.c.id, op.Key, 0)
-		default:
-			return fmt.Errorf("wal: unknown operation %d", op.Kind)
 		}
 	}
 	if writes == 0 {
@@ -127,28 +154,31 @@ func (c *Client) Batch(ops []Op) error {
 	}
 	g := w.filling
 	flags := flagFirst
-	for i := range ops {
-		op := &ops[i]
-		if op.Kind == OpGet {
-			continue
+	for _, p := range parts {
+		c := p.Client
+		for i := range p.Ops {
+			op := &p.Ops[i]
+			if op.Kind == OpGet {
+				continue
+			}
+			writes--
+			if writes > 0 {
+				flags |= flagMore
+			}
+			kind := kindSet
+			var value []byte
+			if op.Kind == OpDelete {
+				kind = kindDelete
+			} else {
+				value = op.Value
+			}
+			off := len(g.buf)
+			var valueOff int
+			g.buf, valueOff = appendRecord(g.buf, kind|flags, c.c.id, op.Key, value)
+			g.recs = append(g.recs, pendingRec{kind: kind, client: c.c, key: op.Key, off: off,
+				valueOff: valueOff, vlen: len(value), rsize: len(g.buf) - off})
+			flags = 0
 		}
-		writes--
-		if writes > 0 {
-			flags |= flagMore
-		}
-		kind := kindSet
-		var value []byte
-		if op.Kind == OpDelete {
-			kind = kindDelete
-		} else {
-			value = op.Value
-		}
-		off := len(g.buf)
-		var valueOff int
-		g.buf, valueOff = appendRecord(g.buf, kind|flags, c.c.id, op.Key, value)
-		g.recs = append(g.recs, pendingRec{kind: kind, client: c.c, key: op.Key, off: off,
-			valueOff: valueOff, vlen: len(value), rsize: len(g.buf) - off})
-		flags = 0
 	}
 	g.batches++
 	w.pendingBytes += int64(size)
@@ -235,3 +265,6 @@ func (c *Client) Walk(fn func(key string, value []byte) error) error {
 
 // ErrSkipAll ends a Walk early without an error.
 var ErrSkipAll = errors.New("skip everything and stop the walk")
+
+// Log returns the log the client writes to.
+func (c *Client) Log() *WAL { return c.w }

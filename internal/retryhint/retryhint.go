@@ -1,7 +1,10 @@
-// Package retryhint builds the refusals obsd's middlewares answer with so
-// that clients retry them: the HTTP Retry-After value and a gRPC status
-// carrying a RetryInfo detail (without one, the OTLP spec makes
-// RESOURCE_EXHAUSTED non-retryable).
+// Package retryhint builds the refusals obsd answers with so that clients
+// retry them, and after a delay: the HTTP Retry-After value and a gRPC
+// status carrying a RetryInfo detail (without one, the OTLP spec makes
+// RESOURCE_EXHAUSTED non-retryable). The rate limiter and the circuit
+// breaker build their refusals with it; Receiver gives the OTLP receiver's
+// pipeline refusals (memory_limiter, a full or unwritable queue) the same
+// shape.
 package retryhint
 
 import (
