@@ -205,6 +205,7 @@ processors:
   memory_limiter:
     check_interval: 1s
     limit_mib: 512
+  slo: {}
   shed:
     memory_limit_mib: 1
 exporters:
@@ -213,7 +214,6 @@ exporters:
     tls: {insecure: true}
     sending_queue:
       batch: {flush_timeout: 50ms}
-  slo: {}
 connectors:
   slo:
     slos: ["{{DIR}}/slo.yaml"]
@@ -238,6 +238,9 @@ service:
       receivers: [otlp]
       processors: [memory_limiter, slo, shed]
       exporters: [otlp_grpc]
+    metrics:
+      receivers: [otlp]
+      exporters: [slo]
     metrics/slo:
       receivers: [slo]
       exporters: [otlp_grpc]
