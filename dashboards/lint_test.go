@@ -15,7 +15,7 @@ import (
 
 	"github.com/obsd-dev/obsd/internal/breakerstate"
 	"github.com/obsd-dev/obsd/slo/contract"
-	"github.com/obsd-dev/obsd/slo/spec"
+	"github.com/obsd-dev/obsd/slo/formats"
 )
 
 // knownMetrics are the metric names obsd exposes (checked by hand against
@@ -45,7 +45,7 @@ func allDashboards(t *testing.T) []dashboard.Dashboard {
 	t.Helper()
 	ds, err := Dashboards(loadSLOs(t))
 	require.NoError(t, err)
-	example, err := spec.Load("../slo.example.yaml")
+	example, err := formats.Load("../slo.example.yaml")
 	require.NoError(t, err)
 	more, err := Dashboards(example)
 	require.NoError(t, err)

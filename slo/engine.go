@@ -89,7 +89,7 @@ type Instance struct {
 	journaled atomic.Bool
 }
 
-// NewEngine validates nothing further (specs come from spec.Load) and
+// NewEngine validates nothing further (specs come from formats.Load) and
 // builds an engine for the SLOs; instances are created on demand.
 func NewEngine(slos []*spec.SLO, opts Options) (*Engine, error) {
 	e := &Engine{byName: map[string]int{}, byGroup: map[groupKey]*Instance{}, series: map[seriesKey]*seriesState{},

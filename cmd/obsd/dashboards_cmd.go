@@ -13,6 +13,7 @@ import (
 	"github.com/obsd-dev/obsd/dashboards/plot"
 	"github.com/obsd-dev/obsd/internal/k8smanifest"
 	"github.com/obsd-dev/obsd/slo/contract"
+	"github.com/obsd-dev/obsd/slo/formats"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
@@ -56,7 +57,7 @@ func newDashboardsPlotCommand() *cobra.Command {
 }
 
 func runDashboardsPlot(f plotFlags) error {
-	slos, err := spec.Load(f.slo)
+	slos, err := formats.Load(f.slo)
 	if err != nil {
 		return fmt.Errorf("could not load SLOs: %w", err)
 	}
@@ -152,7 +153,7 @@ func runDashboardsGenerate(stdout io.Writer, f dashboardsFlags) error {
 	if len(f.configs) > 0 {
 		slos, err = configSLOs(context.Background(), f.configs)
 	} else {
-		slos, err = spec.Load(f.slos...)
+		slos, err = formats.Load(f.slos...)
 	}
 	if err != nil {
 		return fmt.Errorf("could not load SLOs: %w", err)
@@ -184,7 +185,7 @@ func runDashboardsGenerate(stdout io.Writer, f dashboardsFlags) error {
 // runDashboardsConfigMaps writes the dashboards of runDashboardsGenerate,
 // without the provisioning file, as ConfigMaps.
 func runDashboardsConfigMaps(stdout io.Writer, f dashboardsFlags) error {
-	slos, err := spec.Load(f.slos...)
+	slos, err := formats.Load(f.slos...)
 	if err != nil {
 		return fmt.Errorf("could not load SLOs: %w", err)
 	}

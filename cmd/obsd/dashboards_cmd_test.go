@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/obsd-dev/obsd/slo/backtest"
-	"github.com/obsd-dev/obsd/slo/spec"
+	"github.com/obsd-dev/obsd/slo/formats"
 )
 
 func TestDashboardsGenerateWritesDashboardsAndProvisioning(t *testing.T) {
@@ -72,7 +72,7 @@ func TestDashboardsGenerateRejectsBadInput(t *testing.T) {
 
 func TestDashboardsPlotDrawsBacktestOutput(t *testing.T) {
 	dir := t.TempDir()
-	slos, err := spec.Load("../../slo/backtest/testdata/slos.yaml")
+	slos, err := formats.Load("../../slo/backtest/testdata/slos.yaml")
 	require.NoError(t, err)
 	data, err := os.ReadFile("../../slo/backtest/testdata/input.om")
 	require.NoError(t, err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/obsd-dev/obsd/dashboards/plot"
 	"github.com/obsd-dev/obsd/slo/backtest"
+	"github.com/obsd-dev/obsd/slo/formats"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
@@ -68,7 +69,7 @@ func runBacktest(stdout io.Writer, stderr *os.File, f backtestFlags) error {
 	if err != nil {
 		return fmt.Errorf("invalid '--to': %w", err)
 	}
-	slos, err := spec.Load(f.slo)
+	slos, err := formats.Load(f.slo)
 	if err != nil {
 		return fmt.Errorf("could not load slos: %w", err)
 	}

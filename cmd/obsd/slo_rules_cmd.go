@@ -7,8 +7,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/obsd-dev/obsd/internal/k8smanifest"
+	"github.com/obsd-dev/obsd/slo/formats"
 	"github.com/obsd-dev/obsd/slo/rules"
-	"github.com/obsd-dev/obsd/slo/spec"
 )
 
 type rulesFlags struct {
@@ -58,7 +58,7 @@ func newSLORulesCommand() *cobra.Command {
 }
 
 func runRules(stdout io.Writer, f rulesFlags) error {
-	slos, err := spec.Load(f.slos...)
+	slos, err := formats.Load(f.slos...)
 	if err != nil {
 		return fmt.Errorf("could not load slos: %w", err)
 	}

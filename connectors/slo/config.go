@@ -9,13 +9,14 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 
 	"github.com/obsd-dev/obsd/alerting"
+	"github.com/obsd-dev/obsd/slo/formats"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
 // Config is the configuration of the slo connector.
 type Config struct {
-	// SLOs are SLO file paths or globs, read with spec.Load (obsd/v1 or
-	// Sloth prometheus/v1 files). At least one is required unless
+	// SLOs are SLO file paths or globs, read with formats.Load (obsd/v1,
+	// Sloth prometheus/v1 or OpenSLO v1 files). At least one is required unless
 	// 'discover' is set.
 	SLOs []string `mapstructure:"slos"`
 	// Discover, when set, gives every service without SLOs of its own an
@@ -112,7 +113,7 @@ func (c *Config) Validate() error {
 			errs = append(errs, err)
 		}
 	default:
-		if _, err := spec.Load(c.SLOs...); err != nil {
+		if _, err := formats.Load(c.SLOs...); err != nil {
 			errs = append(errs, fmt.Errorf("'slos': %w", err))
 		}
 	}
@@ -141,7 +142,7 @@ func (c *Config) Validate() error {
 // returned). source names the connector in messages.
 func (c *Config) LoadSLOs(source string) (slos []*spec.SLO, explicit []string, err error) {
 	if len(c.SLOs) > 0 {
-		if slos, err = spec.Load(c.SLOs...); err != nil {
+		if slos, err = formats.Load(c.SLOs...); err != nil {
 			return nil, nil, fmt.Errorf("'slos': %w", err)
 		}
 	}

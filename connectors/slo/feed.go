@@ -13,6 +13,7 @@ import (
 
 	sloengine "github.com/obsd-dev/obsd/slo"
 	"github.com/obsd-dev/obsd/slo/contract"
+	"github.com/obsd-dev/obsd/slo/match"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
@@ -151,7 +152,7 @@ func (s *runner) spanEvent(sli *spec.SpanSLI, sp ptrace.Span, limit time.Time) (
 		return end, 0, false
 	}
 	d := time.Duration(sp.EndTimestamp() - sp.StartTimestamp())
-	if sli.Bad(sp.Status().Code() == ptrace.StatusCodeError, spanStatus(sp.Attributes()), d) {
+	if match.SpanBad(sli, sp.Status().Code() == ptrace.StatusCodeError, spanStatus(sp.Attributes()), d) {
 		bad = 1
 	}
 	return end, bad, true
@@ -298,7 +299,7 @@ func (s *runner) feedSum(b *sloengine.Batch, name string, p *point, v float64, n
 		var groupBy []string
 		switch {
 		case c.spec.SLI.Metric != nil:
-			isTotal, isBad := c.spec.SLI.Metric.Match(name, p.get)
+			isTotal, isBad := match.Ratio(c.spec.SLI.Metric, name, p.get)
 			if !isTotal && !isBad {
 				continue
 			}
@@ -310,10 +311,10 @@ func (s *runner) feedSum(b *sloengine.Batch, name string, p *point, v float64, n
 			}
 			groupBy = c.spec.SLI.Metric.GroupBy
 		case c.spec.SLI.Latency != nil:
-			switch c.spec.SLI.Latency.Role(name, p.get) {
-			case spec.LatencyCount:
+			switch match.Latency(c.spec.SLI.Latency, name, p.get) {
+			case match.LatencyCount:
 				total, bad = v, v
-			case spec.LatencyGood:
+			case match.LatencyGood:
 				bad = -v
 			default:
 				continue
@@ -331,7 +332,7 @@ func (s *runner) feedSum(b *sloengine.Batch, name string, p *point, v float64, n
 func (s *runner) feedHistogram(b *sloengine.Batch, name string, p *point, now time.Time, above func(*spec.MetricLatency) (uint64, bool), count uint64, bounds pcommon.Float64Slice) {
 	for _, c := range s.slos {
 		l := c.spec.SLI.Latency
-		if l == nil || l.Role(name, p.get) != spec.LatencyHistogram {
+		if l == nil || match.Latency(l, name, p.get) != match.LatencyHistogram {
 			continue
 		}
 		bad, ok := above(l)

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	sloengine "github.com/obsd-dev/obsd/slo"
+	"github.com/obsd-dev/obsd/slo/match"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
@@ -137,7 +138,7 @@ func (r *logRecord) bodyField(path []string) string {
 		}
 		return r.text(b)
 	case pcommon.ValueTypeStr:
-		val, _, buf, err := spec.JSONField(b.Str(), path, r.buf)
+		val, _, buf, err := match.JSONField(b.Str(), path, r.buf)
 		r.buf = buf
 		if err != nil {
 			r.malformed = true
@@ -187,12 +188,12 @@ func (s *runner) feedLog(b *sloengine.Batch, lr plog.LogRecord, slis []compiledS
 	}
 	sev := int32(lr.SeverityNumber())
 	if sev == 0 {
-		sev = spec.SeverityFromText(lr.SeverityText())
+		sev = match.SeverityFromText(lr.SeverityText())
 	}
 	for _, c := range slis {
 		l := c.spec.SLI.Logs
 		rec.malformed = false
-		total, bad := l.Match(sev, rec.get)
+		total, bad := match.Log(l, sev, rec.get)
 		gh := sloengine.HashSeed
 		if total {
 			for i := range l.GroupBy {

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/obsd-dev/obsd/slo/backtest"
+	"github.com/obsd-dev/obsd/slo/formats"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
@@ -25,7 +26,7 @@ const (
 // backtestOutput runs the real backtest on its own test data.
 func backtestOutput(t *testing.T) ([]*spec.SLO, []byte) {
 	t.Helper()
-	slos, err := spec.Load(backtestSLOs)
+	slos, err := formats.Load(backtestSLOs)
 	require.NoError(t, err)
 	data, err := os.ReadFile(backtestInput)
 	require.NoError(t, err)
@@ -118,7 +119,7 @@ func TestReadStepsNamesTheBadLine(t *testing.T) {
 }
 
 func BenchmarkRender(b *testing.B) {
-	slos, err := spec.Load(backtestSLOs)
+	slos, err := formats.Load(backtestSLOs)
 	require.NoError(b, err)
 	data, err := os.ReadFile(backtestInput)
 	require.NoError(b, err)

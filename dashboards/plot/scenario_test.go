@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/obsd-dev/obsd/slo/backtest"
+	"github.com/obsd-dev/obsd/slo/formats"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
@@ -82,7 +83,7 @@ func scenarioOpenMetrics() []byte {
 // scenarioFigure replays the committed scenario and builds its figure.
 func scenarioFigure(t *testing.T) (*spec.SLO, []Step, *Figure) {
 	t.Helper()
-	slos, err := spec.Load(scenarioSLOs)
+	slos, err := formats.Load(scenarioSLOs)
 	require.NoError(t, err)
 	var s *spec.SLO
 	for _, x := range slos {

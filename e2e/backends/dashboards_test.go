@@ -31,6 +31,7 @@ import (
 	"github.com/obsd-dev/obsd/internal/amtest"
 	"github.com/obsd-dev/obsd/internal/promtest"
 	"github.com/obsd-dev/obsd/slo/contract"
+	"github.com/obsd-dev/obsd/slo/formats"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
@@ -98,7 +99,7 @@ func checkDashboardQueries(t *testing.T, files map[string][]byte) {
 			t.Fatal(err)
 		}
 	}
-	slos, err := spec.Load(filepath.Join(dir, "slos", "*.yaml"))
+	slos, err := formats.Load(filepath.Join(dir, "slos", "*.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/obsd-dev/obsd/slo/backtest"
-	"github.com/obsd-dev/obsd/slo/spec"
+	"github.com/obsd-dev/obsd/slo/formats"
 )
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -195,7 +195,7 @@ func relDiff(a, b float64) float64 {
 
 func runBacktest(t *testing.T, scs []Scenario, om []byte) map[string]map[time.Time]backtest.Line {
 	t.Helper()
-	slos, err := spec.Parse("conformance.yaml", []byte(sloFile(scs)))
+	slos, err := formats.Parse("conformance.yaml", []byte(sloFile(scs)))
 	require.NoError(t, err)
 	samples, err := backtest.Parse(om)
 	require.NoError(t, err)

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/obsd-dev/obsd/slo/formats"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
@@ -77,7 +78,7 @@ func Run(patterns []string, opt Options) ([]Finding, error) {
 		locs[f] = newLocator(data)
 	}
 	l := &linter{opt: opt, locs: locs, files: files}
-	slos, errs := spec.LoadPartial(files...)
+	slos, errs := formats.LoadPartial(files...)
 	for _, err := range errs {
 		for _, e := range flatten(err) {
 			l.loadError(e)

@@ -1,9 +1,10 @@
-// Package spec reads SLO declarations: obsd's own YAML format
-// ("version: obsd/v1") and Sloth's "prometheus/v1" format, and validates
-// them into one normalised model that the SLO engine (package slo) runs.
-//
-// Every validation problem is reported, each with its file, SLO name and
-// YAML field, joined with errors.Join.
+// Package spec is the SLO model: one validated, normalised SLO (its SLI
+// kinds, periods and calendars, budgeting, durations, window pairs and
+// severities) whatever file format it came from, plus the validation
+// helpers the format readers share (a problem collector that names file,
+// SLO and field; objective, label, period and selector checks; the file
+// limits). The readers live in slo/formats (one package per format);
+// evaluating an SLI against telemetry is slo/match.
 package spec
 
 import (
@@ -93,6 +94,12 @@ type Budgeting struct {
 // DefaultGroupByLimit is the default cap of instances per grouped SLO.
 const DefaultGroupByLimit = 1000
 
+// DefaultPeriod is the rolling period of an SLO that declares none.
+const DefaultPeriod = 30 * 24 * time.Hour
+
+// DefaultMinEvents is the default per-window minimum event count.
+const DefaultMinEvents = 10
+
 // SLI is exactly one of Metric, Latency, Spans or Logs.
 type SLI struct {
 	Metric  *MetricRatio
@@ -161,18 +168,6 @@ type Selector struct {
 	MetricName string
 	// Matchers are the attribute matchers, without the name matcher.
 	Matchers []*labels.Matcher
-}
-
-// Matches reports whether an attribute set, read through get (which
-// returns "" for an absent attribute, as in Prometheus), satisfies every
-// matcher. The metric name is not checked here.
-func (s Selector) Matches(get func(name string) string) bool {
-	for _, m := range s.Matchers {
-		if !m.Matches(get(m.Name)) {
-			return false
-		}
-	}
-	return true
 }
 
 // SelectorText writes a selector in PromQL: name{m1, m2}, matchers in

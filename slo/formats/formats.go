@@ -1,19 +1,29 @@
-package spec
+// Package formats reads SLO files in any format obsd knows: it finds a
+// file's format from its first document and hands it to that format's
+// reader (slo/formats/obsd, slo/formats/sloth, slo/formats/openslo),
+// which validates it into the model of slo/spec.
+//
+// A format is recognised by its top-level "version" key (obsd/v1,
+// prometheus/v1) or its "apiVersion" (openslo/...). A new format is one
+// reader package with a Parse(file, data) function and one case in
+// detect.
+package formats
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
 
 	yaml "go.yaml.in/yaml/v3"
-)
 
-// MaxFileSize is the largest SLO file Load reads.
-const MaxFileSize = 4 << 20
+	"github.com/obsd-dev/obsd/internal/yamllimit"
+	"github.com/obsd-dev/obsd/slo/formats/obsd"
+	"github.com/obsd-dev/obsd/slo/formats/openslo"
+	"github.com/obsd-dev/obsd/slo/formats/sloth"
+	"github.com/obsd-dev/obsd/slo/spec"
+)
 
 // Load reads every file matched by the given paths or glob patterns, in
 // sorted order, and returns all SLOs. A pattern that matches nothing, an
@@ -21,9 +31,9 @@ const MaxFileSize = 4 << 20
 // reported together; SLO names must be unique across all files. OpenSLO
 // files may reference documents (SLI, AlertPolicy, ...) of any other
 // loaded OpenSLO file.
-func Load(patterns ...string) ([]*SLO, error) {
+func Load(patterns ...string) ([]*spec.SLO, error) {
 	out, errList := LoadPartial(patterns...)
-	errList = append(errList, checkUnique(out))
+	errList = append(errList, spec.CheckUnique(out))
 	if err := errors.Join(errList...); err != nil {
 		return nil, err
 	}
@@ -33,7 +43,7 @@ func Load(patterns ...string) ([]*SLO, error) {
 // LoadPartial is Load for tools that report rather than refuse (obsd slo
 // lint): it returns the SLOs that are valid, whatever happens to the
 // others, and every problem, without checking names across files.
-func LoadPartial(patterns ...string) ([]*SLO, []error) {
+func LoadPartial(patterns ...string) ([]*spec.SLO, []error) {
 	var files []string
 	var errList []error
 	for _, p := range patterns {
@@ -48,23 +58,27 @@ func LoadPartial(patterns ...string) ([]*SLO, []error) {
 		files = append(files, m...)
 	}
 	sort.Strings(files)
-	var out []*SLO
-	osl := NewOpenSLOSet()
+	var out []*spec.SLO
+	osl := openslo.NewSet()
 	for _, f := range files {
 		data, err := readLimited(f)
 		if err != nil {
 			errList = append(errList, err)
 			continue
 		}
-		if IsOpenSLO(data) {
+		if openslo.Is(data) {
 			osl.Add(f, data)
 			continue
 		}
-		slos, err := Parse(f, data)
+		parse, err := detect(f, data) // readLimited checked the limits
+		if err == nil {
+			var slos []*spec.SLO
+			slos, err = parse(f, data)
+			out = append(out, slos...)
+		}
 		if err != nil {
 			errList = append(errList, err)
 		}
-		out = append(out, slos...)
 	}
 	slos, err := osl.Convert()
 	if err != nil {
@@ -79,82 +93,47 @@ func readLimited(path string) ([]byte, error) {
 		return nil, fmt.Errorf("could not read slo file: %w", err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
+	data, err := yamllimit.ReadAll(f, spec.MaxFileSize)
+	switch {
+	case errors.Is(err, yamllimit.ErrTooLarge):
+		return nil, fmt.Errorf("%s: slo file is larger than %d bytes", path, spec.MaxFileSize)
+	case err != nil:
 		return nil, fmt.Errorf("could not read slo file %s: %w", path, err)
 	}
-	if len(data) > MaxFileSize {
-		return nil, fmt.Errorf("%s: slo file is larger than %d bytes", path, MaxFileSize)
-	}
-	return data, checkLimits(path, data)
-}
-
-func checkUnique(slos []*SLO) error {
-	seen := map[string]string{}
-	var errList []error
-	for _, s := range slos {
-		if prev, ok := seen[s.Name]; ok {
-			errList = append(errList, fmt.Errorf("%s: slo %q: 'name' is already used in %s", s.Source, s.Name, prev))
-			continue
-		}
-		seen[s.Name] = s.Source
-	}
-	return errors.Join(errList...)
+	return data, spec.CheckLimits(path, data)
 }
 
 // Parse decodes and validates one file's content; file names the source
 // in errors. The format is chosen by the top-level "version" key
 // ("obsd/v1" or "prometheus/v1"), or by "apiVersion: openslo/v1" for
 // OpenSLO files (references only within the file). Unknown keys are errors.
-func Parse(file string, data []byte) ([]*SLO, error) {
-	if err := checkLimits(file, data); err != nil {
+func Parse(file string, data []byte) ([]*spec.SLO, error) {
+	if err := spec.CheckLimits(file, data); err != nil {
 		return nil, err
 	}
+	parse, err := detect(file, data)
+	if err != nil {
+		return nil, err
+	}
+	return parse(file, data)
+}
+
+// detect returns the reader of a file's format.
+func detect(file string, data []byte) (func(file string, data []byte) ([]*spec.SLO, error), error) {
 	var head struct {
 		Version string `yaml:"version"`
 	}
 	if err := yaml.Unmarshal(data, &head); err != nil {
 		return nil, fmt.Errorf("%s: invalid YAML: %w", file, err)
 	}
-	if IsOpenSLO(data) {
-		return parseOpenSLO(file, data)
+	if openslo.Is(data) {
+		return openslo.Parse, nil
 	}
-	e := &errs{file: file}
-	var out []*SLO
 	switch head.Version {
-	case VersionObsd:
-		var f rawFile
-		if err := decodeStrict(data, &f); err != nil {
-			return nil, fmt.Errorf("%s: %w", file, err)
-		}
-		for _, r := range f.SLOs {
-			out = append(out, convertObsd(file, r, e))
-		}
-	case VersionSloth:
-		var f slothFile
-		if err := decodeStrict(data, &f); err != nil {
-			return nil, fmt.Errorf("%s: %w", file, err)
-		}
-		for _, r := range f.SLOs {
-			out = append(out, convertSloth(file, f, r, e))
-		}
-	default:
-		return nil, fmt.Errorf("%s: 'version' must be %q or %q, got %q", file, VersionObsd, VersionSloth, head.Version)
+	case obsd.Version:
+		return obsd.Parse, nil
+	case sloth.Version:
+		return sloth.Parse, nil
 	}
-	if len(out) == 0 {
-		e.list = append(e.list, fmt.Errorf("%s: 'slos' must declare at least one slo", file))
-	}
-	if err := errors.Join(e.err(), checkUnique(out)); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-func decodeStrict(data []byte, v any) error {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("invalid slo file: %w", err)
-	}
-	return nil
+	return nil, fmt.Errorf("%s: 'version' must be %q or %q, got %q", file, obsd.Version, sloth.Version, head.Version)
 }

@@ -1,4 +1,4 @@
-package spec
+package openslo
 
 import (
 	"fmt"
@@ -8,12 +8,15 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+
+	raw "github.com/obsd-dev/obsd/slo/formats/openslo/internal/spec"
+	"github.com/obsd-dev/obsd/slo/spec"
 )
 
 // oslConv converts one document; every problem goes to errs with the
 // document and field path it belongs to.
 type oslConv struct {
-	set  *OpenSLOSet
+	set  *Set
 	errs []error
 }
 
@@ -22,8 +25,8 @@ func (c *oslConv) addf(d *oslDoc, path, format string, args ...any) {
 }
 
 // convertSLO maps one SLO document onto the model.
-func (c *oslConv) convertSLO(d *oslDoc, r *oslSLODoc) *SLO {
-	s := &SLO{Name: r.Metadata.Name, Service: r.Spec.Service, Description: r.Spec.Description, Source: d.file}
+func (c *oslConv) convertSLO(d *oslDoc, r *raw.SLODoc) *spec.SLO {
+	s := &spec.SLO{Name: r.Metadata.Name, Service: r.Spec.Service, Description: r.Spec.Description, Source: d.file}
 	if s.Description == "" {
 		s.Description = r.Metadata.DisplayName
 	}
@@ -51,8 +54,8 @@ func (c *oslConv) labels(d *oslDoc, path string, m map[string]any) map[string]st
 	for _, k := range sortedKeys(m) {
 		v, ok := m[k].(string)
 		switch {
-		case !labelRe.MatchString(k):
-			c.addf(d, path, "has an invalid label name %q (want %s)", k, labelRe)
+		case !spec.ValidLabelName(k):
+			c.addf(d, path, "has an invalid label name %q (want %s)", k, spec.LabelNameSyntax)
 		case !ok:
 			c.addf(d, path+"."+k, "must be a string; list or other values are not supported")
 		default:
@@ -63,17 +66,17 @@ func (c *oslConv) labels(d *oslDoc, path string, m map[string]any) map[string]st
 }
 
 var calendarUnits = map[string]struct {
-	unit   CalendarUnit
+	unit   spec.CalendarUnit
 	period time.Duration
 }{
-	"1w": {CalendarWeek, WeekPeriod},
-	"1M": {CalendarMonth, MonthPeriod},
-	"1Q": {CalendarQuarter, QuarterPeriod},
+	"1w": {spec.CalendarWeek, spec.WeekPeriod},
+	"1M": {spec.CalendarMonth, spec.MonthPeriod},
+	"1Q": {spec.CalendarQuarter, spec.QuarterPeriod},
 }
 
 // timeWindow maps spec.timeWindow onto Period and Calendar.
-func (c *oslConv) timeWindow(d *oslDoc, tw []oslTimeWindow, s *SLO) {
-	s.Period = DefaultPeriod
+func (c *oslConv) timeWindow(d *oslDoc, tw []raw.TimeWindow, s *spec.SLO) {
+	s.Period = spec.DefaultPeriod
 	switch {
 	case len(tw) == 0:
 		return
@@ -91,7 +94,7 @@ func (c *oslConv) timeWindow(d *oslDoc, tw []oslTimeWindow, s *SLO) {
 		switch {
 		case err != nil:
 			c.addf(d, "spec.timeWindow[0].duration", "%v", err)
-		case p < time.Hour:
+		case p < spec.MinPeriod:
 			c.addf(d, "spec.timeWindow[0].duration", "must be at least 1h, got %s", w.Duration)
 		default:
 			s.Period = p
@@ -116,7 +119,7 @@ func (c *oslConv) timeWindow(d *oslDoc, tw []oslTimeWindow, s *SLO) {
 		c.addf(d, "spec.timeWindow[0].calendar.timeZone", "is not a known IANA time zone: %v", err)
 		return
 	}
-	s.Period, s.Calendar = u.period, &CalendarPeriod{Unit: u.unit, Location: loc}
+	s.Period, s.Calendar = u.period, &spec.CalendarPeriod{Unit: u.unit, Location: loc}
 	if w.Calendar.StartTime != "" {
 		c.calendarStart(d, w.Calendar.StartTime, u.unit, loc)
 	}
@@ -124,7 +127,7 @@ func (c *oslConv) timeWindow(d *oslDoc, tw []oslTimeWindow, s *SLO) {
 
 // calendarStart checks that a calendar window's startTime is the start
 // of a calendar unit (obsd's periods always start on unit boundaries).
-func (c *oslConv) calendarStart(d *oslDoc, start string, unit CalendarUnit, loc *time.Location) {
+func (c *oslConv) calendarStart(d *oslDoc, start string, unit spec.CalendarUnit, loc *time.Location) {
 	const path = "spec.timeWindow[0].calendar.startTime"
 	var t time.Time
 	var err error
@@ -139,11 +142,11 @@ func (c *oslConv) calendarStart(d *oslDoc, start string, unit CalendarUnit, loc 
 	}
 	midnight := t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0
 	switch {
-	case unit == CalendarWeek && (t.Weekday() != time.Monday || !midnight):
+	case unit == spec.CalendarWeek && (t.Weekday() != time.Monday || !midnight):
 		c.addf(d, path, "%q is not the start of a week: obsd's calendar weeks start on Monday 00:00:00", start)
-	case unit == CalendarMonth && (t.Day() != 1 || !midnight):
+	case unit == spec.CalendarMonth && (t.Day() != 1 || !midnight):
 		c.addf(d, path, "%q is not the start of a month: obsd's calendar months start on the 1st at 00:00:00", start)
-	case unit == CalendarQuarter && (t.Day() != 1 || (t.Month()-1)%3 != 0 || !midnight):
+	case unit == spec.CalendarQuarter && (t.Day() != 1 || (t.Month()-1)%3 != 0 || !midnight):
 		c.addf(d, path, "%q is not the start of a quarter: obsd's quarters start on Jan, Apr, Jul or Oct 1st at 00:00:00", start)
 	}
 }
@@ -167,7 +170,7 @@ func oslDuration(s string) (time.Duration, error) {
 }
 
 // objective checks spec.objectives and sets Objective.
-func (c *oslConv) objective(d *oslDoc, objs []oslObjective, ind *oslIndicator, s *SLO) *oslObjective {
+func (c *oslConv) objective(d *oslDoc, objs []raw.Objective, ind *oslIndicator, s *spec.SLO) *raw.Objective {
 	if len(objs) != 1 {
 		if len(objs) == 0 {
 			c.addf(d, "spec.objectives", "must have one objective")
@@ -185,12 +188,12 @@ func (c *oslConv) objective(d *oslDoc, objs []oslObjective, ind *oslIndicator, s
 		if !(*o.Target > 0 && *o.Target < 1) {
 			c.addf(d, p+".target", "must be strictly between 0 and 1, got %v", *o.Target)
 		}
-		s.Objective = percentToRatio(*o.Target * 100)
+		s.Objective = spec.PercentToRatio(*o.Target * 100)
 	case o.TargetPercent != nil:
 		if !(*o.TargetPercent > 0 && *o.TargetPercent < 100) {
 			c.addf(d, p+".targetPercent", "must be strictly between 0 and 100, got %v", *o.TargetPercent)
 		}
-		s.Objective = percentToRatio(*o.TargetPercent)
+		s.Objective = spec.PercentToRatio(*o.TargetPercent)
 	default:
 		c.addf(d, p, "must have 'target' or 'targetPercent'")
 	}
@@ -201,10 +204,10 @@ func (c *oslConv) objective(d *oslDoc, objs []oslObjective, ind *oslIndicator, s
 }
 
 // budgeting maps budgetingMethod and the time slice fields.
-func (c *oslConv) budgeting(d *oslDoc, method string, o *oslObjective, s *SLO) {
+func (c *oslConv) budgeting(d *oslDoc, method string, o *raw.Objective, s *spec.SLO) {
 	const p = "spec.objectives[0]"
 	if o == nil {
-		o = &oslObjective{}
+		o = &raw.Objective{}
 	}
 	var window time.Duration
 	if o.TimeSliceWindow != "" {
@@ -222,14 +225,14 @@ func (c *oslConv) budgeting(d *oslDoc, method string, o *oslObjective, s *SLO) {
 		}
 		return
 	case "Timeslices":
-		s.Budgeting.Method = Timeslices
+		s.Budgeting.Method = spec.Timeslices
 		if o.TimeSliceTarget == nil || !(*o.TimeSliceTarget > 0 && *o.TimeSliceTarget <= 1) {
 			c.addf(d, p+".timeSliceTarget", "must be in (0, 1] with budgetingMethod Timeslices")
 		} else {
 			s.Budgeting.SliceTarget = *o.TimeSliceTarget
 		}
 	case "RatioTimeslices":
-		s.Budgeting.Method = RatioTimeslices
+		s.Budgeting.Method = spec.RatioTimeslices
 		if o.TimeSliceTarget != nil {
 			c.addf(d, p+".timeSliceTarget", "does not apply to budgetingMethod RatioTimeslices (the SLI is the mean of the slice ratios)")
 		}
@@ -240,7 +243,7 @@ func (c *oslConv) budgeting(d *oslDoc, method string, o *oslObjective, s *SLO) {
 	switch {
 	case o.TimeSliceWindow == "":
 		c.addf(d, p+".timeSliceWindow", "is required with budgetingMethod %s", method)
-	case window < time.Minute || window > sliceWindowMax || window%time.Minute != 0 || sliceWindowMax%window != 0:
+	case !spec.ValidSliceWindow(window):
 		c.addf(d, p+".timeSliceWindow", "must be a whole number of minutes that divides 1h (1m, 2m, 5m, 10m, 15m, 30m, 1h), got %s", o.TimeSliceWindow)
 	default:
 		s.Budgeting.SliceWindow = window
@@ -248,7 +251,7 @@ func (c *oslConv) budgeting(d *oslDoc, method string, o *oslObjective, s *SLO) {
 }
 
 // sliOf returns the SLO's indicator, inline or referenced.
-func (c *oslConv) sliOf(d *oslDoc, r *oslSLODoc) *oslIndicator {
+func (c *oslConv) sliOf(d *oslDoc, r *raw.SLODoc) *oslIndicator {
 	switch {
 	case r.Spec.Indicator != nil && r.Spec.IndicatorRef != "":
 		c.addf(d, "spec", "must have 'indicator' or 'indicatorRef', not both")
@@ -257,8 +260,8 @@ func (c *oslConv) sliOf(d *oslDoc, r *oslSLODoc) *oslIndicator {
 		if in.Kind != "" && in.Kind != kindSLI {
 			c.addf(d, "spec.indicator.kind", "must be %q, got %q", kindSLI, in.Kind)
 		}
-		if in.APIVersion != "" && in.APIVersion != APIVersionOpenSLO {
-			c.addf(d, "spec.indicator.apiVersion", "must be %q, got %q", APIVersionOpenSLO, in.APIVersion)
+		if in.APIVersion != "" && in.APIVersion != APIVersion {
+			c.addf(d, "spec.indicator.apiVersion", "must be %q, got %q", APIVersion, in.APIVersion)
 		}
 		return c.indicator(d, "spec.indicator.spec", &in.Spec)
 	case r.Spec.IndicatorRef != "":
@@ -267,7 +270,7 @@ func (c *oslConv) sliOf(d *oslDoc, r *oslSLODoc) *oslIndicator {
 			c.addf(d, "spec.indicatorRef", "names no SLI document %q in the loaded files", r.Spec.IndicatorRef)
 			return nil
 		}
-		return c.indicator(ref, "spec", &ref.value.(*oslSLIDoc).Spec)
+		return c.indicator(ref, "spec", &ref.value.(*raw.SLIDoc).Spec)
 	default:
 		c.addf(d, "spec", "must have 'indicator' or 'indicatorRef'")
 	}
@@ -276,7 +279,7 @@ func (c *oslConv) sliOf(d *oslDoc, r *oslSLODoc) *oslIndicator {
 
 // applyIndicator sets the SLI; a threshold metric needs the objective's
 // op and value.
-func (c *oslConv) applyIndicator(d *oslDoc, ind *oslIndicator, o *oslObjective, s *SLO) {
+func (c *oslConv) applyIndicator(d *oslDoc, ind *oslIndicator, o *raw.Objective, s *spec.SLO) {
 	switch {
 	case ind.ratio != nil:
 		s.SLI.Metric = ind.ratio
@@ -291,7 +294,7 @@ func (c *oslConv) applyIndicator(d *oslDoc, ind *oslIndicator, o *oslObjective, 
 			c.addf(d, p+".value", "must be greater than zero: it is the latency threshold in the histogram's unit")
 			return
 		}
-		s.SLI.Latency = &MetricLatency{Histogram: *ind.threshold, Threshold: *o.Value}
+		s.SLI.Latency = &spec.MetricLatency{Histogram: *ind.threshold, Threshold: *o.Value}
 	}
 }
 
@@ -301,8 +304,8 @@ func oslInlineKind(c *oslConv, d *oslDoc, path, want, kind, apiVersion string) {
 	if kind != "" && kind != want {
 		c.addf(d, path+".kind", "must be %q, got %q", want, kind)
 	}
-	if apiVersion != "" && apiVersion != APIVersionOpenSLO {
-		c.addf(d, path+".apiVersion", "must be %q, got %q", APIVersionOpenSLO, apiVersion)
+	if apiVersion != "" && apiVersion != APIVersion {
+		c.addf(d, path+".apiVersion", "must be %q, got %q", APIVersion, apiVersion)
 	}
 }
 

@@ -1,4 +1,4 @@
-package spec
+package formats
 
 import (
 	"bytes"

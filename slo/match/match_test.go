@@ -1,4 +1,4 @@
-package spec
+package match
 
 import (
 	"regexp"
@@ -7,12 +7,15 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/obsd-dev/obsd/slo/formats"
+	"github.com/obsd-dev/obsd/slo/spec"
 )
 
 func attrs(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 func TestMetricRatioMatch(t *testing.T) {
-	slos, err := Load("testdata/obsd.yaml")
+	slos, err := formats.Load("../formats/testdata/obsd.yaml")
 	require.NoError(t, err)
 	r := slos[0].SLI.Metric
 	tests := []struct {
@@ -28,7 +31,7 @@ func TestMetricRatioMatch(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			total, bad := r.Match(tt.metric, attrs(tt.attrs))
+			total, bad := Ratio(r, tt.metric, attrs(tt.attrs))
 			assert.Equal(t, tt.total, total)
 			assert.Equal(t, tt.bad, bad)
 		})
@@ -36,7 +39,7 @@ func TestMetricRatioMatch(t *testing.T) {
 }
 
 func TestLatencyRole(t *testing.T) {
-	slos, err := Load("testdata/obsd.yaml")
+	slos, err := formats.Load("../formats/testdata/obsd.yaml")
 	require.NoError(t, err)
 	l := slos[1].SLI.Latency
 	route := map[string]string{"http_route": "/pay"}
@@ -58,16 +61,16 @@ func TestLatencyRole(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, l.Role(tt.metric, attrs(tt.attrs)))
+			assert.Equal(t, tt.want, Latency(l, tt.metric, attrs(tt.attrs)))
 		})
 	}
 }
 
 func TestSpanSLI(t *testing.T) {
-	s := &SpanSLI{Service: "cart", Route: regexp.MustCompile(`^(?:/cart/.*)$`), StatusError: true, HTTP5xx: true, DurationOver: 500 * time.Millisecond}
-	assert.True(t, s.Matches("cart", "GET", "/cart/1"))
-	assert.False(t, s.Matches("cart", "GET", "/pay"))
-	assert.False(t, s.Matches("pay", "GET", "/cart/1"))
+	s := &spec.SpanSLI{Service: "cart", Route: regexp.MustCompile(`^(?:/cart/.*)$`), StatusError: true, HTTP5xx: true, DurationOver: 500 * time.Millisecond}
+	assert.True(t, Span(s, "cart", "GET", "/cart/1"))
+	assert.False(t, Span(s, "cart", "GET", "/pay"))
+	assert.False(t, Span(s, "pay", "GET", "/cart/1"))
 	tests := []struct {
 		name   string
 		err    bool
@@ -84,7 +87,29 @@ func TestSpanSLI(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, s.Bad(tt.err, tt.status, tt.d))
+			assert.Equal(t, tt.want, SpanBad(s, tt.err, tt.status, tt.d))
+		})
+	}
+}
+
+// TestSpanAnyService: a discovered SLI (spec.SpanSLI.AnyService) counts
+// the spans of every service but its ExceptServices, and never those of
+// a span without a service.
+func TestSpanAnyService(t *testing.T) {
+	s := &spec.SpanSLI{AnyService: true, ExceptServices: []string{"cart", "pay"}, Name: regexp.MustCompile(`^(?:GET .*)$`)}
+	tests := []struct {
+		name, service, span string
+		want                bool
+	}{
+		{"another service", "search", "GET /q", true},
+		{"an excepted service", "cart", "GET /cart", false},
+		{"the other excepted service", "pay", "GET /pay", false},
+		{"no service", "", "GET /q", false},
+		{"the name still filters", "search", "POST /q", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, Span(s, tt.service, tt.span, ""))
 		})
 	}
 }

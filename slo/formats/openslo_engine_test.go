@@ -1,4 +1,4 @@
-package spec_test
+package formats_test
 
 import (
 	"testing"
@@ -6,13 +6,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/obsd-dev/obsd/slo"
-	"github.com/obsd-dev/obsd/slo/spec"
+	"github.com/obsd-dev/obsd/slo/formats"
 )
 
 // Every SLO the OpenSLO import accepts is one the engine runs: calendar
 // units, budgeting methods, slice windows and targets included.
 func TestOpenSLOImportsRunInTheEngine(t *testing.T) {
-	slos, err := spec.Load("testdata/openslo/valid/*.yaml")
+	slos, err := formats.Load("testdata/openslo/valid/*.yaml")
 	require.NoError(t, err)
 	// cart.yaml has one SLO and checkout.yaml four: an import that quietly
 	// drops SLOs must not pass as "the engine runs them all".

@@ -1,4 +1,4 @@
-package spec
+package openslo
 
 import (
 	"slices"
@@ -7,23 +7,26 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
+
+	raw "github.com/obsd-dev/obsd/slo/formats/openslo/internal/spec"
+	"github.com/obsd-dev/obsd/slo/spec"
 )
 
-// SupportedOpenSLOShapes names the query shapes the OpenSLO import accepts
+// SupportedShapes names the query shapes the OpenSLO import accepts
 // in a metric source's 'query' (or 'promql').
-const SupportedOpenSLOShapes = `SELECTOR, sum(SELECTOR), sum(rate(SELECTOR[W])), sum(increase(SELECTOR[W])) and their "sum by (...)" forms`
+const SupportedShapes = `SELECTOR, sum(SELECTOR), sum(rate(SELECTOR[W])), sum(increase(SELECTOR[W])) and their "sum by (...)" forms`
 
 // oslIndicator is an SLI document's mapping: exactly one field is set.
 type oslIndicator struct {
-	ratio   *MetricRatio
-	latency *MetricLatency
+	ratio   *spec.MetricRatio
+	latency *spec.MetricLatency
 	// threshold is a thresholdMetric's histogram selector; the SLO's
 	// objective gives the threshold.
-	threshold *Selector
+	threshold *spec.Selector
 }
 
 // indicator maps an SLI spec; path is where the spec sits in d.
-func (c *oslConv) indicator(d *oslDoc, path string, r *oslSLISpec) *oslIndicator {
+func (c *oslConv) indicator(d *oslDoc, path string, r *raw.SLISpec) *oslIndicator {
 	n := len(c.errs)
 	var out *oslIndicator
 	switch {
@@ -41,12 +44,12 @@ func (c *oslConv) indicator(d *oslDoc, path string, r *oslSLISpec) *oslIndicator
 }
 
 type oslQuery struct {
-	sel Selector
+	sel spec.Selector
 	by  []string
 	ok  bool
 }
 
-func (c *oslConv) ratio(d *oslDoc, path string, r *oslRatio) *oslIndicator {
+func (c *oslConv) ratio(d *oslDoc, path string, r *raw.Ratio) *oslIndicator {
 	if r.Counter != nil && !*r.Counter {
 		c.addf(d, path+".counter", "false (a gauge) is not supported: obsd counts the increases of monotonic counters")
 	}
@@ -72,7 +75,7 @@ func (c *oslConv) ratio(d *oslDoc, path string, r *oslRatio) *oslIndicator {
 			c.addf(d, path, "'bad' groups by %v but 'total' by %v; they must match", bad.by, total.by)
 			return nil
 		}
-		return &oslIndicator{ratio: &MetricRatio{Bad: bad.sel, Total: total.sel, GroupBy: total.by}}
+		return &oslIndicator{ratio: &spec.MetricRatio{Bad: bad.sel, Total: total.sel, GroupBy: total.by}}
 	}
 	good := c.query(d, path+".good", r.Good)
 	if !good.ok || !total.ok {
@@ -90,7 +93,7 @@ func (c *oslConv) ratio(d *oslDoc, path string, r *oslRatio) *oslIndicator {
 // on one metric, good = total plus exactly one matcher becomes bad =
 // total plus the negated matcher (exact: =/!= and =~/!~ are complements,
 // also for an absent attribute).
-func (c *oslConv) fromGood(d *oslDoc, path string, good, total Selector, by []string) *oslIndicator {
+func (c *oslConv) fromGood(d *oslDoc, path string, good, total spec.Selector, by []string) *oslIndicator {
 	if base, ok := strings.CutSuffix(total.MetricName, "_count"); ok && good.MetricName == base+"_bucket" {
 		var le *labels.Matcher
 		rest := make([]*labels.Matcher, 0, len(good.Matchers))
@@ -106,12 +109,12 @@ func (c *oslConv) fromGood(d *oslDoc, path string, good, total Selector, by []st
 			c.addf(d, path, "must select one bucket with an equality matcher on 'le' (e.g. le=\"0.3\") over the histogram's '_count'")
 			return nil
 		}
-		if !SameMatchers(rest, total.Matchers) {
+		if !spec.SameMatchers(rest, total.Matchers) {
 			c.addf(d, path, "must have the same matchers as 'total' apart from 'le'")
 			return nil
 		}
-		h := Selector{Text: SelectorText(base, total.Matchers), MetricName: base, Matchers: total.Matchers}
-		return &oslIndicator{latency: &MetricLatency{Histogram: h, Threshold: th, GroupBy: by}}
+		h := spec.Selector{Text: spec.SelectorText(base, total.Matchers), MetricName: base, Matchers: total.Matchers}
+		return &oslIndicator{latency: &spec.MetricLatency{Histogram: h, Threshold: th, GroupBy: by}}
 	}
 	extra, ok := extraMatcher(good, total)
 	if !ok {
@@ -126,8 +129,8 @@ func (c *oslConv) fromGood(d *oslDoc, path string, good, total Selector, by []st
 		return nil
 	}
 	ms := append(slices.Clone(total.Matchers), neg)
-	bad := Selector{Text: SelectorText(total.MetricName, ms), MetricName: total.MetricName, Matchers: ms}
-	return &oslIndicator{ratio: &MetricRatio{Bad: bad, Total: total, GroupBy: by}}
+	bad := spec.Selector{Text: spec.SelectorText(total.MetricName, ms), MetricName: total.MetricName, Matchers: ms}
+	return &oslIndicator{ratio: &spec.MetricRatio{Bad: bad, Total: total, GroupBy: by}}
 }
 
 func leValue(m *labels.Matcher) string {
@@ -139,13 +142,13 @@ func leValue(m *labels.Matcher) string {
 
 // extraMatcher returns good's one matcher beyond total's, when good is
 // total's metric with all of total's matchers and exactly one more.
-func extraMatcher(good, total Selector) (*labels.Matcher, bool) {
+func extraMatcher(good, total spec.Selector) (*labels.Matcher, bool) {
 	if good.MetricName != total.MetricName || len(good.Matchers) != len(total.Matchers)+1 {
 		return nil, false
 	}
 	var extra *labels.Matcher
 	for _, m := range good.Matchers {
-		if !HasMatcher(total.Matchers, m) {
+		if !spec.HasMatcher(total.Matchers, m) {
 			if extra != nil {
 				return nil, false
 			}
@@ -168,18 +171,17 @@ func negate(t labels.MatchType) labels.MatchType {
 }
 
 // thresholdMetric maps a histogram selector; a quantile is rejected.
-func (c *oslConv) thresholdMetric(d *oslDoc, path string, m *oslMetric) *oslIndicator {
+func (c *oslConv) thresholdMetric(d *oslDoc, path string, m *raw.Metric) *oslIndicator {
 	text, ok := c.source(d, path, m)
 	if !ok {
 		return nil
 	}
 	qpath := path + ".metricSource.spec.query"
-	expr, err := parser.NewParser(parser.Options{}).ParseExpr(windowTmpl.ReplaceAllString(text, "5m"))
+	expr, err := spec.ParseQuery(text)
 	if err != nil {
 		c.addf(d, qpath, "is not valid PromQL: %v", err)
 		return nil
 	}
-	expr = unparen(expr)
 	if call, ok := expr.(*parser.Call); ok && call.Func.Name == "histogram_quantile" {
 		c.addf(d, qpath, "is a quantile, not a count of events: obsd's latency SLI counts each observation against the threshold; "+
 			"write the histogram's selector (e.g. http_server_request_duration_seconds{job=\"api\"}) with 'op: lte' and the threshold as 'value' in the objective")
@@ -201,29 +203,28 @@ func (c *oslConv) thresholdMetric(d *oslDoc, path string, m *oslMetric) *oslIndi
 		}
 	}
 	if base, cut := strings.CutSuffix(sel.MetricName, "_bucket"); cut {
-		sel.MetricName, sel.Text = base, SelectorText(base, sel.Matchers)
+		sel.MetricName, sel.Text = base, spec.SelectorText(base, sel.Matchers)
 	}
 	return &oslIndicator{threshold: &sel}
 }
 
 // query reads a ratio part's query in one of the supported shapes.
-func (c *oslConv) query(d *oslDoc, path string, m *oslMetric) oslQuery {
+func (c *oslConv) query(d *oslDoc, path string, m *raw.Metric) oslQuery {
 	text, ok := c.source(d, path, m)
 	if !ok {
 		return oslQuery{}
 	}
 	qpath := path + ".metricSource.spec.query"
-	expr, err := parser.NewParser(parser.Options{}).ParseExpr(windowTmpl.ReplaceAllString(text, "5m"))
+	expr, err := spec.ParseQuery(text)
 	if err != nil {
 		c.addf(d, qpath, "is not valid PromQL: %v", err)
 		return oslQuery{}
 	}
 	var by []string
-	expr = unparen(expr)
 	if agg, ok := expr.(*parser.AggregateExpr); ok && agg.Op == parser.SUM && !agg.Without && agg.Param == nil {
 		by = slices.Clone(agg.Grouping)
 		slices.Sort(by)
-		expr = unparen(agg.Expr)
+		expr = spec.Unparen(agg.Expr)
 		if call, ok := expr.(*parser.Call); ok && (call.Func.Name == "rate" || call.Func.Name == "increase") && len(call.Args) == 1 {
 			if ms, ok := call.Args[0].(*parser.MatrixSelector); ok {
 				expr = ms.VectorSelector
@@ -232,25 +233,15 @@ func (c *oslConv) query(d *oslDoc, path string, m *oslMetric) oslQuery {
 	}
 	vs, ok := expr.(*parser.VectorSelector)
 	if !ok || vs.OriginalOffset != 0 || vs.Timestamp != nil || vs.StartOrEnd != 0 {
-		c.addf(d, qpath, "has an unsupported shape %q; supported: %s", text, SupportedOpenSLOShapes)
+		c.addf(d, qpath, "has an unsupported shape %q; supported: %s", text, SupportedShapes)
 		return oslQuery{}
 	}
 	sel, ok := c.selector(d, qpath, vs)
 	return oslQuery{sel: sel, by: by, ok: ok}
 }
 
-func unparen(e parser.Expr) parser.Expr {
-	for {
-		p, ok := e.(*parser.ParenExpr)
-		if !ok {
-			return e
-		}
-		e = p.Expr
-	}
-}
-
-func (c *oslConv) selector(d *oslDoc, path string, vs *parser.VectorSelector) (Selector, bool) {
-	sel := Selector{Text: vs.String()}
+func (c *oslConv) selector(d *oslDoc, path string, vs *parser.VectorSelector) (spec.Selector, bool) {
+	sel := spec.Selector{Text: vs.String()}
 	for _, m := range vs.LabelMatchers {
 		if m.Name != labels.MetricName {
 			sel.Matchers = append(sel.Matchers, m)
@@ -258,7 +249,7 @@ func (c *oslConv) selector(d *oslDoc, path string, vs *parser.VectorSelector) (S
 		}
 		if m.Type != labels.MatchEqual {
 			c.addf(d, path, "must name its metric with an equality matcher")
-			return Selector{}, false
+			return spec.Selector{}, false
 		}
 		sel.MetricName = m.Value
 	}
@@ -266,7 +257,7 @@ func (c *oslConv) selector(d *oslDoc, path string, vs *parser.VectorSelector) (S
 }
 
 // source checks a metricSource and returns its query text.
-func (c *oslConv) source(d *oslDoc, path string, m *oslMetric) (string, bool) {
+func (c *oslConv) source(d *oslDoc, path string, m *raw.Metric) (string, bool) {
 	src := m.MetricSource
 	p := path + ".metricSource"
 	typ := src.Type
@@ -277,7 +268,7 @@ func (c *oslConv) source(d *oslDoc, path string, m *oslMetric) (string, bool) {
 			return "", false
 		}
 		if typ == "" {
-			typ = ds.value.(*oslDataSourceDoc).Spec.Type
+			typ = ds.value.(*raw.DataSourceDoc).Spec.Type
 		}
 	}
 	if typ != "" && !strings.EqualFold(typ, "prometheus") {

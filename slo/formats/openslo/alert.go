@@ -1,14 +1,17 @@
-package spec
+package openslo
 
 import (
 	"fmt"
 	"sort"
 	"time"
+
+	raw "github.com/obsd-dev/obsd/slo/formats/openslo/internal/spec"
+	"github.com/obsd-dev/obsd/slo/spec"
 )
 
 // oslSeverity collects what the policies of one SLO say about one severity.
 type oslSeverity struct {
-	windows []WindowPair
+	windows []spec.WindowPair
 	forDur  *time.Duration
 	targets map[string]bool
 }
@@ -17,15 +20,15 @@ type oslSeverity struct {
 // policies an SLO keeps obsd's default window pairs for both severities;
 // with policies each condition adds one window pair to its severity and a
 // severity without conditions is disabled.
-func (c *oslConv) alerting(d *oslDoc, r *oslSLODoc, period time.Duration) Alerting {
-	a := Alerting{Name: r.Metadata.Name, MinEvents: DefaultMinEvents}
+func (c *oslConv) alerting(d *oslDoc, r *raw.SLODoc, period time.Duration) spec.Alerting {
+	a := spec.Alerting{Name: r.Metadata.Name, MinEvents: spec.DefaultMinEvents}
 	for _, k := range sortedKeys(r.Metadata.Annotations) {
 		v := r.Metadata.Annotations[k]
 		switch {
 		case k == "runbook_url":
 			a.RunbookURL = v
-		case !labelRe.MatchString(k):
-			c.addf(d, "metadata.annotations", "key %q is not a valid alert annotation name (want %s)", k, labelRe)
+		case !spec.ValidLabelName(k):
+			c.addf(d, "metadata.annotations", "key %q is not a valid alert annotation name (want %s)", k, spec.LabelNameSyntax)
 		default:
 			if a.Annotations == nil {
 				a.Annotations = map[string]string{}
@@ -34,9 +37,9 @@ func (c *oslConv) alerting(d *oslDoc, r *oslSLODoc, period time.Duration) Alerti
 		}
 	}
 	if len(r.Spec.AlertPolicies) == 0 {
-		page, ticket := DefaultWindowPairs(period)
-		a.Page = Severity{Enabled: true, Windows: page}
-		a.Ticket = Severity{Enabled: true, Windows: ticket}
+		page, ticket := spec.DefaultWindowPairs(period)
+		a.Page = spec.Severity{Enabled: true, Windows: page}
+		a.Ticket = spec.Severity{Enabled: true, Windows: ticket}
 		return a
 	}
 	sev := map[string]*oslSeverity{"page": {}, "ticket": {}}
@@ -48,8 +51,8 @@ func (c *oslConv) alerting(d *oslDoc, r *oslSLODoc, period time.Duration) Alerti
 	return a
 }
 
-func (s *oslSeverity) severity() Severity {
-	out := Severity{Enabled: len(s.windows) > 0, Windows: s.windows}
+func (s *oslSeverity) severity() spec.Severity {
+	out := spec.Severity{Enabled: len(s.windows) > 0, Windows: s.windows}
 	if s.forDur != nil {
 		out.For = *s.forDur
 	}
@@ -61,7 +64,7 @@ func (s *oslSeverity) severity() Severity {
 }
 
 // policy maps one alert policy, inline or referenced.
-func (c *oslConv) policy(d *oslDoc, path string, p *oslPolicyDoc, period time.Duration, sev map[string]*oslSeverity) {
+func (c *oslConv) policy(d *oslDoc, path string, p *raw.PolicyDoc, period time.Duration, sev map[string]*oslSeverity) {
 	inline := p.Spec != nil || p.Metadata != nil || p.Kind != ""
 	switch {
 	case p.AlertPolicyRef != "" && inline:
@@ -73,7 +76,7 @@ func (c *oslConv) policy(d *oslDoc, path string, p *oslPolicyDoc, period time.Du
 			c.addf(d, path+".alertPolicyRef", "names no AlertPolicy document %q in the loaded files", p.AlertPolicyRef)
 			return
 		}
-		c.policySpec(ref, "spec", &ref.value.(*oslPolicyTopDoc).Spec, period, sev)
+		c.policySpec(ref, "spec", &ref.value.(*raw.PolicyTopDoc).Spec, period, sev)
 	case p.Spec == nil:
 		c.addf(d, path, "must have 'alertPolicyRef' or an inline policy with 'spec'")
 	default:
@@ -82,7 +85,7 @@ func (c *oslConv) policy(d *oslDoc, path string, p *oslPolicyDoc, period time.Du
 	}
 }
 
-func (c *oslConv) policySpec(d *oslDoc, path string, p *oslPolicySpec, period time.Duration, sev map[string]*oslSeverity) {
+func (c *oslConv) policySpec(d *oslDoc, path string, p *raw.PolicySpec, period time.Duration, sev map[string]*oslSeverity) {
 	if p.AlertWhenNoData != nil && *p.AlertWhenNoData {
 		c.addf(d, path+".alertWhenNoData", "true is not supported: obsd alerts on burn rates only (absent data is obsd's own self-monitoring alert)")
 	}
@@ -115,7 +118,7 @@ func (c *oslConv) policySpec(d *oslDoc, path string, p *oslPolicySpec, period ti
 
 // target returns a notification target's name, the value of the alerts'
 // notification_targets label.
-func (c *oslConv) target(d *oslDoc, path string, t *oslTargetDoc) string {
+func (c *oslConv) target(d *oslDoc, path string, t *raw.TargetDoc) string {
 	inline := t.Spec != nil || t.Metadata != nil || t.Kind != ""
 	switch {
 	case t.TargetRef != "" && inline:
@@ -137,9 +140,9 @@ func (c *oslConv) target(d *oslDoc, path string, t *oslTargetDoc) string {
 
 // condition maps one burn-rate condition onto a window pair of its
 // severity: long = lookbackWindow, short = long/12, factor = threshold.
-func (c *oslConv) condition(d *oslDoc, path string, r *oslConditionDoc, period time.Duration) (string, *oslSeverity) {
+func (c *oslConv) condition(d *oslDoc, path string, r *raw.ConditionDoc, period time.Duration) (string, *oslSeverity) {
 	inline := r.Spec != nil || r.Metadata != nil || r.Kind != ""
-	var spec *oslConditionSpec
+	var cs *raw.ConditionSpec
 	switch {
 	case r.ConditionRef != "" && inline:
 		c.addf(d, path, "must have 'conditionRef' or an inline condition, not both")
@@ -150,25 +153,25 @@ func (c *oslConv) condition(d *oslDoc, path string, r *oslConditionDoc, period t
 			c.addf(d, path+".conditionRef", "names no AlertCondition document %q in the loaded files", r.ConditionRef)
 			return "", nil
 		}
-		d, path, spec = ref, "spec", &ref.value.(*oslConditionTopDoc).Spec
+		d, path, cs = ref, "spec", &ref.value.(*raw.ConditionTopDoc).Spec
 	case r.Spec == nil:
 		c.addf(d, path, "must have 'conditionRef' or an inline condition with 'spec'")
 		return "", nil
 	default:
 		oslInlineKind(c, d, path, kindCondition, r.Kind, r.APIVersion)
-		path, spec = path+".spec", r.Spec
+		path, cs = path+".spec", r.Spec
 	}
 	n := len(c.errs)
 	var name string
-	switch spec.Severity {
+	switch cs.Severity {
 	case "page", "critical":
 		name = "page"
 	case "ticket", "warning":
 		name = "ticket"
 	default:
-		c.addf(d, path+".severity", "must be page or critical (obsd's page) or ticket or warning (obsd's ticket), got %q", spec.Severity)
+		c.addf(d, path+".severity", "must be page or critical (obsd's page) or ticket or warning (obsd's ticket), got %q", cs.Severity)
 	}
-	cond := spec.Condition
+	cond := cs.Condition
 	cp := path + ".condition"
 	if cond.Kind != "" && cond.Kind != "burnrate" {
 		c.addf(d, cp+".kind", "must be burnrate, got %q", cond.Kind)
@@ -195,5 +198,5 @@ func (c *oslConv) condition(d *oslDoc, path string, r *oslConditionDoc, period t
 	if len(c.errs) > n {
 		return "", nil
 	}
-	return name, &oslSeverity{windows: []WindowPair{{Long: long, Short: long / 12, Factor: *cond.Threshold}}, forDur: &after}
+	return name, &oslSeverity{windows: []spec.WindowPair{{Long: long, Short: long / 12, Factor: *cond.Threshold}}, forDur: &after}
 }

@@ -1,4 +1,4 @@
-package spec
+package formats
 
 import (
 	"encoding/json"
@@ -11,6 +11,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/obsd-dev/obsd/slo/formats/sloth"
+	"github.com/obsd-dev/obsd/slo/match"
+	"github.com/obsd-dev/obsd/slo/spec"
 )
 
 func TestLoadObsdFormat(t *testing.T) {
@@ -25,8 +29,8 @@ func TestLoadObsdFormat(t *testing.T) {
 	assert.Equal(t, map[string]string{"team": "payments"}, a.Labels)
 	require.NotNil(t, a.SLI.Metric)
 	assert.Equal(t, "http_requests_total", a.SLI.Metric.Bad.MetricName)
-	assert.True(t, a.SLI.Metric.Bad.Matches(func(k string) string { return map[string]string{"job": "checkout", "code": "503"}[k] }))
-	assert.False(t, a.SLI.Metric.Bad.Matches(func(k string) string { return map[string]string{"job": "checkout", "code": "200"}[k] }))
+	assert.True(t, match.Selector(&a.SLI.Metric.Bad, func(k string) string { return map[string]string{"job": "checkout", "code": "503"}[k] }))
+	assert.False(t, match.Selector(&a.SLI.Metric.Bad, func(k string) string { return map[string]string{"job": "checkout", "code": "200"}[k] }))
 	assert.Equal(t, "https://runbooks.example/checkout", a.Alerting.RunbookURL)
 	assert.Equal(t, 20.0, a.Alerting.MinEvents)
 	assert.Equal(t, 5*time.Minute, a.Alerting.Ticket.For)
@@ -40,9 +44,9 @@ func TestLoadObsdFormat(t *testing.T) {
 	require.NotNil(t, l.SLI.Latency)
 	assert.Equal(t, 0.3, l.SLI.Latency.Threshold)
 	assert.Equal(t, []string{"region"}, l.SLI.Latency.GroupBy)
-	assert.Equal(t, []WindowPair{{Long: time.Hour, Short: 5 * time.Minute, Factor: 10}}, l.Alerting.Page.Windows)
+	assert.Equal(t, []spec.WindowPair{{Long: time.Hour, Short: 5 * time.Minute, Factor: 10}}, l.Alerting.Page.Windows)
 	assert.False(t, l.Alerting.Ticket.Enabled)
-	assert.Equal(t, DefaultMinEvents, int(l.Alerting.MinEvents))
+	assert.Equal(t, spec.DefaultMinEvents, int(l.Alerting.MinEvents))
 
 	s := slos[2]
 	require.NotNil(t, s.SLI.Spans)
@@ -114,7 +118,7 @@ func TestValidationErrors(t *testing.T) {
 		{"an unsupported sloth query shape names the supported shapes", "testdata/sloth_unsupported.yaml", []string{
 			`slo "svc-latency": 'sli.events.error_query' has an unsupported shape`,
 			`slo "svc-latency": 'sli.events.total_query' has an unsupported shape`,
-			SupportedSlothShapes,
+			sloth.SupportedShapes,
 		}},
 		{"an unknown key is rejected", "testdata/unknown_key.yaml", []string{"field colour not found"}},
 		{"a pattern that matches nothing is an error", "testdata/nope-*.yaml", []string{`pattern "testdata/nope-*.yaml" matches no file`}},
@@ -143,17 +147,10 @@ func TestLoadGlobAndDuplicates(t *testing.T) {
 }
 
 func TestParseRejectsOversizedAndUnknownVersion(t *testing.T) {
-	_, err := Parse("big.yaml", make([]byte, MaxFileSize+1))
+	_, err := Parse("big.yaml", make([]byte, spec.MaxFileSize+1))
 	assert.ErrorContains(t, err, "larger than")
 	_, err = Parse("v.yaml", []byte("version: openslo/v1\n"))
 	assert.ErrorContains(t, err, `'version' must be "obsd/v1" or "prometheus/v1"`)
-}
-
-func TestDefaultWindowPairsDropWindowsLongerThanPeriod(t *testing.T) {
-	page, ticket := DefaultWindowPairs(2 * 24 * time.Hour)
-	assert.Len(t, page, 2)
-	require.Len(t, ticket, 1, "the 3d ticket pair does not fit a 2d period")
-	assert.InDelta(t, 0.1*2, ticket[0].Factor, 1e-9)
 }
 
 func FuzzParse(f *testing.F) {

@@ -1,4 +1,4 @@
-package spec
+package formats
 
 import (
 	"errors"
@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/obsd-dev/obsd/internal/yamllimit"
+	"github.com/obsd-dev/obsd/slo/spec"
 )
 
 // billionLaughsSLO is an obsd/v1 file whose aliases expand to ~10^9 nodes.
@@ -31,7 +32,7 @@ func TestLimitsRefuseHostileFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	big := filepath.Join(dir, "big.yaml")
-	if err := os.WriteFile(big, []byte("version: obsd/v1\n#"+strings.Repeat("x", MaxFileSize)+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(big, []byte("version: obsd/v1\n#"+strings.Repeat("x", spec.MaxFileSize)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -43,7 +44,7 @@ func TestLimitsRefuseHostileFiles(t *testing.T) {
 		{"Parse refuses a billion-laughs file before decoding it", func() error { _, err := Parse("bomb.yaml", []byte(billionLaughsSLO())); return err }, yamllimit.ErrAliasBomb, "bomb.yaml"},
 		{"Load refuses a billion-laughs file and names it", func() error { _, err := Load(bomb); return err }, yamllimit.ErrAliasBomb, "bomb.yaml"},
 		{"Load refuses a file over the size limit", func() error { _, err := Load(big); return err }, nil, "larger than"},
-		{"Parse refuses content over the size limit", func() error { _, err := Parse("big.yaml", make([]byte, MaxFileSize+1)); return err }, nil, "larger than"},
+		{"Parse refuses content over the size limit", func() error { _, err := Parse("big.yaml", make([]byte, spec.MaxFileSize+1)); return err }, nil, "larger than"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
