@@ -205,7 +205,6 @@ processors:
   memory_limiter:
     check_interval: 1s
     limit_mib: 512
-  slo: {}
   shed:
     memory_limit_mib: 1
   slo: {}
