@@ -160,7 +160,6 @@ func TestOpenSLOInvalid(t *testing.T) {
 		{"an unknown field is refused", "unknown-field", `document 1 (SLO "x"): yaml: unmarshal errors:` + "\n  line 8: field colour not found"},
 		{"an unknown kind is refused", "unknown-kind", `document 1 (Dashboard "d"): 'kind' must be one of SLO, SLI`},
 		{"another apiVersion is refused", "api-version", `'apiVersion' must be "openslo/v1", got "openslo/v2alpha"`},
-		{"a calendar start inside a month is refused", "calendar-unaligned", `'spec.timeWindow[0].calendar.startTime' "2024-01-15 00:00:00" is not the start of a month`},
 		{"a two-month calendar is refused", "calendar-unit", `'spec.timeWindow[0].duration' must be 1w, 1M or 1Q for a calendar window, got "2M"`},
 		{"a rolling month is refused", "rolling-month", `'spec.timeWindow[0].duration' "1M" is a calendar length`},
 		{"a quantile is not an event SLI", "histogram-quantile", `'spec.indicator.spec.thresholdMetric.metricSource.spec.query' is a quantile, not a count of events`},
@@ -193,10 +192,22 @@ func TestOpenSLOInvalid(t *testing.T) {
 	}
 }
 
+func TestOpenSLOCalendarStartAnchorsThePeriods(t *testing.T) {
+	slos, err := Load("testdata/openslo/anchored/calendar-mid-month.yaml")
+	require.NoError(t, err)
+	require.Len(t, slos, 1)
+	c := slos[0].Calendar
+	require.NotNil(t, c)
+	assert.Equal(t, spec.CalendarMonth, c.Unit)
+	start, end := c.Bounds(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	assert.Equal(t, time.Date(2026, 2, 15, 0, 0, 0, 0, time.UTC), start, "months run from the 15th, as startTime says")
+	assert.Equal(t, time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC), end)
+}
+
 func TestInvalidTestdataHasATestEach(t *testing.T) {
 	files, err := filepath.Glob("testdata/openslo/invalid/*.yaml")
 	require.NoError(t, err)
-	assert.Len(t, files, 25, "add a case to TestOpenSLOInvalid for every invalid file")
+	assert.Len(t, files, 24, "add a case to TestOpenSLOInvalid for every invalid file")
 }
 
 func TestParseOpenSLOFileAlone(t *testing.T) {
