@@ -129,7 +129,7 @@ func TestOpenSLOSpecExamples(t *testing.T) {
 		assert.Contains(t, err.Error(), `spec-alertpolicy-inline.yaml: document 1 (AlertPolicy "AlertPolicy"): 'spec.notificationTargets[0].targetRef' names no AlertNotificationTarget document "OnCallDevopsMailNotification"`)
 	})
 	for _, tc := range []struct{ file, want string }{
-		{"spec-slo-inline.yaml", `document 1 (SLO "foo-slo"): 'spec.indicator.spec.ratioMetric.total.metricSource.metricSourceRef' names no DataSource document "datadog-datasource"`},
+		{"spec-slo-inline.yaml", `document 1 (SLO "foo-slo"): 'spec.indicator.spec.ratioMetric.total.metricSource.type' "Datadog" is not supported: obsd counts the metrics it receives with Prometheus-style queries (type Prometheus)`},
 		{"spec-ratio-metric.yaml", `document 2 (SLI "localhost-requests"): 'spec.ratioMetric.good' must select the series of 'total' plus exactly one more matcher`},
 		{"spec-threshold-metric.yaml", `document 1 (SLI "redshift-latency"): 'spec.thresholdMetric.metricSource.type' "Redshift" is not supported`},
 	} {

@@ -142,12 +142,14 @@ func (s *Set) Add(file string, data []byte) {
 			s.errs = append(s.errs, fmt.Errorf("%s: 'kind' must be one of %s, got %q", d.where(), openSLOKindList, head.Kind))
 			continue
 		}
-		if err := strict.Decode(v); err != nil {
-			s.errs = append(s.errs, fmt.Errorf("%s: %w", d.where(), err))
+		if head.APIVersion != APIVersion {
+			var skip yaml.Node
+			_ = strict.Decode(&skip)
+			s.errs = append(s.errs, apiVersionError(d, head.APIVersion))
 			continue
 		}
-		if head.APIVersion != APIVersion {
-			s.errs = append(s.errs, fmt.Errorf("%s: 'apiVersion' must be %q, got %q", d.where(), APIVersion, head.APIVersion))
+		if err := strict.Decode(v); err != nil {
+			s.errs = append(s.errs, fmt.Errorf("%s: %w", d.where(), err))
 			continue
 		}
 		if !checkOSLName(d, "metadata.name", head.Metadata.Name, &s.errs) {
@@ -174,6 +176,10 @@ func (s *Set) addList(file string, index int, item *yaml.Node) {
 		s.errs = append(s.errs, fmt.Errorf("%s: 'kind' must be one of %s, got %q", d.where(), openSLOKindList, head.Kind))
 		return
 	}
+	if head.APIVersion != APIVersion {
+		s.errs = append(s.errs, apiVersionError(d, head.APIVersion))
+		return
+	}
 	text, err := yaml.Marshal(item)
 	if err == nil {
 		dec := yaml.NewDecoder(bytes.NewReader(text))
@@ -184,15 +190,21 @@ func (s *Set) addList(file string, index int, item *yaml.Node) {
 		s.errs = append(s.errs, fmt.Errorf("%s: %w", d.where(), err))
 		return
 	}
-	if head.APIVersion != APIVersion {
-		s.errs = append(s.errs, fmt.Errorf("%s: 'apiVersion' must be %q, got %q", d.where(), APIVersion, head.APIVersion))
-		return
-	}
 	if !checkOSLName(d, "metadata.name", head.Metadata.Name, &s.errs) {
 		return
 	}
 	d.value = v
 	s.add(d)
+}
+
+// apiVersionError refuses another OpenSLO version, with the way forward
+// for v1alpha (the version Sloth reads).
+func apiVersionError(d *oslDoc, got string) error {
+	if got == "openslo/v1alpha" {
+		return fmt.Errorf("%s: 'apiVersion' must be %q, got %q: obsd reads OpenSLO v1 only; rewrite the document as v1 "+
+			"(spec.objectives[].ratioMetrics becomes spec.indicator.spec.ratioMetric, spec.timeWindows becomes spec.timeWindow)", d.where(), APIVersion, got)
+	}
+	return fmt.Errorf("%s: 'apiVersion' must be %q, got %q", d.where(), APIVersion, got)
 }
 
 func (s *Set) add(d *oslDoc) {

@@ -125,6 +125,14 @@ func convert(file string, o objective, e *spec.Problems) *spec.SLO {
 	s.Period = time.Duration(w)
 	convertIndicator(o.Spec.Indicator, s, e)
 	s.Alerting = alerting(o.Spec.Alerting, s)
+	switch strings.ToLower(o.Spec.Alerting.BurnRateType) {
+	case "", "static":
+	case "dynamic":
+		e.Warnf("spec.alerting.burnRateType", "dynamic is not supported: obsd alerts with Pyrra's static burn rates (the SLO itself is evaluated unchanged); "+
+			"remove the key, or set it to static, to acknowledge")
+	default:
+		e.Addf("spec.alerting.burnRateType", "must be static or dynamic, got %q", o.Spec.Alerting.BurnRateType)
+	}
 	return s
 }
 
@@ -186,13 +194,13 @@ func convertIndicator(ind indicator, s *spec.SLO, e *spec.Problems) {
 		}
 		by := sumBy(l.Grouping)
 		s.SLI.PromQL = &spec.PromQLRatio{Field: "spec.indicator.latencyNative",
-			ErrorRatio: fmt.Sprintf("1 - histogram_fraction(0, %s, %s (rate(%s[{{.window}}])))", num(time.Duration(d).Seconds()), by, sel.Text),
+			ErrorRatio: fmt.Sprintf("1 - histogram_fraction(0, %s, %s (rate(%s[{{.window}}])))", num(time.Duration(d).Seconds()), by, selectorText(sel)),
 			Reason:     "a native histogram's threshold fraction is interpolated by Prometheus (histogram_fraction); obsd counts exact events only against a bucket boundary: use 'latency' with a classic histogram bucket to evaluate it in obsd"}
 	default:
 		sel := selector(bg.Metric, "spec.indicator.bool_gauge.metric", e)
 		by := sumBy(bg.Grouping)
 		s.SLI.PromQL = &spec.PromQLRatio{Field: "spec.indicator.bool_gauge",
-			ErrorRatio: fmt.Sprintf("1 - (%s (sum_over_time(%s[{{.window}}])) / %s (count_over_time(%s[{{.window}}])))", by, sel.Text, by, sel.Text),
+			ErrorRatio: fmt.Sprintf("1 - (%s (sum_over_time(%s[{{.window}}])) / %s (count_over_time(%s[{{.window}}])))", by, selectorText(sel), by, selectorText(sel)),
 			Reason:     "a 0/1 gauge is sampled, not counted: only Prometheus sees its samples; count the probes as events (a counter of probes and one of failures) to evaluate it in obsd"}
 	}
 }
@@ -226,7 +234,13 @@ func convertLatency(l latencyIndicator, s *spec.SLO, e *spec.Problems) {
 	}
 	base, ok := strings.CutSuffix(success.MetricName, "_bucket")
 	if !ok || total.MetricName != base+"_count" || !spec.SameMatchers(rest, total.Matchers) {
-		e.Addf(f, "success must be HISTOGRAM_bucket{MATCHERS, le=\"X\"} and total HISTOGRAM_count{MATCHERS} of the same histogram and matchers, got %s and %s", success.Text, total.Text)
+		// Pyrra's error ratio: (total - success) / total, whatever they select.
+		by := sumBy(l.Grouping)
+		t, sc := selectorText(total), selectorText(success)
+		s.SLI.PromQL = &spec.PromQLRatio{Field: f,
+			ErrorRatio: fmt.Sprintf("(%s (rate(%s[{{.window}}])) - %s (rate(%s[{{.window}}]))) / %s (rate(%s[{{.window}}]))", by, t, by, sc, by, t),
+			Reason: fmt.Sprintf("success %s and total %s are not the _bucket{le} and _count of one histogram with the same matchers, so obsd cannot count its events; "+
+				"make them so to evaluate it in obsd", success.Text, total.Text)}
 		return
 	}
 	h := spec.Selector{Text: spec.SelectorText(base, rest), MetricName: base, Matchers: rest}
@@ -246,12 +260,21 @@ func selector(text, field string, e *spec.Problems) spec.Selector {
 		return spec.Selector{}
 	}
 	vs, ok := expr.(*parser.VectorSelector)
-	if !ok || vs.OriginalOffset != 0 || vs.Timestamp != nil || vs.StartOrEnd != 0 {
+	if !ok || vs.Timestamp != nil || vs.StartOrEnd != 0 {
 		e.Addf(field, "must be a series selector such as http_requests_total{job=\"api\"} (as Pyrra requires), got %q", text)
 		return spec.Selector{}
 	}
+	if vs.OriginalOffset != 0 {
+		// Pyrra's offset makes Prometheus wait for late samples; obsd counts
+		// each event as it arrives, so the same events are counted.
+		e.Warnf(field, "offset %s is dropped: obsd counts events as they arrive, and its rules read the series without offset", model.Duration(vs.OriginalOffset))
+		vs.OriginalOffset = 0
+	}
 	return spec.SelectorFrom(text, vs.LabelMatchers, field, e)
 }
+
+// selectorText writes a selector without offset, as obsd's rules use it.
+func selectorText(s spec.Selector) string { return spec.SelectorText(s.MetricName, s.Matchers) }
 
 func sorted(s []string) []string {
 	if len(s) == 0 {

@@ -6,8 +6,10 @@
 // Files are decoded as Sloth decodes them (YAML through JSON: keys match
 // case-insensitively, unknown keys are ignored), and every ignored key is
 // a warning naming the key it most likely meant. Event SLIs whose queries
-// have a supported shape (SupportedShapes), and raw error ratio queries
-// of the form "BAD / TOTAL" of such shapes, are evaluated in-process;
+// have a supported shape (SupportedShapes) or Sloth's latency shape on a
+// classic histogram (COUNT - BUCKET{le} over COUNT), and raw error ratio
+// queries of the form "BAD / TOTAL" of supported shapes, are evaluated
+// in-process;
 // other raw or event queries are export-only (spec.PromQLRatio): `obsd
 // slo rules` writes them as Sloth would. SLI plugins are Go code that
 // Sloth runs and are refused with their id; SLO plugins (slo_plugins,
@@ -20,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 	yaml "go.yaml.in/yaml/v3"
 
@@ -215,6 +218,10 @@ func convertEvents(errorQuery, totalQuery string, names fieldNames, s *spec.SLO,
 		why = fmt.Sprintf("error_query groups by %v but total_query by %v", badBy, totalBy)
 	}
 	if why != "" {
+		if l := latencyShape(errorQuery, totalQuery); l != nil {
+			s.SLI.Latency = l
+			return
+		}
 		// Sloth's recording rule for events: (error_query) / (total_query).
 		s.SLI.PromQL = &spec.PromQLRatio{ErrorRatio: "(" + strings.TrimSpace(errorQuery) + ")\n/\n(" + strings.TrimSpace(totalQuery) + ")",
 			Field: "sli.events", Reason: why}
@@ -248,6 +255,51 @@ func convertRaw(q string, names fieldNames, s *spec.SLO, e *spec.Problems) {
 	s.SLI.PromQL = &spec.PromQLRatio{ErrorRatio: strings.TrimSpace(q), Field: field,
 		Reason: "obsd counts events exactly only for an error ratio BAD / TOTAL where both are " + SupportedShapes +
 			" of counters; rewrite it so, or keep it export-only"}
+}
+
+// latencyShape recognises Sloth's latency SLI on a classic histogram:
+// error_query sum(rate(H_count{M}[w])) - sum(rate(H_bucket{M,le="X"}[w]))
+// and total_query sum(rate(H_count{M}[w])), all with the same grouping:
+// the events of H over the threshold X.
+func latencyShape(errorQuery, totalQuery string) *spec.MetricLatency {
+	ee, err1 := spec.ParseQuery(errorQuery)
+	te, err2 := spec.ParseQuery(totalQuery)
+	if err1 != nil || err2 != nil {
+		return nil
+	}
+	b, ok := ee.(*parser.BinaryExpr)
+	if !ok || b.Op != parser.SUB || b.ReturnBool || (b.VectorMatching != nil && (b.VectorMatching.On || len(b.VectorMatching.MatchingLabels) > 0)) {
+		return nil
+	}
+	count, countBy, why1 := shape(spec.Unparen(b.LHS), "")
+	bucket, bucketBy, why2 := shape(spec.Unparen(b.RHS), "")
+	total, totalBy, why3 := shape(te, "")
+	if why1+why2+why3 != "" || !slices.Equal(countBy, bucketBy) || !slices.Equal(countBy, totalBy) {
+		return nil
+	}
+	base, ok := strings.CutSuffix(count.MetricName, "_count")
+	if !ok || bucket.MetricName != base+"_bucket" || total.MetricName != count.MetricName {
+		return nil
+	}
+	var le float64
+	var rest []*labels.Matcher
+	found := false
+	for _, m := range bucket.Matchers {
+		if m.Name != labels.BucketLabel {
+			rest = append(rest, m)
+			continue
+		}
+		v, err := strconv.ParseFloat(m.Value, 64)
+		if m.Type != labels.MatchEqual || err != nil || found {
+			return nil
+		}
+		le, found = v, true
+	}
+	if !found || !spec.SameMatchers(rest, count.Matchers) || !spec.SameMatchers(rest, total.Matchers) {
+		return nil
+	}
+	return &spec.MetricLatency{Histogram: spec.Selector{Text: spec.SelectorText(base, rest), MetricName: base, Matchers: rest},
+		Threshold: le, GroupBy: totalBy}
 }
 
 func mergeLabels(a, b map[string]string) map[string]string {

@@ -42,7 +42,7 @@ func Decode(n *yaml.Node, v any) ([]Ignored, error) {
 	}
 	generic = stringKeys(generic)
 	var ign []Ignored
-	walk(generic, reflect.TypeOf(v), nil, &ign)
+	generic = walk(generic, reflect.TypeOf(v), nil, &ign)
 	b, err := json.Marshal(generic)
 	if err != nil {
 		return ign, err
@@ -102,27 +102,30 @@ func stringKeys(v any) any {
 
 var rawMessage = reflect.TypeOf(json.RawMessage{})
 
-// walk records the keys of v that t has no field for.
-func walk(v any, t reflect.Type, path []string, ign *[]Ignored) {
+// walk records the keys of v that t has no field for, and returns v with
+// every number or boolean whose field is a string turned into its text,
+// as Kubernetes' YAML-to-JSON conversion does (a label "generated: true"
+// is the string "true").
+func walk(v any, t reflect.Type, path []string, ign *[]Ignored) any {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	if t == rawMessage || t.Kind() == reflect.Interface {
-		return
+		return v
 	}
 	switch x := v.(type) {
 	case []any:
 		if t.Kind() != reflect.Slice {
-			return
+			return v
 		}
 		for i, e := range x {
-			walk(e, t.Elem(), append(path, strconv.Itoa(i)), ign)
+			x[i] = walk(e, t.Elem(), append(path, strconv.Itoa(i)), ign)
 		}
 	case map[string]any:
 		switch t.Kind() {
 		case reflect.Map:
 			for _, k := range sortedKeys(x) {
-				walk(x[k], t.Elem(), append(path, k), ign)
+				x[k] = walk(x[k], t.Elem(), append(path, k), ign)
 			}
 		case reflect.Struct:
 			fields := jsonFields(t)
@@ -132,9 +135,23 @@ func walk(v any, t reflect.Type, path []string, ign *[]Ignored) {
 					*ign = append(*ign, Ignored{Path: append([]string(nil), path...), Key: k, Suggest: fields.suggest(k)})
 					continue
 				}
-				walk(x[k], f.Type, append(path, f.name), ign)
+				x[k] = walk(x[k], f.Type, append(path, f.name), ign)
 			}
 		}
+	case bool, int, int64, uint64, float64:
+		if t.Kind() == reflect.String {
+			return scalarText(x)
+		}
+	}
+	return v
+}
+
+func scalarText(v any) string {
+	switch x := v.(type) {
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	default:
+		return fmt.Sprint(x)
 	}
 }
 
