@@ -21,9 +21,8 @@ import (
 	"path/filepath"
 	"sort"
 
-	yaml "go.yaml.in/yaml/v3"
-
 	"github.com/obsd-dev/obsd/internal/yamllimit"
+	"github.com/obsd-dev/obsd/slo/formats/internal/lenient"
 	"github.com/obsd-dev/obsd/slo/formats/obsd"
 	"github.com/obsd-dev/obsd/slo/formats/openslo"
 	"github.com/obsd-dev/obsd/slo/formats/pyrra"
@@ -180,11 +179,8 @@ func detect(file string, data []byte) (reader, error) {
 	if openslo.Is(data) {
 		return noWarnings(openslo.Parse), nil
 	}
-	var head struct {
-		Version    string `yaml:"version"`
-		APIVersion string `yaml:"apiVersion"`
-	}
-	if err := yaml.Unmarshal(data, &head); err != nil {
+	head, err := lenient.FirstHead(data) // keys in any case, as Sloth and Kubernetes read them
+	if err != nil {
 		return nil, fmt.Errorf("%s: invalid YAML: %w", file, err)
 	}
 	switch {

@@ -59,12 +59,12 @@ type query struct {
 }
 
 type alertingSpec struct {
-	Disabled   *bool  `json:"disabled,omitempty"`
+	Disabled *bool `json:"disabled,omitempty"`
 	// BurnRateType is "static" (default) or "dynamic" (Pyrra's
 	// traffic-aware thresholds, which obsd does not have).
 	BurnRateType string `json:"burnRateType,omitempty"`
-	Burnrates  *bool  `json:"burnrates,omitempty"`
-	Absent     *bool  `json:"absent,omitempty"`
-	Name       string `json:"name,omitempty"`
-	AbsentName string `json:"absentName,omitempty"`
+	Burnrates    *bool  `json:"burnrates,omitempty"`
+	Absent       *bool  `json:"absent,omitempty"`
+	Name         string `json:"name,omitempty"`
+	AbsentName   string `json:"absentName,omitempty"`
 }

@@ -88,12 +88,7 @@ func readDoc(file string, index, count int, n *yaml.Node, e *spec.Problems) []*s
 	if count > 1 {
 		where = fmt.Sprintf("%s: document %d", file, index)
 	}
-	var head struct {
-		Version    string `yaml:"version"`
-		APIVersion string `yaml:"apiVersion"`
-		Kind       string `yaml:"kind"`
-	}
-	_ = n.Decode(&head)
+	head := lenient.ReadHead(n)
 	var f raw.File
 	var ign []lenient.Ignored
 	var err error

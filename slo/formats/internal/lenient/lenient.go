@@ -250,3 +250,31 @@ func Documents(data []byte) ([]*yaml.Node, error) {
 		out = append(out, n.Content[0])
 	}
 }
+
+// Head is the keys that name a document's format, matched as Decode
+// matches keys (any case).
+type Head struct {
+	Version    string `json:"version"`
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+}
+
+// ReadHead decodes the Head of one document; a document that is not a
+// mapping has an empty Head.
+func ReadHead(n *yaml.Node) Head {
+	var h Head
+	if n.Kind != yaml.MappingNode {
+		return h
+	}
+	_, _ = Decode(n, &h)
+	return h
+}
+
+// FirstHead is the Head of the first non-empty document of data.
+func FirstHead(data []byte) (Head, error) {
+	docs, err := Documents(data)
+	if len(docs) == 0 {
+		return Head{}, err
+	}
+	return ReadHead(docs[0]), nil
+}
