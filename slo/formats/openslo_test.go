@@ -262,3 +262,43 @@ func BenchmarkParseOpenSLO(b *testing.B) {
 		}
 	}
 }
+
+func TestOpenSLOAsWrittenInTheWild(t *testing.T) {
+	for _, tc := range []struct {
+		name, file, slo string
+		check       func(t *testing.T, s *spec.SLO)
+	}{
+		{"a top-level YAML list, a DataSource outside the files and a week from Sunday noon", "list.yaml", "orders-availability", func(t *testing.T, s *spec.SLO) {
+			require.NotNil(t, s.SLI.Metric)
+			assert.Equal(t, "orders_total", s.SLI.Metric.Total.MetricName)
+			require.NotNil(t, s.Calendar)
+			berlin, _ := time.LoadLocation("Europe/Berlin")
+			start, end := s.Calendar.Bounds(time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC))
+			assert.Equal(t, time.Date(2026, 3, 1, 12, 0, 0, 0, berlin), start)
+			assert.Equal(t, time.Date(2026, 3, 8, 12, 0, 0, 0, berlin), end)
+		}},
+		{"a JSON document", "doc.json", "search-latency", func(t *testing.T, s *spec.SLO) {
+			require.NotNil(t, s.SLI.Latency)
+			assert.Equal(t, 0.5, s.SLI.Latency.Threshold)
+		}},
+		{"a JSON list", "list.json", "cart-errors", func(t *testing.T, s *spec.SLO) {
+			require.NotNil(t, s.SLI.Metric)
+			assert.InDelta(t, 0.999, s.Objective, 1e-12)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			slos, err := Load(filepath.Join("testdata/openslo/wild", tc.file))
+			require.NoError(t, err)
+			require.Len(t, slos, 1)
+			assert.Equal(t, tc.slo, slos[0].Name)
+			tc.check(t, slos[0])
+		})
+	}
+}
+
+func TestOpenSLOListErrorsNameTheItem(t *testing.T) {
+	_, err := Parse("l.yaml", []byte("- apiVersion: openslo/v1\n  kind: Service\n  metadata: {name: s}\n- apiVersion: openslo/v1\n  kind: SLO\n  metadata: {name: x}\n  spec: {colour: red}\n"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `l.yaml: document 2 (SLO "x"): yaml: unmarshal errors:`)
+	assert.Contains(t, err.Error(), "field colour not found")
+}

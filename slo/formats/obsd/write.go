@@ -36,6 +36,7 @@ type (
 	outCalendar struct {
 		Unit     string `yaml:"unit"`
 		TimeZone string `yaml:"time_zone,omitempty"`
+		Start    string `yaml:"start,omitempty"`
 	}
 	outBudgeting struct {
 		Method      string  `yaml:"method"`
@@ -120,8 +121,12 @@ func writeSLO(s *spec.SLO) (outSLO, error) {
 	}
 	if c := s.Calendar; c != nil {
 		o.Calendar = &outCalendar{Unit: string(c.Unit)}
+		loc := time.UTC
 		if c.Location != nil && c.Location != time.UTC {
-			o.Calendar.TimeZone = c.Location.String()
+			o.Calendar.TimeZone, loc = c.Location.String(), c.Location
+		}
+		if !c.Start.IsZero() {
+			o.Calendar.Start = c.Start.In(loc).Format(StartLayout)
 		}
 	} else {
 		o.Period = dur(s.Period)
