@@ -9,6 +9,8 @@ import (
 	"github.com/go-openapi/strfmt"
 	"github.com/prometheus/alertmanager/api/v2/models"
 	"github.com/prometheus/common/model"
+
+	"github.com/obsd-dev/obsd/slo/contract"
 )
 
 // Alert is one alert as obsd delivers it, independent of the wire format.
@@ -64,7 +66,7 @@ type builder struct {
 }
 
 // alertLabels returns the identifying label set of a transition.
-func (b *builder) alertLabels(t *Transition) map[string]string {
+func (b *builder) alertLabels(t *contract.Transition) map[string]string {
 	ls := make(map[string]string, len(t.Labels)+6)
 	for k, v := range t.Labels {
 		ls[k] = v
@@ -80,7 +82,7 @@ func (b *builder) alertLabels(t *Transition) map[string]string {
 
 // build renders the alert of t. A template failing at runtime leaves its
 // annotation out and is reported in the error; the alert is still usable.
-func (b *builder) build(t *Transition) (Alert, error) {
+func (b *builder) build(t *contract.Transition) (Alert, error) {
 	data := newTemplateData(b.alertName, t)
 	ann := make(map[string]string, len(t.Annotations)+4)
 	for k, v := range t.Annotations {

@@ -5,11 +5,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/obsd-dev/obsd/dashboards/uid"
 	"github.com/prometheus/alertmanager/api/v2/models"
 	amtemplate "github.com/prometheus/alertmanager/template"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/obsd-dev/obsd/slo/contract"
 )
 
 func testBuilder(t *testing.T, tc TemplatesConfig) *builder {
@@ -50,17 +51,17 @@ func TestBuildAlertLabelsAndAnnotations(t *testing.T) {
 func TestTemplateFunctions(t *testing.T) {
 	tests := []struct {
 		name, tmpl, want string
-		mutate           func(*Transition)
+		mutate           func(*contract.Transition)
 	}{
 		{"a budget that is not being exhausted reads never", "{{ duration .TimeToExhaustion }}", "never",
-			func(tr *Transition) { tr.TimeToExhaustion = -1 }},
+			func(tr *contract.Transition) { tr.TimeToExhaustion = -1 }},
 		{"durations are rounded to seconds", "{{ duration .TimeToExhaustion }}", "2m3s",
-			func(tr *Transition) { tr.TimeToExhaustion = 123400 * time.Millisecond }},
+			func(tr *contract.Transition) { tr.TimeToExhaustion = 123400 * time.Millisecond }},
 		{"humanize keeps three significant digits", "{{ humanize .BurnRateLong }}", "3.14",
-			func(tr *Transition) { tr.BurnRateLong = 3.14159 }},
+			func(tr *contract.Transition) { tr.BurnRateLong = 3.14159 }},
 		{"an absent SLO label renders empty, not <no value>", "[{{ .Labels.missing }}]", "[]", nil},
 		{"query escaping for dashboard variables", "{{ queryEscape .Service }}", "a+b%26c",
-			func(tr *Transition) { tr.Service = "a b&c" }},
+			func(tr *contract.Transition) { tr.Service = "a b&c" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -138,7 +139,7 @@ func TestWebhookPayloadDecodesAsAlertmanagerTemplateData(t *testing.T) {
 }
 
 // TestDashboardURLMatchesTheGeneratedDashboard: the sloDashboardPath
-// template function gives the generated dashboard's path (dashboards/uid),
+// template function gives the generated dashboard's path (slo/contract),
 // also for names that need a hashed uid.
 func TestDashboardURLMatchesTheGeneratedDashboard(t *testing.T) {
 	b := testBuilder(t, TemplatesConfig{
@@ -150,6 +151,6 @@ func TestDashboardURLMatchesTheGeneratedDashboard(t *testing.T) {
 		tr.SLO = name
 		a, err := b.build(&tr)
 		require.NoError(t, err)
-		assert.Equal(t, "https://grafana.example"+uid.SLOPath(name), a.Annotations[AnnotationDashboardURL])
+		assert.Equal(t, "https://grafana.example"+contract.DashboardPath(name), a.Annotations[AnnotationDashboardURL])
 	}
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/obsd-dev/obsd/internal/amtest"
+	"github.com/obsd-dev/obsd/internal/breakerstate"
+	"github.com/obsd-dev/obsd/slo/contract"
 )
 
 const exampleConfig = "alertmanager.example.yml"
@@ -34,7 +36,7 @@ func TestExampleConfigPassesAmtool(t *testing.T) {
 	require.NoError(t, err, "amtool check-config: %s", out)
 	assert.Contains(t, string(out), "SUCCESS")
 	assert.Contains(t, string(out), "1 inhibit rules")
-	assert.Contains(t, string(out), "2 receivers")
+	assert.Contains(t, string(out), "3 receivers")
 }
 
 func TestAmtoolCatchesABrokenConfig(t *testing.T) {
@@ -71,7 +73,7 @@ func TestRealAlertmanagerRoutesPageToOncallAndInhibitsTicket(t *testing.T) {
 	now := time.Now().UTC()
 	page := firing("checkout-availability", now)
 	ticketAlert := page
-	ticketAlert.Severity, ticketAlert.LongWindow, ticketAlert.ShortWindow = SeverityTicket, 6*time.Hour, 30*time.Minute
+	ticketAlert.Severity, ticketAlert.LongWindow, ticketAlert.ShortWindow = contract.SeverityTicket, 6*time.Hour, 30*time.Minute
 	m.Notify(page)
 
 	require.Eventually(t, func() bool { return len(oncall.webhookAlerts()) > 0 }, 30*time.Second, 20*time.Millisecond,
@@ -105,7 +107,7 @@ func TestRealAlertmanagerRoutesPageToOncallAndInhibitsTicket(t *testing.T) {
 	}, 30*time.Second, 50*time.Millisecond, "the ticket alert is inhibited by the page")
 	assert.Empty(t, ticket.webhookAlerts(), "the ticket receiver gets nothing while the page fires")
 
-	page.State, ticketAlert.State = StateResolved, StateResolved
+	page.State, ticketAlert.State = contract.StateResolved, contract.StateResolved
 	// Alertmanager keeps the later endsAt of a still-active alert, so a
 	// resolve time must not lie in the future (it never does in obsd).
 	page.At = time.Now().UTC()
@@ -132,7 +134,7 @@ func TestAlertFiredWhileAlertmanagerIsDownArrivesOnceItStarts(t *testing.T) {
 	defer func() { require.NoError(t, m.Shutdown(context.Background())) }()
 	m.Notify(firing("checkout-availability", time.Now()))
 	require.Eventually(t, func() bool {
-		return m.CircuitState("am")["http://"+addr+"/api/v2/alerts"] == BreakerOpen
+		return m.CircuitState("am")["http://"+addr+"/api/v2/alerts"] == breakerstate.Open
 	}, 30*time.Second, 10*time.Millisecond, "nobody listens yet: the breaker opens")
 	assert.Equal(t, 1, m.QueueDepth("am"), "the alert waits in the outbox")
 
@@ -140,5 +142,34 @@ func TestAlertFiredWhileAlertmanagerIsDownArrivesOnceItStarts(t *testing.T) {
 	require.Eventually(t, func() bool { return len(oncall.webhookAlerts()) > 0 }, 30*time.Second, 20*time.Millisecond,
 		"the queued page reaches on-call once Alertmanager is up")
 	assert.Equal(t, "checkout-availability", oncall.webhookAlerts()[0].Labels["slo"])
-	assert.Equal(t, 0, m.QueueDepth("am"))
+	// Alertmanager may notify on-call before obsd has read its 202 and
+	// emptied the outbox.
+	require.Eventually(t, func() bool { return m.QueueDepth("am") == 0 }, 10*time.Second, 10*time.Millisecond,
+		"the delivered page leaves the outbox")
+}
+
+// TestRealAlertmanagerSendsDrillPagesToTheGamedayReceiver: with the
+// example config, a game-day page (gameday="true") reaches the gameday
+// receiver and never on-call, and does not inhibit a real ticket of the
+// same SLO.
+func TestRealAlertmanagerSendsDrillPagesToTheGamedayReceiver(t *testing.T) {
+	oncall, ticket, gameday := newFakeServer(t, true), newFakeServer(t, true), newFakeServer(t, true)
+	am := amtest.StartWith(t, freePort(t), amtest.Receivers{Oncall: oncall.URL + "/oncall", Ticket: ticket.URL + "/ticket", Gameday: gameday.URL + "/gameday"})
+	m := startManager(t, testConfig([]string{am}, ""), t.TempDir(), nil)
+	defer func() { require.NoError(t, m.Shutdown(context.Background())) }()
+
+	now := time.Now().UTC()
+	drill := firing("checkout-availability", now)
+	drill.Labels = map[string]string{contract.LabelGameday: contract.GamedayTrue, contract.LabelGamedayDrill: "gd-1"}
+	realTicket := firing("checkout-availability", now)
+	realTicket.Severity, realTicket.LongWindow, realTicket.ShortWindow = contract.SeverityTicket, 6*time.Hour, 30*time.Minute
+	m.Notify(drill, realTicket)
+
+	require.Eventually(t, func() bool { return len(gameday.webhookAlerts()) > 0 && len(ticket.webhookAlerts()) > 0 },
+		30*time.Second, 20*time.Millisecond, "the drill reaches the gameday receiver and the real ticket its receiver")
+	got := gameday.webhookAlerts()[0]
+	assert.Equal(t, "gd-1", got.Labels[contract.LabelGamedayDrill])
+	assert.Equal(t, "page", got.Labels["severity"])
+	assert.Empty(t, oncall.webhookAlerts(), "a drill never pages on-call")
+	assert.Equal(t, "ticket", ticket.webhookAlerts()[0].Labels["severity"], "the drill's page inhibits no real ticket")
 }

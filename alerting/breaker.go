@@ -2,29 +2,9 @@ package alerting
 
 import (
 	"github.com/failsafe-go/failsafe-go/circuitbreaker"
+
+	"github.com/obsd-dev/obsd/internal/breakerstate"
 )
-
-// BreakerState is the state of an endpoint's circuit breaker; its value is
-// what obsd_alerts_circuit_state reports.
-type BreakerState int
-
-// Breaker states.
-const (
-	BreakerClosed   BreakerState = 0
-	BreakerHalfOpen BreakerState = 1
-	BreakerOpen     BreakerState = 2
-)
-
-func (s BreakerState) String() string {
-	switch s {
-	case BreakerClosed:
-		return "closed"
-	case BreakerHalfOpen:
-		return "half-open"
-	default:
-		return "open"
-	}
-}
 
 // breaker is an endpoint's circuit breaker, built on
 // github.com/failsafe-go/failsafe-go/circuitbreaker: closed → open after
@@ -36,14 +16,14 @@ type breaker struct {
 	cb circuitbreaker.CircuitBreaker[any]
 }
 
-func newBreaker(cfg BreakerConfig, onChange func(from, to BreakerState)) *breaker {
+func newBreaker(cfg BreakerConfig, onChange func(from, to breakerstate.State)) *breaker {
 	b := circuitbreaker.NewBuilder[any]().
 		WithFailureThreshold(uint(cfg.FailureThreshold)).
 		WithDelay(cfg.OpenDuration).
 		WithSuccessThreshold(uint(cfg.SuccessThreshold))
 	if onChange != nil {
 		b = b.OnStateChanged(func(e circuitbreaker.StateChangedEvent) {
-			onChange(breakerState(e.OldState), breakerState(e.NewState))
+			onChange(breakerstate.FromFailsafe(e.OldState), breakerstate.FromFailsafe(e.NewState))
 		})
 	}
 	return &breaker{cb: b.Build()}
@@ -64,15 +44,4 @@ func (b *breaker) record(success bool) {
 
 // State returns the current state; an open breaker whose delay has passed
 // still reads open until the next allow.
-func (b *breaker) State() BreakerState { return breakerState(b.cb.State()) }
-
-func breakerState(s circuitbreaker.State) BreakerState {
-	switch s {
-	case circuitbreaker.ClosedState:
-		return BreakerClosed
-	case circuitbreaker.HalfOpenState:
-		return BreakerHalfOpen
-	default:
-		return BreakerOpen
-	}
-}
+func (b *breaker) State() breakerstate.State { return breakerstate.FromFailsafe(b.cb.State()) }

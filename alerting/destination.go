@@ -5,15 +5,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/failsafe-go/failsafe-go"
+	"github.com/failsafe-go/failsafe-go/retrypolicy"
 	"github.com/prometheus/common/model"
 	"go.uber.org/zap"
+
+	"github.com/obsd-dev/obsd/internal/breakerstate"
 )
 
 // endpoint is one URL of a destination, with its own breaker.
@@ -37,15 +40,52 @@ type destination struct {
 	fallback  *destination
 	after     time.Duration
 	delivery  DeliveryConfig
-	now       func() time.Time
-	metrics   *metrics
-	logger    *zap.Logger
+	// retry waits between failed attempts at the head of the outbox.
+	retry   retrypolicy.RetryPolicy[any]
+	now     func() time.Time
+	metrics *metrics
+	logger  *zap.Logger
+	// last is the outcome of the latest attempts, for status pages.
+	last deliveryRecord
+}
+
+// deliveryRecord remembers when a destination last delivered and its
+// latest error.
+type deliveryRecord struct {
+	mu        sync.Mutex
+	delivered time.Time
+	err       string
+	errAt     time.Time
+}
+
+func (r *deliveryRecord) success(at time.Time) {
+	r.mu.Lock()
+	r.delivered = at
+	r.mu.Unlock()
+}
+
+// failure records err; while every breaker is open the error that opened
+// them is kept, as it says what is wrong.
+func (r *deliveryRecord) failure(err error, at time.Time) {
+	r.mu.Lock()
+	if !errors.Is(err, errAllOpen) || r.err == "" {
+		r.err = err.Error()
+	}
+	r.errAt = at
+	r.mu.Unlock()
+}
+
+func (r *deliveryRecord) get() (delivered time.Time, err string, errAt time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.delivered, r.err, r.errAt
 }
 
 var errAllOpen = errors.New("every endpoint's circuit breaker is open")
 
 func newDestination(name string, cfg DestinationConfig, d DeliveryConfig, ob *outbox, now func() time.Time, logger *zap.Logger) (*destination, error) {
-	dest := &destination{name: name, outbox: ob, delivery: d, now: now, logger: logger.With(zap.String("destination", name))}
+	dest := &destination{name: name, outbox: ob, delivery: d, now: now, logger: logger.With(zap.String("destination", name)),
+		retry: retryBackoff(d.InitialBackoff, d.MaxBackoff).Build()}
 	var urls []string
 	if cfg.Alertmanager != nil {
 		dest.http = &cfg.Alertmanager.HTTPClient
@@ -64,7 +104,7 @@ func newDestination(name string, cfg DestinationConfig, d DeliveryConfig, ob *ou
 	dest.client = client
 	for _, u := range urls {
 		ep := &endpoint{label: endpointLabel(u), url: u}
-		ep.breaker = newBreaker(d.Breaker, func(from, to BreakerState) {
+		ep.breaker = newBreaker(d.Breaker, func(from, to breakerstate.State) {
 			dest.logger.Info("circuit breaker changed state", zap.String("endpoint", ep.label),
 				zap.Stringer("from", from), zap.Stringer("to", to))
 		})
@@ -82,13 +122,14 @@ func endpointLabel(raw string) string {
 	return u.Scheme + "://" + u.Host + u.Path
 }
 
-// run delivers batches until ctx is done.
+// run delivers batches until ctx is done: the oldest queued batches are
+// tried, and retried with the destination's backoff (failsafe-go), until
+// they are delivered, rejected for good or handed to the fallback.
 func (d *destination) run(ctx context.Context, wg *sync.WaitGroup) {
 	defer wg.Done()
-	failures := 0
+	deliver := failsafe.With(d.retry).WithContext(ctx)
 	for {
-		bs := d.outbox.peek(maxRequestAlerts)
-		if len(bs) == 0 {
+		if _, ok := d.outbox.head(); !ok {
 			select {
 			case <-ctx.Done():
 				return
@@ -96,46 +137,77 @@ func (d *destination) run(ctx context.Context, wg *sync.WaitGroup) {
 				continue
 			}
 		}
-		alerts, superseded := coalesce(bs)
-		done := func(outcome string) {
-			d.outbox.removeBatches(bs)
-			d.metrics.count(d.name, outcome, len(alerts))
-			d.metrics.count(d.name, OutcomeSuperseded, superseded)
-		}
-		err := d.deliver(ctx, alerts)
-		switch {
-		case err == nil:
-			done(OutcomeSuccess)
-			failures = 0
-			continue
-		case ctx.Err() != nil:
+		// The error is the last attempt's when ctx ended the retries; the
+		// alerts stay queued for the next start.
+		_ = deliver.RunWithExecution(d.attempt)
+		if ctx.Err() != nil {
 			return
-		case isPermanent(err):
-			d.logger.Error("alerts rejected, dropping them", zap.Int("alerts", len(alerts)), zap.Error(err))
-			done(OutcomeRejected)
-			continue
-		case d.fallbackDue():
-			if dropped, ferr := d.fallback.outbox.push(alerts); ferr == nil {
-				d.metrics.count(d.fallback.name, OutcomeDropped, dropped)
-				d.logger.Warn("destination failing, alerts sent to fallback",
-					zap.String("fallback", d.fallback.name), zap.Int("alerts", len(alerts)), zap.Error(err))
-				done(OutcomeFallback)
-				continue
-			}
-		}
-		d.metrics.count(d.name, OutcomeRetry, len(alerts))
-		failures++
-		if failures == 1 || failures%10 == 0 {
-			d.logger.Warn("could not deliver alerts, will retry", zap.Int("attempt", failures), zap.Error(err))
-		}
-		t := time.NewTimer(backoff(d.delivery.InitialBackoff, d.delivery.MaxBackoff, failures))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
 		}
 	}
+}
+
+// attempt posts the oldest queued batches once. It returns nil when they
+// are done with (delivered, rejected for good, handed to the fallback) and
+// the delivery error when they stay queued, for the retry policy to try
+// again after its backoff.
+func (d *destination) attempt(exec failsafe.Execution[any]) error {
+	ctx := exec.Context()
+	bs := d.outbox.peek(maxRequestAlerts)
+	if len(bs) == 0 {
+		return nil
+	}
+	alerts, superseded := coalesce(bs)
+	done := func(outcome string) {
+		d.outbox.removeBatches(bs)
+		d.metrics.count(d.name, outcome, len(alerts))
+		d.metrics.count(d.name, OutcomeSuperseded, superseded)
+	}
+	err := d.deliver(ctx, alerts)
+	if err == nil {
+		d.last.success(d.now())
+	} else if ctx.Err() == nil {
+		d.last.failure(err, d.now())
+	}
+	switch {
+	case err == nil:
+		done(OutcomeSuccess)
+		return nil
+	case ctx.Err() != nil:
+		return err // shutting down: no retry, the alerts stay queued
+	case isPermanent(err):
+		d.logger.Error("alerts rejected, dropping them", zap.Int("alerts", len(alerts)), zap.Error(err))
+		done(OutcomeRejected)
+		return nil
+	case d.fallbackDue():
+		if dropped, ferr := d.fallback.outbox.push(alerts); ferr == nil {
+			d.metrics.count(d.fallback.name, OutcomeDropped, dropped)
+			d.logger.Warn("destination failing, alerts sent to fallback",
+				zap.String("fallback", d.fallback.name), zap.Int("alerts", len(alerts)), zap.Error(err))
+			done(OutcomeFallback)
+			return nil
+		}
+	}
+	d.metrics.count(d.name, OutcomeRetry, len(alerts))
+	if n := exec.Attempts(); n == 1 || n%10 == 0 {
+		d.logger.Warn("could not deliver alerts, will retry", zap.Int("attempt", n), zap.Error(err))
+	}
+	return err
+}
+
+// retryBackoff builds a destination's retry policy: retry every failed
+// attempt, without limit (the outbox bounds what waits), after a delay
+// that doubles from initial up to max, with "equal jitter": each delay is
+// drawn between half and all of its step, never above max.
+//
+// failsafe-go's jitter factor f spreads a delay d over [d(1-f), d(1+f)];
+// backing off from 3/4 of the bounds with f = 1/3 spreads each step over
+// [1/2, 1] of the step computed from the bounds themselves.
+func retryBackoff(initial, max time.Duration) retrypolicy.Builder[any] {
+	threeQuarters := func(d time.Duration) time.Duration { return d - d/4 }
+	return retrypolicy.NewBuilder[any]().
+		WithMaxRetries(-1).
+		WithBackoff(threeQuarters(initial), threeQuarters(max)).
+		WithJitterFactor(1.0 / 3)
 }
 
 // maxRequestAlerts bounds how many queued alerts one request carries.
@@ -162,20 +234,6 @@ func coalesce(bs []outboxBatch) (alerts []Alert, superseded int) {
 		}
 	}
 	return alerts, superseded
-}
-
-// backoff is the wait after the n-th consecutive failure: exponential from
-// initial, capped at max, with "equal jitter" (between half and all of it).
-func backoff(initial, max time.Duration, n int) time.Duration {
-	d := initial
-	for i := 1; i < n && d < max; i++ {
-		d *= 2
-	}
-	if d > max {
-		d = max
-	}
-	half := d / 2
-	return half + rand.N(half+1)
 }
 
 // fallbackDue reports whether every endpoint has been failing for at least

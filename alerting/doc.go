@@ -10,6 +10,7 @@
 // endpoint, plus a fallback destination).
 //
 // The package is pure library code: it imports neither the collector nor the
-// SLO engine. The SLO engine's transitions are copied into Transition by glue
-// code, and handed to Manager.Notify.
+// SLO engine, only the SLO contract (slo/contract): the engine emits
+// contract.Transition values and the connector hands them, unchanged, to
+// Manager.Notify.
 package alerting

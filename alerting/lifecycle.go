@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+
+	"github.com/obsd-dev/obsd/slo/contract"
 )
 
 // AlertState is one entry of the active-alert set, as exported in State.
@@ -48,9 +50,9 @@ func (l *lifecycle) apply(a Alert, state, severity string, at time.Time) (Alert,
 	defer l.mu.Unlock()
 	fp := a.Fingerprint()
 	cur := l.alerts[fp]
-	wasFiring := cur != nil && cur.State == StateFiring
+	wasFiring := cur != nil && cur.State == contract.StateFiring
 	switch state {
-	case StateFiring:
+	case contract.StateFiring:
 		if wasFiring {
 			a.StartsAt = cur.Alert.StartsAt
 			cur.Alert = a
@@ -60,15 +62,15 @@ func (l *lifecycle) apply(a Alert, state, severity string, at time.Time) (Alert,
 				return Alert{}, false // no duplicate: the next resend carries it
 			}
 		} else {
-			cur = &AlertState{Alert: a, State: StateFiring, Severity: severity}
+			cur = &AlertState{Alert: a, State: contract.StateFiring, Severity: severity}
 			l.alerts[fp] = cur
 		}
 		cur.Alert.EndsAt = at.Add(l.lead)
 		cur.LastSent = at
 		return cur.Alert, true
-	case StatePending:
+	case contract.StatePending:
 		if !wasFiring {
-			l.alerts[fp] = &AlertState{Alert: a, State: StatePending, Severity: severity}
+			l.alerts[fp] = &AlertState{Alert: a, State: contract.StatePending, Severity: severity}
 			return Alert{}, false
 		}
 		// firing → pending: the condition stopped holding; resolve it.
@@ -81,7 +83,7 @@ func (l *lifecycle) apply(a Alert, state, severity string, at time.Time) (Alert,
 		a.StartsAt = cur.Alert.StartsAt
 		a.EndsAt = at
 		cur.Alert = a
-		cur.State = StateResolved
+		cur.State = contract.StateResolved
 		cur.ResolvedAt = at
 		cur.LastSent = at
 		return cur.Alert, true
@@ -96,13 +98,13 @@ func (l *lifecycle) due(now time.Time) []Alert {
 	var out []Alert
 	for fp, s := range l.alerts {
 		switch s.State {
-		case StateFiring:
+		case contract.StateFiring:
 			if now.Sub(s.LastSent) >= l.resend {
 				s.Alert.EndsAt = now.Add(l.lead)
 				s.LastSent = now
 				out = append(out, s.Alert)
 			}
-		case StateResolved:
+		case contract.StateResolved:
 			if now.Sub(s.ResolvedAt) > l.retention {
 				delete(l.alerts, fp)
 				continue
@@ -120,9 +122,9 @@ func (l *lifecycle) due(now time.Time) []Alert {
 func (l *lifecycle) firingBySeverity() map[string]int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	out := map[string]int{SeverityPage: 0, SeverityTicket: 0}
+	out := map[string]int{contract.SeverityPage: 0, contract.SeverityTicket: 0}
 	for _, s := range l.alerts {
-		if s.State == StateFiring {
+		if s.State == contract.StateFiring {
 			out[s.Severity]++
 		}
 	}

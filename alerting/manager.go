@@ -11,6 +11,9 @@ import (
 
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
+
+	"github.com/obsd-dev/obsd/internal/breakerstate"
+	"github.com/obsd-dev/obsd/slo/contract"
 )
 
 // Settings are the runtime dependencies of a Manager.
@@ -153,7 +156,7 @@ func (m *Manager) Tick(now time.Time) {
 // Notify applies SLO alert transitions: pending ones are remembered, firing
 // ones are sent (and later re-sent), resolved ones are sent as resolved. A
 // template that fails at runtime drops only its annotation, and is logged.
-func (m *Manager) Notify(ts ...Transition) {
+func (m *Manager) Notify(ts ...contract.Transition) {
 	m.order.Lock()
 	defer m.order.Unlock()
 	var out []Alert
@@ -219,8 +222,8 @@ func (m *Manager) QueueDepth(destination string) int {
 
 // CircuitState returns the breaker state of a destination's endpoints, keyed
 // by their metric label.
-func (m *Manager) CircuitState(destination string) map[string]BreakerState {
-	out := map[string]BreakerState{}
+func (m *Manager) CircuitState(destination string) map[string]breakerstate.State {
+	out := map[string]breakerstate.State{}
 	if d, ok := m.byName[destination]; ok {
 		for _, ep := range d.endpoints {
 			out[ep.label] = ep.breaker.State()

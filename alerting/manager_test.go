@@ -19,6 +19,9 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/goleak"
+
+	"github.com/obsd-dev/obsd/internal/breakerstate"
+	"github.com/obsd-dev/obsd/slo/contract"
 )
 
 func TestMain(m *testing.M) {
@@ -167,9 +170,9 @@ func startManager(t *testing.T, cfg Config, dir string, mp *sdkmetric.MeterProvi
 	return m
 }
 
-func firing(slo string, at time.Time) Transition {
+func firing(slo string, at time.Time) contract.Transition {
 	tr := sampleTransition
-	tr.SLO, tr.State, tr.At, tr.ActiveSince = slo, StateFiring, at, at.Add(-5*time.Minute)
+	tr.SLO, tr.State, tr.At, tr.ActiveSince = slo, contract.StateFiring, at, at.Add(-5*time.Minute)
 	return tr
 }
 
@@ -201,13 +204,13 @@ func TestManagerSendsToEveryAlertmanager(t *testing.T) {
 
 	resolvedAt := time.Now().UTC().Truncate(time.Millisecond) // the wire format has milliseconds
 	resolved := firing("checkout-availability", resolvedAt)
-	resolved.State = StateResolved
+	resolved.State = contract.StateResolved
 	m.Notify(resolved)
 	require.Eventually(t, func() bool { return len(am1.received()) == 2 }, waitFor, tick)
 	assert.True(t, time.Time(am1.received()[1].EndsAt).Equal(resolvedAt), "a resolved alert ends at its resolve time")
 
 	future := firing("latency", time.Now().Add(time.Hour))
-	future.State = StateResolved
+	future.State = contract.StateResolved
 	m.Notify(firing("latency", time.Now()))
 	require.Eventually(t, func() bool { return len(am1.received()) == 3 }, waitFor, tick)
 	m.Notify(future)
@@ -235,7 +238,7 @@ func TestBreakerOpensFallbackDeliversAndBreakerClosesOnRecovery(t *testing.T) {
 			got := hook.webhookAlerts()[0]
 			assert.Equal(t, "firing", got.Status)
 			assert.Equal(t, "https://runbooks.example/checkout/checkout-availability", got.Annotations["runbook_url"])
-			assert.Equal(t, BreakerOpen, m.CircuitState("am")[endpoint], "the breaker opened")
+			assert.Equal(t, breakerstate.Open, m.CircuitState("am")[endpoint], "the breaker opened")
 			assert.Equal(t, int64(2), gaugeValue(t, reader, "obsd_alerts_circuit_state", attribute.String("endpoint", endpoint)))
 			assert.Equal(t, int64(1), counterValue(t, reader, "obsd_alerts_sent_total", "am", OutcomeFallback))
 			require.Eventually(t, func() bool {
@@ -253,7 +256,7 @@ func TestBreakerOpensFallbackDeliversAndBreakerClosesOnRecovery(t *testing.T) {
 				return len(am.received()) > 0
 			}, waitFor, tick, "delivery resumes after recovery")
 			assert.Equal(t, "checkout-availability", am.received()[0].Labels["slo"])
-			require.Eventually(t, func() bool { return m.CircuitState("am")[endpoint] == BreakerClosed }, waitFor, tick)
+			require.Eventually(t, func() bool { return m.CircuitState("am")[endpoint] == breakerstate.Closed }, waitFor, tick)
 			assert.Equal(t, int64(0), gaugeValue(t, reader, "obsd_alerts_circuit_state", attribute.String("endpoint", endpoint)))
 		})
 	}
@@ -295,7 +298,7 @@ func TestRejectedAlertsAreDroppedAndCounted(t *testing.T) {
 		return counterValue(t, reader, "obsd_alerts_sent_total", "am", OutcomeRejected) == 1
 	}, waitFor, tick)
 	assert.Equal(t, 0, m.QueueDepth("am"))
-	assert.Equal(t, BreakerClosed, m.CircuitState("am")[endpointLabel(am.URL+"/api/v2/alerts")], "a 4xx does not count against the endpoint")
+	assert.Equal(t, breakerstate.Closed, m.CircuitState("am")[endpointLabel(am.URL+"/api/v2/alerts")], "a 4xx does not count against the endpoint")
 }
 
 func TestWebhookBearerTokenFromFile(t *testing.T) {
@@ -308,7 +311,7 @@ func TestWebhookBearerTokenFromFile(t *testing.T) {
 	m := startManager(t, cfg, t.TempDir(), nil)
 	defer func() { require.NoError(t, m.Shutdown(context.Background())) }()
 	tr := firing("a", time.Now())
-	tr.Severity = SeverityTicket
+	tr.Severity = contract.SeverityTicket
 	m.Notify(tr)
 	require.Eventually(t, func() bool { return len(hook.webhookAlerts()) == 1 }, waitFor, tick)
 	assert.Equal(t, "Bearer s3cret", hook.headers()[0])

@@ -7,6 +7,9 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
+
+	"github.com/obsd-dev/obsd/internal/breakerstate"
+	"github.com/obsd-dev/obsd/internal/instruments"
 )
 
 // Outcomes counted by obsd_alerts_sent_total.
@@ -28,36 +31,28 @@ type metrics struct {
 	reg  metric.Registration
 }
 
+// scopeName is the instrumentation scope of alerting's metrics: its
+// import path.
+const scopeName = "github.com/obsd-dev/obsd/alerting"
+
 func newMetrics(mp metric.MeterProvider, m *Manager) (*metrics, error) {
 	if mp == nil {
 		mp = noop.NewMeterProvider()
 	}
-	meter := mp.Meter("github.com/obsd-dev/obsd/alerting")
-	sent, err := meter.Int64Counter("obsd_alerts_sent_total",
+	b := instruments.NewBuilder(mp, scopeName)
+	sent := b.Int64Counter("obsd_alerts_sent_total",
 		metric.WithDescription("Alerts handled by a destination, by outcome."), metric.WithUnit("{alert}"))
-	if err != nil {
-		return nil, fmt.Errorf("could not create obsd_alerts_sent_total: %w", err)
-	}
-	depth, err := meter.Int64ObservableGauge("obsd_alerts_queue_depth",
+	depth := b.Int64ObservableGauge("obsd_alerts_queue_depth",
 		metric.WithDescription("Alerts held in a destination's outbox."), metric.WithUnit("{alert}"))
-	if err != nil {
-		return nil, fmt.Errorf("could not create obsd_alerts_queue_depth: %w", err)
-	}
-	circuit, err := meter.Int64ObservableGauge("obsd_alerts_circuit_state",
-		metric.WithDescription("Circuit breaker state of an endpoint: 0 closed, 1 half-open, 2 open."))
-	if err != nil {
-		return nil, fmt.Errorf("could not create obsd_alerts_circuit_state: %w", err)
-	}
-	active, err := meter.Int64ObservableGauge("obsd_alerts_active",
+	circuit := b.Int64ObservableGauge(breakerstate.AlertingGauge,
+		metric.WithDescription("Circuit breaker state of an endpoint: "+breakerstate.GaugeHelp+"."))
+	active := b.Int64ObservableGauge("obsd_alerts_active",
 		metric.WithDescription("Firing alerts, by severity."), metric.WithUnit("{alert}"))
-	if err != nil {
-		return nil, fmt.Errorf("could not create obsd_alerts_active: %w", err)
-	}
-	reg, err := meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+	reg := b.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		for _, d := range m.dests {
 			o.ObserveInt64(depth, int64(d.outbox.depth()), metric.WithAttributes(attribute.String("destination", d.name)))
 			for _, ep := range d.endpoints {
-				o.ObserveInt64(circuit, int64(ep.breaker.State()), metric.WithAttributes(attribute.String("endpoint", ep.label)))
+				o.ObserveInt64(circuit, int64(ep.breaker.State()), metric.WithAttributes(attribute.String(breakerstate.AlertingGaugeLabel, ep.label)))
 			}
 		}
 		for sev, n := range m.life.firingBySeverity() {
@@ -65,8 +60,8 @@ func newMetrics(mp metric.MeterProvider, m *Manager) (*metrics, error) {
 		}
 		return nil
 	}, depth, circuit, active)
-	if err != nil {
-		return nil, fmt.Errorf("could not register alerting gauges: %w", err)
+	if err := b.Err(); err != nil {
+		return nil, fmt.Errorf("could not set up alerting metrics: %w", err)
 	}
 	return &metrics{sent: sent, reg: reg}, nil
 }

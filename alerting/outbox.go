@@ -12,17 +12,22 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/obsd-dev/obsd/internal/atomicfile"
 )
 
 // The outbox keeps one file per batch in its directory, named by a sequence
-// number. A file is written to a temporary name, synced and renamed, so a
-// crash leaves either the whole batch or nothing. Its format is a header line
+// number. A file is written with internal/atomicfile (temporary name,
+// fsync, rename, fsync of the directory), so a crash leaves either the
+// whole batch or nothing. Its format is a header line
 // "obsd-outbox v1 <crc32c hex> <length>\n" followed by the JSON of the batch.
 const (
 	outboxMagic   = "obsd-outbox v1"
 	batchSuffix   = ".batch"
-	tmpPrefix     = ".tmp-"
 	corruptSubdir = "corrupt"
+	// tmpPrefix starts the temporary names of outboxes written before
+	// internal/atomicfile; leftovers of a crash are still removed.
+	tmpPrefix = ".tmp-"
 )
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
@@ -60,7 +65,7 @@ func openOutbox(dir string, maxQueued int) (o *outbox, corrupt int, err error) {
 		switch {
 		case e.IsDir():
 			continue
-		case strings.HasPrefix(name, tmpPrefix):
+		case atomicfile.IsTemp(name) || strings.HasPrefix(name, tmpPrefix):
 			_ = os.Remove(filepath.Join(dir, name)) // an unfinished write
 			continue
 		case !strings.HasSuffix(name, batchSuffix):
@@ -162,8 +167,8 @@ func (o *outbox) push(alerts []Alert) (dropped int, err error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	seq := o.nextSeq
-	if err := writeAtomic(o.dir, batchName(seq), data); err != nil {
-		return 0, err
+	if err := atomicfile.Write(filepath.Join(o.dir, batchName(seq)), data, 0o600); err != nil {
+		return 0, fmt.Errorf("could not write outbox batch: %w", err)
 	}
 	o.nextSeq++
 	o.batches = append(o.batches, outboxBatch{seq: seq, alerts: alerts})
@@ -237,28 +242,3 @@ func (o *outbox) depth() int {
 }
 
 func batchName(seq uint64) string { return fmt.Sprintf("%020d%s", seq, batchSuffix) }
-
-// writeAtomic writes data to dir/name through a synced temporary file and a
-// rename, then syncs the directory.
-func writeAtomic(dir, name string, data []byte) error {
-	tmp, err := os.CreateTemp(dir, tmpPrefix+"*")
-	if err != nil {
-		return fmt.Errorf("could not create outbox file: %w", err)
-	}
-	_, werr := tmp.Write(data)
-	serr := tmp.Sync()
-	cerr := tmp.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		_ = os.Remove(tmp.Name())
-		return fmt.Errorf("could not write outbox file: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
-		_ = os.Remove(tmp.Name())
-		return fmt.Errorf("could not commit outbox file: %w", err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
-	return nil
-}

@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/obsd-dev/obsd/dashboards/uid"
 	"math"
 	"net/url"
 	"strconv"
 	"strings"
 	"text/template"
 	"time"
+
+	"github.com/obsd-dev/obsd/slo/contract"
 
 	"github.com/prometheus/common/model"
 )
@@ -41,7 +42,7 @@ type TemplateData struct {
 	ActiveSince, At   time.Time
 }
 
-func newTemplateData(alertName string, t *Transition) TemplateData {
+func newTemplateData(alertName string, t *contract.Transition) TemplateData {
 	return TemplateData{
 		AlertName: alertName, SLO: t.SLO, Service: t.Service, Severity: t.Severity, State: t.State,
 		Labels: t.Labels, Annotations: t.Annotations,
@@ -66,7 +67,7 @@ var templateFuncs = template.FuncMap{
 	// with the SLO selected ("/d/<uid>/<slug>?var-slo=<name>"): append it
 	// to Grafana's base URL, as in
 	// 'https://grafana.example{{ sloDashboardPath .SLO }}'.
-	"sloDashboardPath": uid.SLOPath,
+	"sloDashboardPath": contract.DashboardPath,
 }
 
 // humanize formats v with at most 3 significant digits, e.g. 14.4, 0.00123, 12300.
@@ -94,10 +95,10 @@ type compiled struct {
 }
 
 // sampleTransition is what templates are executed against at Validate time.
-var sampleTransition = Transition{
+var sampleTransition = contract.Transition{
 	SLO: "checkout-availability", Service: "checkout",
 	Labels: map[string]string{"team": "payments"}, Annotations: map[string]string{"owner": "payments"},
-	Severity: SeverityPage, State: StateFiring, LongWindow: time.Hour, ShortWindow: 5 * time.Minute,
+	Severity: contract.SeverityPage, State: contract.StateFiring, LongWindow: time.Hour, ShortWindow: 5 * time.Minute,
 	BurnRateLong: 14.4, BurnRateShort: 15, Threshold: 14.4, Objective: 0.999, BudgetRemaining: 0.5,
 	TimeToExhaustion: 90 * time.Minute, Events: 10000, BadEvents: 150,
 	ActiveSince: time.Unix(1700000000, 0).UTC(), At: time.Unix(1700000300, 0).UTC(),

@@ -4,6 +4,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/prometheus/common/model"
 )
 
 // WebhookMessage mirrors Alertmanager's webhook payload (version 4), the
@@ -37,18 +39,18 @@ func toWebhook(receiver string, alerts []Alert, now time.Time) WebhookMessage {
 	msg := WebhookMessage{
 		Version:     "4",
 		Receiver:    receiver,
-		Status:      StateResolved,
+		Status:      string(model.AlertResolved),
 		Alerts:      make([]WebhookAlert, 0, len(alerts)),
 		GroupLabels: map[string]string{},
 	}
 	fps := make([]string, 0, len(alerts))
 	for i := range alerts {
 		a := &alerts[i]
-		status := StateFiring
+		status := string(model.AlertFiring)
 		if a.Resolved(now) {
-			status = StateResolved
+			status = string(model.AlertResolved)
 		} else {
-			msg.Status = StateFiring
+			msg.Status = string(model.AlertFiring)
 		}
 		fp := a.Fingerprint().String()
 		fps = append(fps, fp)

@@ -124,7 +124,8 @@ func BenchmarkGenerate(b *testing.B) {
 func BenchmarkMetricNames(b *testing.B) {
 	slos, err := formats.Load(goldenSLOs)
 	require.NoError(b, err)
-	ds := Dashboards(slos)
+	ds, err := Dashboards(slos)
+	require.NoError(b, err)
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := MetricNames(ds...); err != nil {

@@ -56,7 +56,11 @@ func TestDashboardMetricNamesAreExposedByObsd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	names, err := dashboards.MetricNames(dashboards.Dashboards(slos)...)
+	ds, err := dashboards.Dashboards(slos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := dashboards.MetricNames(ds...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"context"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,8 +14,9 @@ import (
 )
 
 // TestSLOLint runs the real `obsd slo lint` the way a CI job does: the
-// shipped example SLO file is clean, a file with a mistake fails with
-// file:line, an unreadable input exits 2.
+// shipped example SLO file is clean as the README lints it (from the
+// repository root, no flags), a file with a mistake fails with file:line,
+// an unreadable input exits 2.
 func TestSLOLint(t *testing.T) {
 	root, err := harness.RepoRoot()
 	if err != nil {
@@ -39,12 +43,13 @@ slos:
 		code int
 		want string
 	}{
-		{"the example SLO file passes", []string{filepath.Join(root, "slo.example.yaml"), "--allow-missing-runbook"}, 0, ""},
+		// README: go run ./cmd/obsd slo lint slo.example.yaml
+		{"the example SLO file passes as the README lints it", []string{"slo.example.yaml"}, 0, ""},
 		{"a selector that can never match fails with its line", []string{broken}, 1, broken + ":8: error: slo \"api\": bad selector"},
 		{"a missing file exits 2", []string{filepath.Join(dir, "nope.yaml")}, 2, "nope.yaml"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			out, code := harness.Run(t, time.Minute, append([]string{"slo", "lint"}, tc.args...)...)
+			out, code := runIn(t, root, append([]string{"slo", "lint"}, tc.args...)...)
 			if code != tc.code {
 				t.Fatalf("exit %d, want %d:\n%s", code, tc.code, out)
 			}
@@ -53,4 +58,24 @@ slos:
 			}
 		})
 	}
+}
+
+// runIn runs the obsd binary with args in dir and returns its combined
+// output and exit code.
+func runIn(t *testing.T, dir string, args ...string) (string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, harness.Binary(t), args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	var exitErr *exec.ExitError
+	switch {
+	case err == nil:
+		return string(out), 0
+	case errors.As(err, &exitErr):
+		return string(out), exitErr.ExitCode()
+	}
+	t.Fatalf("run obsd %v: %v", args, err)
+	return "", -1
 }

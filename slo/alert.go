@@ -3,37 +3,21 @@ package slo
 import (
 	"context"
 	"time"
-)
 
-// AlertTransition is one alert state change handed to the Notifier.
-// Labels holds the SLO's labels, the group-by values, the alerting labels
-// and the severity's labels; Annotations the spec's annotations (the
-// severity's win) plus "runbook_url" when set.
-type AlertTransition struct {
-	SLO, Service                           string
-	Labels                                 map[string]string // the SLO's own labels (e.g. team)
-	Annotations                            map[string]string // from the spec (runbook_url template source etc.)
-	Severity                               string            // "page" | "ticket"
-	State                                  string            // "pending" | "firing" | "resolved"
-	LongWindow, ShortWindow                time.Duration
-	BurnRateLong, BurnRateShort, Threshold float64
-	Objective, BudgetRemaining             float64
-	TimeToExhaustion                       time.Duration // <0 when the budget is not being exhausted
-	Events, BadEvents                      float64       // over the long window
-	ActiveSince, At                        time.Time
-}
+	"github.com/obsd-dev/obsd/slo/contract"
+)
 
 // Notifier receives the transitions of one evaluation, in one call. It
 // owns the slice. It is called without the engine lock held.
 type Notifier interface {
-	Notify(ctx context.Context, ts []AlertTransition)
+	Notify(ctx context.Context, ts []contract.Transition)
 }
 
 // NotifierFunc adapts a function to Notifier.
-type NotifierFunc func(ctx context.Context, ts []AlertTransition)
+type NotifierFunc func(ctx context.Context, ts []contract.Transition)
 
 // Notify calls f.
-func (f NotifierFunc) Notify(ctx context.Context, ts []AlertTransition) { f(ctx, ts) }
+func (f NotifierFunc) Notify(ctx context.Context, ts []contract.Transition) { f(ctx, ts) }
 
 // AlertState is the state of one severity of one instance.
 type AlertState uint8
@@ -47,9 +31,9 @@ const (
 	Resolved
 )
 
-var stateNames = [...]string{"inactive", "pending", "firing", "resolved"}
+var stateNames = [...]string{contract.StateInactive, contract.StatePending, contract.StateFiring, contract.StateResolved}
 
-// String returns "inactive", "pending", "firing" or "resolved".
+// String returns the state's name in the contract (contract.StateFiring…).
 func (s AlertState) String() string {
 	if int(s) < len(stateNames) {
 		return stateNames[s]
@@ -57,13 +41,11 @@ func (s AlertState) String() string {
 	return "unknown"
 }
 
-// Severities, as indices of Status.Alerts.
+// Severities, as indices of Status.Alerts and of contract.Severities.
 const (
 	Page   = 0
 	Ticket = 1
 )
-
-var severityNames = [2]string{"page", "ticket"}
 
 type alertState struct {
 	state        AlertState

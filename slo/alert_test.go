@@ -8,11 +8,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/obsd-dev/obsd/slo/contract"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
 // step is one expected transition: "<minute> <severity> <state>".
-func transitions(got []AlertTransition) []string {
+func transitions(got []contract.Transition) []string {
 	var out []string
 	for _, tr := range got {
 		out = append(out, fmt.Sprintf("%d %s %s", int(tr.At.Sub(t0)/time.Minute), tr.Severity, tr.State))

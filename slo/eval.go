@@ -5,18 +5,18 @@ import (
 	"math"
 	"time"
 
+	"github.com/obsd-dev/obsd/slo/contract"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
-// ReportWindows are the windows every Status reports, in order; the last
-// one, WindowPeriod, is the SLO's period.
-var ReportWindows = [...]string{"5m", "30m", "1h", "2h", "6h", "1d", "3d", "period"}
-
-var reportDurations = [len(ReportWindows) - 1]time.Duration{5 * time.Minute, 30 * time.Minute, time.Hour,
+// Every Status reports the windows contract.Windows, in that order; the
+// last one, WindowPeriod, is the SLO's period. reportDurations are the
+// others' lengths.
+var reportDurations = [len(contract.Windows) - 1]time.Duration{5 * time.Minute, 30 * time.Minute, time.Hour,
 	2 * time.Hour, 6 * time.Hour, 24 * time.Hour, 72 * time.Hour}
 
 // WindowPeriod is the index of the period window in Status.Windows.
-const WindowPeriod = len(ReportWindows) - 1
+const WindowPeriod = len(contract.Windows) - 1
 
 // WindowRecent is the index of the window whose burn rate projects the
 // time to exhaustion: the last hour, "how long at the current rate". (At
@@ -37,6 +37,8 @@ type WindowResult struct {
 // Status is everything the engine knows about one instance at one
 // evaluation; the connector turns it into obsd_slo_* metrics.
 type Status struct {
+	// Service is the SLO's service, or the instance's group value of
+	// contract.LabelService when the SLO is grouped by it.
 	SLO, Service string
 	// Group holds the group-by attribute values (nil without group_by).
 	Group  map[string]string
@@ -47,7 +49,7 @@ type Status struct {
 	// Events and BadEvents count every accepted event since the
 	// instance was created (restored across restarts): counters.
 	Events, BadEvents float64
-	Windows           [len(ReportWindows)]WindowResult
+	Windows           [len(contract.Windows)]WindowResult
 	// BudgetRemaining is 1 - period error ratio / (1 - objective): 1 with
 	// no errors, 0 when spent, negative when overspent. For a calendar
 	// SLO the period is the current calendar period; for time slices the
@@ -71,12 +73,14 @@ type sloDef struct {
 	index  int
 	spec   *spec.SLO
 	layout *layout
-	report [len(ReportWindows)]int
+	report [len(contract.Windows)]int
 	budget float64
 	sev    [2]sevDef
 	// grouped counts the SLO's group instances (overflow excluded),
 	// against its group_by cap spec.Limit().
 	grouped int
+	// nameHash names the SLO in journal records (HashString of its name).
+	nameHash uint64
 }
 
 type sevDef struct {
@@ -100,7 +104,7 @@ func newSLODef(i int, s *spec.SLO) *sloDef {
 			durs = append(durs, p.Long, p.Short)
 		}
 	}
-	d := &sloDef{index: i, spec: s, layout: newLayout(durs, s.Period), budget: errorBudget(s.Objective)}
+	d := &sloDef{index: i, spec: s, layout: newLayout(durs, s.Period), budget: errorBudget(s.Objective), nameHash: HashString(HashSeed, s.Name)}
 	newPeriodLayout(d.layout, s)
 	for w := range d.report {
 		d.report[w] = d.layout.byDur[durs[w]]
@@ -121,7 +125,14 @@ func newSLODef(i int, s *spec.SLO) *sloDef {
 }
 
 func (d *sloDef) alertLabels(sev int, group map[string]string) map[string]string {
-	s := d.spec
+	return AlertLabels(d.spec, sev, group)
+}
+
+// AlertLabels are the labels the transitions of severity sev (Page or
+// Ticket) of an instance of s carry (contract.Transition.Labels): the
+// SLO's labels, the instance's group values, the alerting labels and the
+// severity's labels, later ones winning.
+func AlertLabels(s *spec.SLO, sev int, group map[string]string) map[string]string {
 	m := map[string]string{}
 	maps.Copy(m, s.Labels)
 	maps.Copy(m, group)
@@ -159,11 +170,11 @@ func (e *Engine) evaluate(in *Instance, t int64, now time.Time) {
 	s := d.spec
 	in.acc.advance(t)
 	st := &e.status
-	*st = Status{SLO: s.Name, Service: s.Service, Group: in.group, Labels: s.Labels, Objective: s.Objective, At: now,
+	*st = Status{SLO: s.Name, Service: in.service, Group: in.group, Labels: s.Labels, Objective: s.Objective, At: now,
 		Events: in.acc.events, BadEvents: in.acc.badEvents}
 	for i, w := range d.report {
 		sum := in.acc.sums[w]
-		r := WindowResult{Name: ReportWindows[i], Window: time.Duration(d.layout.windows[w].d), Total: sum.total, Bad: sum.bad}
+		r := WindowResult{Name: contract.Windows[i], Window: time.Duration(d.layout.windows[w].d), Total: sum.total, Bad: sum.bad}
 		r.ErrorRatio, r.BurnRate, r.NoData = windowResult(sum.total, sum.bad, d.budget)
 		st.Windows[i] = r
 	}
@@ -225,7 +236,7 @@ func (e *Engine) stepAlert(in *Instance, sev int, t int64, now time.Time) {
 	sd := &in.slo.sev[sev]
 	a := &in.alerts[sev]
 	st := &e.status
-	st.Alerts[sev] = AlertStatus{Severity: severityNames[sev], Enabled: sd.enabled}
+	st.Alerts[sev] = AlertStatus{Severity: contract.Severities[sev], Enabled: sd.enabled}
 	if !sd.enabled {
 		// A severity disabled by a reload resolves what it had firing.
 		if a.state == Firing {
@@ -275,7 +286,7 @@ func (e *Engine) stepAlert(in *Instance, sev int, t int64, now time.Time) {
 	}
 }
 
-func (e *Engine) transition(in *Instance, sev, pair int, now time.Time) AlertTransition {
+func (e *Engine) transition(in *Instance, sev, pair int, now time.Time) contract.Transition {
 	sd := &in.slo.sev[sev]
 	s := in.slo.spec
 	a := in.alerts[sev]
@@ -292,8 +303,8 @@ func (e *Engine) transition(in *Instance, sev, pair int, now time.Time) AlertTra
 		since = a.pendingSince
 	}
 	tte := in.exhaustion(e.status.BudgetRemaining, bl, now)
-	return AlertTransition{SLO: s.Name, Service: s.Service, Labels: in.labels[sev], Annotations: sd.annotations,
-		Severity: severityNames[sev], State: a.state.String(), LongWindow: p.p.Long, ShortWindow: p.p.Short,
+	return contract.Transition{SLO: s.Name, Service: in.service, Labels: in.labels[sev], Annotations: sd.annotations,
+		Severity: contract.Severities[sev], State: a.state.String(), LongWindow: p.p.Long, ShortWindow: p.p.Short,
 		BurnRateLong: bl, BurnRateShort: bs, Threshold: p.p.Factor, Objective: s.Objective,
 		BudgetRemaining: e.status.BudgetRemaining, TimeToExhaustion: tte,
 		Events: l.total, BadEvents: math.Max(l.bad, 0), ActiveSince: time.Unix(0, since).UTC(), At: now}

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/stretchr/testify/require"
 
+	"github.com/obsd-dev/obsd/slo/contract"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
@@ -45,11 +46,11 @@ func testSLO(name string, objective float64) *spec.SLO {
 }
 
 // recorder is a fake Notifier keeping every transition.
-type recorder struct{ got []AlertTransition }
+type recorder struct{ got []contract.Transition }
 
 var _ Notifier = (*recorder)(nil)
 
-func (r *recorder) Notify(_ context.Context, ts []AlertTransition) { r.got = append(r.got, ts...) }
+func (r *recorder) Notify(_ context.Context, ts []contract.Transition) { r.got = append(r.got, ts...) }
 
 func newTestEngine(t testing.TB, slos ...*spec.SLO) (*Engine, *recorder) {
 	t.Helper()

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/obsd-dev/obsd/slo/contract"
 	"github.com/obsd-dev/obsd/slo/formats"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
@@ -362,7 +363,7 @@ func TestTimeslicesInCalendarPeriodAndRestart(t *testing.T) {
 
 // reportIndex is the index of a report window by name, for tests.
 func reportIndex(name string) int {
-	for i, w := range ReportWindows {
+	for i, w := range contract.Windows {
 		if w == name {
 			return i
 		}

@@ -8,8 +8,12 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
+	"slices"
 	"time"
+
+	"github.com/obsd-dev/obsd/internal/atomicfile"
+	"github.com/obsd-dev/obsd/slo/contract"
+	"github.com/obsd-dev/obsd/slo/spec"
 )
 
 // SnapshotVersion is the version of the snapshot format written.
@@ -25,6 +29,9 @@ type snapshot struct {
 	Written   time.Time      `json:"written"`
 	Instances []snapInstance `json:"instances"`
 	Series    []snapSeries   `json:"series,omitempty"`
+	// Journal says which journal records the snapshot holds (absent when
+	// no batch was ever begun): replay skips them.
+	Journal *JournalMark `json:"journal,omitempty"`
 }
 
 type snapInstance struct {
@@ -83,21 +90,34 @@ type snapSeries struct {
 }
 
 // WriteSnapshot writes the engine's state to path atomically (temporary
-// file in the same directory, fsync, rename, fsync of the directory).
+// file in the same directory, fsync, rename, fsync of the directory; see
+// internal/atomicfile), readable by obsd's user only.
 func (e *Engine) WriteSnapshot(path string, now time.Time) error {
-	data, err := e.encodeSnapshot(now)
-	if err != nil {
-		return fmt.Errorf("could not encode slo snapshot: %w", err)
-	}
-	if err := writeAtomic(path, data); err != nil {
-		return fmt.Errorf("could not write slo snapshot %s: %w", path, err)
-	}
-	return nil
+	_, err := e.Checkpoint(path, now)
+	return err
 }
 
-func (e *Engine) encodeSnapshot(now time.Time) ([]byte, error) {
+// Checkpoint is WriteSnapshot returning the journal mark the snapshot
+// holds: once it returned, the journal records the mark covers may be
+// deleted.
+func (e *Engine) Checkpoint(path string, now time.Time) (JournalMark, error) {
+	data, mark, err := e.encodeSnapshot(now)
+	if err != nil {
+		return JournalMark{}, fmt.Errorf("could not encode slo snapshot: %w", err)
+	}
+	if err := atomicfile.Write(path, data, 0o600); err != nil {
+		return JournalMark{}, fmt.Errorf("could not write slo snapshot %s: %w", path, err)
+	}
+	return mark, nil
+}
+
+func (e *Engine) encodeSnapshot(now time.Time) ([]byte, JournalMark, error) {
 	e.mu.Lock()
 	s := snapshot{Version: SnapshotVersion, Written: now.UTC(), Instances: make([]snapInstance, 0, len(e.instances))}
+	mark := JournalMark{Next: e.jnext, Pending: slices.Clone(e.inflight)}
+	if e.jnext > 0 {
+		s.Journal = &mark
+	}
 	for _, in := range e.instances {
 		si := snapInstance{SLO: in.slo.spec.Name, Group: in.group, Hash: in.hash, Now: in.acc.now,
 			Events: in.acc.events, BadEvents: in.acc.badEvents}
@@ -110,12 +130,16 @@ func (e *Engine) encodeSnapshot(now time.Time) ([]byte, error) {
 		}
 		encodePeriod(in.acc, &si)
 		s.Instances = append(s.Instances, si)
+		// The snapshot holds the instance: journal records written after
+		// it may name it without its labels only once one defined it.
+		in.journaled.Store(false)
 	}
 	for k, v := range e.series {
 		s.Series = append(s.Series, snapSeries{Inst: int(k.inst), Hash: k.hash, Start: v.start, Last: v.last, Total: v.total, Bad: v.bad})
 	}
 	e.mu.Unlock()
-	return json.Marshal(&s)
+	data, err := json.Marshal(&s)
+	return data, mark, err
 }
 
 // encodeTier keeps the slices from minLo to the newest one written.
@@ -138,40 +162,13 @@ func encodeTier(r *ring, minLo int64) snapTier {
 	return st
 }
 
-func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-		return err
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
-	return nil
-}
-
 // RestoreSnapshot loads the state written by WriteSnapshot; call it
 // before feeding data. A missing file is not an error (fresh start). A
 // corrupt or unreadable file is renamed to "<path>.corrupt-<time>" and
 // the error returned for logging; the engine then starts fresh. Instances
-// of SLOs no longer declared are skipped; slices are kept for tiers whose
-// resolution is unchanged.
+// of SLOs no longer declared, and those of services a discovered SLO
+// (spec.SpanSLI.AnyService) now excepts, are skipped; slices are kept for
+// tiers whose resolution is unchanged.
 func (e *Engine) RestoreSnapshot(path string, now time.Time) error {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -262,7 +259,7 @@ func (e *Engine) restore(s *snapshot) {
 	ids := make([]*Instance, len(s.Instances))
 	for i, si := range s.Instances {
 		slo, ok := e.byName[si.SLO]
-		if !ok {
+		if !ok || excepted(e.slos[slo].spec, si.Group) {
 			continue
 		}
 		group := si.Group
@@ -281,6 +278,17 @@ func (e *Engine) restore(s *snapshot) {
 			e.series[seriesKey{inst: in.id, hash: se.Hash}] = &seriesState{start: se.Start, last: se.Last, total: se.Total, bad: se.Bad}
 		}
 	}
+	if s.Journal != nil {
+		e.mark = *s.Journal
+		e.jnext = max(e.jnext, s.Journal.Next)
+	}
+}
+
+// excepted reports whether a saved instance of an AnyService SLO is of a
+// service it no longer counts (one that has SLOs of its own now).
+func excepted(s *spec.SLO, group map[string]string) bool {
+	sli := s.SLI.Spans
+	return sli != nil && sli.AnyService && slices.Contains(sli.ExceptServices, group[contract.LabelService])
 }
 
 // restoreTiers puts the slices of the tiers whose resolution is unchanged
@@ -349,7 +357,7 @@ func restorePeriod(a *accounts, si *snapInstance, periodWindow int) {
 // series of the SLOs both engines declare, matched by name), e.g. when a
 // reloaded configuration builds a new engine. Call it before feeding e.
 func (e *Engine) Adopt(old *Engine, now time.Time) error {
-	data, err := old.encodeSnapshot(now)
+	data, _, err := old.encodeSnapshot(now)
 	if err != nil {
 		return fmt.Errorf("could not copy slo state: %w", err)
 	}

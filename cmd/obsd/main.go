@@ -12,11 +12,11 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
-	"go.opentelemetry.io/collector/confmap/provider/envprovider"
-	"go.opentelemetry.io/collector/confmap/provider/httpprovider"
-	"go.opentelemetry.io/collector/confmap/provider/yamlprovider"
 	"go.opentelemetry.io/collector/featuregate"
 	"go.opentelemetry.io/collector/otelcol"
+
+	"github.com/obsd-dev/obsd/internal/configsource"
+	"github.com/obsd-dev/obsd/internal/reloadguard"
 )
 
 // version is set at link time with -ldflags "-X main.version=...".
@@ -26,13 +26,18 @@ var version = "0.1.0-dev"
 // --feature-gates=-ID still turns one off.
 var defaultFeatureGates = []string{
 	// With these, a reload that changes nothing (a refused config, see
-	// reloadGuard) or only receivers restarts only what changed.
+	// internal/reloadguard) or only receivers restarts only what changed.
 	"service.partialReload",
 	"service.partialReloadReceivers",
 	// health_check aggregates component status: with its
 	// component_health.include_recoverable_errors, readiness fails while
 	// every exporter circuit is open (extensions/circuitbreaker).
 	"extension.healthcheck.useComponentStatus",
+	// Stanza receivers (file_log, syslog, ...) hand each batch to the
+	// pipeline before the reader moves on and checkpoints its offset, so
+	// that what a checkpoint says was read is in the persistent queue: a
+	// kill -9 then re-reads (duplicates) rather than skips (loses) lines.
+	"stanza.synchronousLogEmitter",
 }
 
 func main() {
@@ -49,13 +54,14 @@ func main() {
 }
 
 // collectorSettings describes the obsd distribution to the collector
-// framework, with the reload guard between config sources and the collector.
+// framework, with the reload guard (internal/reloadguard) between config
+// sources and the collector.
 func collectorSettings() otelcol.CollectorSettings {
 	set := baseSettings()
-	guard := newReloadGuard(dryRunValidator(baseSettings))
-	set.Factories = guard.withReloadMetrics(set.Factories)
+	guard := reloadguard.New(reloadguard.DryRunValidator(baseSettings))
+	set.Factories = guard.WithReloadMetrics(set.Factories)
 	set.ConfigProviderSettings.ResolverSettings.ConverterFactories = append(
-		set.ConfigProviderSettings.ResolverSettings.ConverterFactories, guard.converterFactory())
+		set.ConfigProviderSettings.ResolverSettings.ConverterFactories, guard.ConverterFactory())
 	return set
 }
 
@@ -71,15 +77,8 @@ func baseSettings() otelcol.CollectorSettings {
 		ConfigProviderSettings: otelcol.ConfigProviderSettings{
 			ResolverSettings: confmap.ResolverSettings{
 				// Used only when no --config flag is given.
-				URIs: []string{defaultConfigURI},
-				ProviderFactories: []confmap.ProviderFactory{
-					newEmbeddedProviderFactory(),
-					envprovider.NewFactory(),
-					// The file provider with size and alias-bomb limits.
-					newLimitedFileProviderFactory(),
-					httpprovider.NewFactory(),
-					yamlprovider.NewFactory(),
-				},
+				URIs:              []string{defaultConfigURI},
+				ProviderFactories: configsource.ProviderFactories(embeddedConfigs),
 			},
 		},
 	}

@@ -43,7 +43,7 @@ func TestSlowBackend(t *testing.T) {
 	for time.Since(slowStart) < slowFor {
 		m := scrape(o)
 		queuePeak = max(queuePeak, harness.Sum(m, "otelcol_exporter_queue_size", nil))
-		if harness.Sum(m, "obsd_circuit_breaker_state", breaker) == 1 {
+		if harness.Sum(m, "obsd_circuit_breaker_state", breaker) == 2 { // open
 			statePeak = 1
 		}
 		time.Sleep(250 * time.Millisecond)

@@ -42,6 +42,20 @@ type Config struct {
 	// attribute; empty sends them without the header.
 	DefaultTenant string `mapstructure:"default_tenant"`
 
+	// TenantMap translates tenant names (from the tenant attributes or
+	// default_tenant) into the X-Scope-OrgID sent, for backends whose
+	// tenants are not names: VictoriaLogs takes "accountID[:projectID]"
+	// numbers (team-a: "12:0") and refuses anything else with a 400. Names
+	// not in the map are sent as they are.
+	TenantMap map[string]string `mapstructure:"tenant_map"`
+
+	// MaxRequestSize bounds each push, in bytes of uncompressed protobuf:
+	// a batch over it is sent as several pushes, so a backend's request
+	// size limit (VictoriaLogs' -loki.maxRequestSize, a proxy's body limit)
+	// refuses only a record too large on its own, never its neighbours.
+	// 0 sends every batch as one push.
+	MaxRequestSize int `mapstructure:"max_request_size"`
+
 	// Labels are the attribute keys that become stream labels (looked up on
 	// the log record, then on its resource; dots become underscores). The
 	// key `level` falls back to the record severity. Everything else goes to
@@ -87,6 +101,17 @@ func (cfg *Config) Validate() error {
 	if strings.ContainsAny(cfg.DefaultTenant, "|\r\n") {
 		errs = append(errs, errors.New("'default_tenant' must be a single tenant without '|' or line breaks"))
 	}
+	for name, id := range cfg.TenantMap {
+		if strings.TrimSpace(name) == "" {
+			errs = append(errs, errors.New("'tenant_map' must not contain an empty tenant name"))
+		}
+		if strings.TrimSpace(id) == "" || strings.ContainsAny(id, "|\r\n") {
+			errs = append(errs, fmt.Errorf("'tenant_map' maps %q to %q: it must be a single non-empty tenant without '|' or line breaks", name, id))
+		}
+	}
+	if cfg.MaxRequestSize < 0 {
+		errs = append(errs, fmt.Errorf("'max_request_size' is %d: it must be positive (bytes), or 0 for no limit", cfg.MaxRequestSize))
+	}
 	for _, k := range cfg.TenantAttributes {
 		if strings.TrimSpace(k) == "" {
 			errs = append(errs, errors.New("'tenant_attributes' must not contain an empty key"))
@@ -107,5 +132,5 @@ func (cfg *Config) pushURL() string {
 
 // tenantSpec is where pushes take their tenant from.
 func (cfg *Config) tenantSpec() tenantSpec {
-	return tenantSpec{fixed: cfg.TenantID, attrs: cfg.TenantAttributes, def: cfg.DefaultTenant}
+	return tenantSpec{fixed: cfg.TenantID, attrs: cfg.TenantAttributes, def: cfg.DefaultTenant, mapping: cfg.TenantMap}
 }

@@ -18,6 +18,7 @@ func TestDefaultConfig(t *testing.T) {
 	assert.Equal(t, []string{"service.name", "service.namespace", "k8s.namespace.name", "level"}, c.Labels)
 	assert.True(t, c.QueueConfig.HasValue(), "the sending queue is on by default")
 	assert.True(t, c.RetryConfig.Enabled)
+	assert.Equal(t, 4<<20, c.MaxRequestSize, "pushes are bounded by default")
 	assert.ErrorContains(t, c.Validate(), "'endpoint' must be set", "there is no sensible default Loki")
 }
 
@@ -32,6 +33,8 @@ func TestLoadConfig(t *testing.T) {
 				assert.Equal(t, "team-a", c.TenantID)
 				assert.Equal(t, []string{"k8s.namespace.name"}, c.TenantAttributes)
 				assert.Equal(t, "fallback", c.DefaultTenant)
+				assert.Equal(t, map[string]string{"team-a": "12", "team-b": "12:3"}, c.TenantMap)
+				assert.Equal(t, 1<<20, c.MaxRequestSize)
 				assert.Equal(t, []string{"service.name", "deployment.environment", "level"}, c.Labels)
 				assert.Equal(t, time.Second, c.RetryConfig.InitialInterval)
 				require.True(t, c.QueueConfig.HasValue())
@@ -52,6 +55,9 @@ func TestLoadConfig(t *testing.T) {
 				`'labels' must not contain "loki.tenant"`,
 				"'default_tenant' must be a single tenant",
 				"'tenant_attributes' must not contain an empty key",
+				`'tenant_map' maps "team-a" to ""`,
+				"'tenant_map' must not contain an empty tenant name",
+				"'max_request_size' is -1",
 			},
 		},
 		{

@@ -76,11 +76,14 @@ type tenantSpec struct {
 	fixed string   // tenant_id: every resource's tenant when set
 	attrs []string // tenant_attributes: the first one present names the tenant
 	def   string   // default_tenant: the tenant of resources without one
+	// mapping is tenant_map: the X-Scope-OrgID of a tenant name.
+	mapping map[string]string
 }
 
 // groupByTenant splits resources by tenant: the fixed tenant when set, else
 // the first of the tenant attributes a resource has (non-empty), else the
-// default ("" means no X-Scope-OrgID).
+// default ("" means no X-Scope-OrgID); a name in the tenant map is replaced
+// by its id, so names sharing an id share a push.
 func groupByTenant(ld plog.Logs, spec tenantSpec) []tenantGroup {
 	rls := ld.ResourceLogs()
 	var groups []tenantGroup
@@ -88,6 +91,9 @@ func groupByTenant(ld plog.Logs, spec tenantSpec) []tenantGroup {
 		tenant := spec.fixed
 		if tenant == "" {
 			tenant = resourceTenant(rls.At(i).Resource().Attributes(), spec)
+			if id, ok := spec.mapping[tenant]; ok && tenant != "" {
+				tenant = id
+			}
 		}
 		j := slices.IndexFunc(groups, func(g tenantGroup) bool { return g.tenant == tenant })
 		if j < 0 {
@@ -299,4 +305,73 @@ func severityLevel(lr plog.LogRecord) string {
 // buffers, for one push.
 func (c *converter) fork() *converter {
 	return &converter{specs: c.specs, isLabel: c.isLabel, now: c.now, values: make([]string, len(c.specs))}
+}
+
+// Per-item protobuf overheads, rounded up: an entry's tags, lengths and
+// timestamp, and one structured-metadata pair's.
+const (
+	entryOverhead    = 32
+	metadataOverhead = 8
+)
+
+// split divides the records of the given resources, in order, into parts
+// whose push requests stay within limit bytes. A record's size is counted
+// from above (its stream labels as if it were alone in its stream), so a
+// part's request is at most limit; a record larger than limit on its own
+// is a part by itself, for the backend to refuse alone.
+func (c *converter) split(ld plog.Logs, resources []int, limit int) []plog.Logs {
+	var parts []plog.Logs
+	var cur plog.Logs
+	var curRes plog.ResourceLogs
+	var curScope plog.ScopeLogs
+	size, lastRes, lastScope := 0, -1, -1
+	for _, i := range resources {
+		rl := ld.ResourceLogs().At(i)
+		res := rl.Resource().Attributes()
+		for j := 0; j < rl.ScopeLogs().Len(); j++ {
+			sl := rl.ScopeLogs().At(j)
+			for k := 0; k < sl.LogRecords().Len(); k++ {
+				lr := sl.LogRecords().At(k)
+				n := c.recordSize(res, lr)
+				if size == 0 || size+n > limit {
+					cur = plog.NewLogs()
+					parts = append(parts, cur)
+					size, lastRes, lastScope = 0, -1, -1
+				}
+				if lastRes != i {
+					curRes = cur.ResourceLogs().AppendEmpty()
+					rl.Resource().CopyTo(curRes.Resource())
+					curRes.SetSchemaUrl(rl.SchemaUrl())
+					lastRes, lastScope = i, -1
+				}
+				if lastScope != j {
+					curScope = curRes.ScopeLogs().AppendEmpty()
+					sl.Scope().CopyTo(curScope.Scope())
+					curScope.SetSchemaUrl(sl.SchemaUrl())
+					lastScope = j
+				}
+				lr.CopyTo(curScope.LogRecords().AppendEmpty())
+				size += n
+			}
+		}
+	}
+	return parts
+}
+
+// recordSize bounds from above what one record adds to a push request.
+func (c *converter) recordSize(res pcommon.Map, lr plog.LogRecord) int {
+	n := entryOverhead + len(c.labelString(res, lr)) + len(lr.Body().AsString())
+	for _, md := range c.metadata(res, lr) {
+		n += metadataOverhead + len(md.Name) + len(md.Value)
+	}
+	return n
+}
+
+// allResources lists every resource index of ld.
+func allResources(ld plog.Logs) []int {
+	idx := make([]int, ld.ResourceLogs().Len())
+	for i := range idx {
+		idx[i] = i
+	}
+	return idx
 }

@@ -1,6 +1,7 @@
 package loki
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -151,6 +152,9 @@ func TestGroupByTenant(t *testing.T) {
 	}
 	assert.Equal(t, []tenantGroup{{"a", []int{0, 3}}, {"", []int{1}}, {"b", []int{2}}}, groupByTenant(ld, tenantSpec{attrs: []string{TenantAttribute}}))
 	assert.Equal(t, []tenantGroup{{"fixed", []int{0, 1, 2, 3}}}, groupByTenant(ld, tenantSpec{fixed: "fixed", attrs: []string{TenantAttribute}}), "a configured tenant overrides the attribute")
+	mapped := tenantSpec{attrs: []string{TenantAttribute}, mapping: map[string]string{"a": "12", "b": "12", "": "x"}}
+	assert.Equal(t, []tenantGroup{{"12", []int{0, 2, 3}}, {"", []int{1}}}, groupByTenant(ld, mapped),
+		"mapped names are replaced by their id and share its push; no tenant stays no tenant")
 }
 
 func TestLabelName(t *testing.T) {
@@ -179,6 +183,97 @@ func TestResourceTenant(t *testing.T) {
 			m := pcommon.NewMap()
 			require.NoError(t, m.FromRaw(tt.attrs))
 			assert.Equal(t, tt.want, resourceTenant(m, spec))
+		})
+	}
+}
+
+// splitInput is three resources: two records under one scope, then two
+// scopes of one record each, then a record far over any small limit.
+func splitInput() plog.Logs {
+	ld := plog.NewLogs()
+	add := func(sl plog.ScopeLogs, body string) {
+		lr := sl.LogRecords().AppendEmpty()
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(t0))
+		lr.Body().SetStr(body)
+	}
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "a")
+	sl := rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName("scope-a")
+	add(sl, "a1")
+	add(sl, "a2")
+	rl = ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "b")
+	rl.ScopeLogs().AppendEmpty() // an empty scope is skipped
+	for _, name := range []string{"scope-b1", "scope-b2"} {
+		sl := rl.ScopeLogs().AppendEmpty()
+		sl.Scope().SetName(name)
+		add(sl, name+" line")
+	}
+	rl = ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "c")
+	add(rl.ScopeLogs().AppendEmpty(), strings.Repeat("x", 5000))
+	return ld
+}
+
+// partLines renders parts as "service/scope:body" lines, one slice per part.
+func partLines(parts []plog.Logs) [][]string {
+	var out [][]string
+	for _, p := range parts {
+		var lines []string
+		for _, rl := range p.ResourceLogs().All() {
+			svc, _ := rl.Resource().Attributes().Get("service.name")
+			for _, sl := range rl.ScopeLogs().All() {
+				for _, lr := range sl.LogRecords().All() {
+					lines = append(lines, svc.AsString()+"/"+sl.Scope().Name()+":"+lr.Body().AsString()[:min(8, len(lr.Body().AsString()))])
+				}
+			}
+		}
+		out = append(out, lines)
+	}
+	return out
+}
+
+func TestSplitKeepsEveryPushUnderTheLimit(t *testing.T) {
+	tests := []struct {
+		name  string
+		limit int
+		want  [][]string
+	}{
+		{
+			name:  "a limit above the whole batch gives one part with every record in order",
+			limit: 1 << 20,
+			want:  [][]string{{"a/scope-a:a1", "a/scope-a:a2", "b/scope-b1:scope-b1", "b/scope-b2:scope-b2", "c/:xxxxxxxx"}},
+		},
+		{
+			name:  "a small limit cuts between records and keeps each record's resource and scope",
+			limit: 150,
+			want: [][]string{
+				{"a/scope-a:a1", "a/scope-a:a2"},
+				{"b/scope-b1:scope-b1", "b/scope-b2:scope-b2"},
+				{"c/:xxxxxxxx"},
+			},
+		},
+		{
+			name:  "a limit below every record gives one record per part, the oversize one alone",
+			limit: 10,
+			want: [][]string{
+				{"a/scope-a:a1"}, {"a/scope-a:a2"}, {"b/scope-b1:scope-b1"}, {"b/scope-b2:scope-b2"}, {"c/:xxxxxxxx"},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ld := splitInput()
+			c := newConverter(DefaultLabels)
+			parts := c.split(ld, []int{0, 1, 2}, tt.limit)
+			assert.Equal(t, tt.want, partLines(parts))
+			for _, p := range parts {
+				req, lines := c.build(p, allResources(p))
+				if lines > 1 {
+					assert.LessOrEqual(t, req.Size(), tt.limit, "a push of several records stays within the limit")
+				}
+			}
 		})
 	}
 }

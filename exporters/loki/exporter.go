@@ -23,15 +23,12 @@ import (
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 )
 
 const (
-	tenantHeader        = "X-Scope-OrgID"
-	maxErrorBodyBytes   = 4 << 10
-	scopeName           = "github.com/obsd-dev/obsd/exporters/loki"
-	permanentMetricName = "obsd_loki_exporter_permanently_rejected_records_total"
+	tenantHeader      = "X-Scope-OrgID"
+	maxErrorBodyBytes = 4 << 10
 )
 
 type lokiExporter struct {
@@ -41,23 +38,21 @@ type lokiExporter struct {
 	template *converter // shared, read-only label specs
 	client   *http.Client
 	bufs     sync.Pool // *[]byte, for marshalled (uncompressed) bodies
-
-	permanentRejected metric.Int64Counter
+	tel      *telemetry
 }
 
 func newExporter(cfg *Config, set exporter.Settings) (*lokiExporter, error) {
-	counter, err := set.MeterProvider.Meter(scopeName).Int64Counter(permanentMetricName,
-		metric.WithDescription("Log records Loki refused with a non-retryable 4xx status; they are dropped, not retried."))
+	tel, err := newTelemetry(set.TelemetrySettings)
 	if err != nil {
 		return nil, err
 	}
 	return &lokiExporter{
-		cfg:               cfg,
-		settings:          set,
-		url:               cfg.pushURL(),
-		template:          newConverter(cfg.Labels, cfg.TenantAttributes...),
-		bufs:              sync.Pool{New: func() any { return new([]byte) }},
-		permanentRejected: counter,
+		cfg:      cfg,
+		settings: set,
+		url:      cfg.pushURL(),
+		template: newConverter(cfg.Labels, cfg.TenantAttributes...),
+		bufs:     sync.Pool{New: func() any { return new([]byte) }},
+		tel:      tel,
 	}, nil
 }
 
@@ -77,49 +72,118 @@ func (e *lokiExporter) shutdown(context.Context) error {
 	return nil
 }
 
-// pushLogs sends ld, one push per tenant. When some tenants fail with a
-// retryable error, only their data is handed back for retry (so the others
-// are not sent twice); permanent failures are counted and dropped.
+// pushLogs sends ld, one push per tenant (several when a tenant's share is
+// over max_request_size). When some pushes fail with a retryable error,
+// only their data is handed back for retry (so the rest is not sent
+// twice). Pushes refused permanently are counted, logged and dropped; the
+// batch fails permanently only when nothing of it was delivered, as the
+// collector takes an OTLP partial success as a success.
 func (e *lokiExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	groups := groupByTenant(ld, e.cfg.tenantSpec())
-	var retry []int
+	var retry []plog.Logs
 	var retryErrs, permErrs []error
+	wholeRetries, delivered := 0, false
 	for _, g := range groups {
-		err := e.pushTenant(ctx, ld, g)
+		o := e.pushTenant(ctx, ld, g)
+		delivered = delivered || o.delivered
 		switch {
-		case err == nil:
-		case consumererror.IsPermanent(err):
-			permErrs = append(permErrs, err)
+		case o.err == nil:
+		case o.retry == nil:
+			permErrs = append(permErrs, o.err)
 		default:
-			retryErrs = append(retryErrs, err)
-			retry = append(retry, g.resources...)
+			retryErrs = append(retryErrs, o.err)
+			retry = append(retry, *o.retry)
+			if o.whole {
+				wholeRetries++
+			}
 		}
 	}
 	if len(retryErrs) > 0 {
-		err := errors.Join(append(retryErrs, permErrs...)...)
-		if len(retry) == ld.ResourceLogs().Len() {
+		err := retryable(retryErrs, permErrs)
+		if wholeRetries == len(groups) {
 			return err
 		}
-		return consumererror.NewLogs(err, subset(ld, retry))
+		out := plog.NewLogs()
+		for _, part := range retry {
+			part.ResourceLogs().MoveAndAppendTo(out.ResourceLogs())
+		}
+		return consumererror.NewLogs(err, out)
 	}
-	if len(permErrs) > 0 {
+	if len(permErrs) > 0 && !delivered {
 		return consumererror.NewPermanent(errors.Join(permErrs...))
 	}
 	return nil
 }
 
-// pushTenant converts and sends one tenant's share of ld.
-func (e *lokiExporter) pushTenant(ctx context.Context, ld plog.Logs, g tenantGroup) error {
+// outcome is what became of one tenant's share of a batch.
+type outcome struct {
+	retry     *plog.Logs // what must be retried; nil when nothing
+	whole     bool       // retry is the entire share
+	delivered bool       // at least one push was accepted
+	err       error
+}
+
+// pushTenant sends one tenant's share of ld. On a retryable failure it
+// hands back the records to retry; permanent refusals are counted, logged
+// and not retried. A share over max_request_size goes in several pushes:
+// a refused one does not stop the others, a retryable failure stops there
+// and hands back the pushes not delivered yet.
+func (e *lokiExporter) pushTenant(ctx context.Context, ld plog.Logs, g tenantGroup) outcome {
 	c := e.template.fork()
 	req, lines := c.build(ld, g.resources)
 	if lines == 0 {
-		return nil
+		return outcome{}
 	}
-	err := e.send(ctx, req, g.tenant)
+	if limit := e.cfg.MaxRequestSize; limit <= 0 || req.Size() <= limit {
+		err := e.pushOne(ctx, req, lines, g.tenant)
+		if err != nil && !consumererror.IsPermanent(err) {
+			again := subset(ld, g.resources)
+			return outcome{retry: &again, whole: true, err: err}
+		}
+		return outcome{delivered: err == nil, err: err}
+	}
+	parts := c.split(ld, g.resources, e.cfg.MaxRequestSize)
+	var perm []error
+	delivered := false
+	for i, part := range parts {
+		req, lines := c.build(part, allResources(part))
+		err := e.pushOne(ctx, req, lines, g.tenant)
+		switch {
+		case err == nil:
+			delivered = true
+		case consumererror.IsPermanent(err):
+			perm = append(perm, err)
+		default:
+			again := plog.NewLogs()
+			for _, p := range parts[i:] {
+				p.ResourceLogs().MoveAndAppendTo(again.ResourceLogs())
+			}
+			return outcome{retry: &again, whole: i == 0, delivered: delivered, err: retryable([]error{err}, perm)}
+		}
+	}
+	return outcome{delivered: delivered, err: errors.Join(perm...)}
+}
+
+// retryable joins retryable errors, naming the permanent refusals of the
+// same batch by their text only: wrapped, a permanent error would make the
+// whole error permanent (consumererror.IsPermanent looks through
+// errors.Join) and the data that must be retried would be dropped.
+func retryable(retry, permanent []error) error {
+	err := errors.Join(retry...)
+	if len(permanent) == 0 {
+		return err
+	}
+	return fmt.Errorf("%w; dropped, not retried: %s", err, errors.Join(permanent...).Error())
+}
+
+// pushOne sends one push request of lines lines; a permanent refusal is
+// counted and logged.
+func (e *lokiExporter) pushOne(ctx context.Context, req *push.PushRequest, lines int, tenant string) error {
+	err := e.send(ctx, req, tenant)
 	if err != nil && consumererror.IsPermanent(err) {
-		e.permanentRejected.Add(ctx, int64(lines))
+		e.tel.permanentRejected.Add(ctx, int64(lines))
 		e.settings.Logger.Error("Loki refused a push permanently; dropping it",
-			zap.String("tenant", g.tenant), zap.Int("lines", lines), zap.Error(err))
+			zap.String("tenant", tenant), zap.Int("lines", lines), zap.Error(err))
 	}
 	return err
 }

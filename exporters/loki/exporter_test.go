@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -30,7 +31,7 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// reply is one scripted answer of the fake Loki.
+// reply is one scripted answer of the fake Loki; status 0 accepts the push.
 type reply struct {
 	status     int
 	retryAfter string
@@ -47,6 +48,10 @@ type fakeLoki struct {
 	attempts map[string][]time.Time
 	accepted map[string][]string // tenant -> lines, accepted pushes only
 	streams  []push.Stream       // accepted streams, all tenants
+	// maxBody, when set, refuses pushes whose uncompressed body is over it
+	// with a 400, as VictoriaLogs does over -loki.maxRequestSize.
+	maxBody int
+	sizes   []int // uncompressed sizes of the accepted pushes
 }
 
 func newFakeLoki(t *testing.T, script map[string][]reply) *fakeLoki {
@@ -76,7 +81,11 @@ func (f *fakeLoki) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.attempts[tenant] = append(f.attempts[tenant], time.Now())
-	if s := f.script[tenant]; len(s) > 0 {
+	if f.maxBody > 0 && len(raw) > f.maxBody {
+		http.Error(w, fmt.Sprintf("too big data size exceeding -loki.maxRequestSize=%d bytes", f.maxBody), http.StatusBadRequest)
+		return
+	}
+	if s := f.script[tenant]; len(s) > 0 && s[0].status != 0 {
 		f.script[tenant] = s[1:]
 		if s[0].retryAfter != "" {
 			w.Header().Set("Retry-After", s[0].retryAfter)
@@ -89,7 +98,11 @@ func (f *fakeLoki) serve(w http.ResponseWriter, r *http.Request) {
 			f.accepted[tenant] = append(f.accepted[tenant], e.Line)
 		}
 	}
+	if s := f.script[tenant]; len(s) > 0 {
+		f.script[tenant] = s[1:]
+	}
 	f.streams = append(f.streams, req.Streams...)
+	f.sizes = append(f.sizes, len(raw))
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -146,7 +159,7 @@ func startExporter(t *testing.T, url string, mod func(*Config)) *exporterHarness
 	}
 	require.NoError(t, cfg.Validate())
 	tel := componenttest.NewTelemetry()
-	set := exportertest.NewNopSettings(componentType)
+	set := exportertest.NewNopSettings(Type)
 	set.TelemetrySettings = tel.NewTelemetrySettings()
 	exp, err := NewFactory().CreateLogs(context.Background(), set, cfg)
 	require.NoError(t, err)
@@ -327,4 +340,101 @@ func TestTenantHeaderPerStream(t *testing.T) {
 			assert.NotContains(t, md.Name, "tenant", "the tenant is never structured metadata")
 		}
 	}
+}
+
+func TestAPermanentlyRefusedTenantDoesNotMakeAnotherTenantsRetryPermanent(t *testing.T) {
+	loki := newFakeLoki(t, map[string][]reply{"team-a": {{status: 400}}, "team-b": {{status: 503}, {status: 500}}})
+	h := startExporter(t, loki.srv.URL, nil)
+	ld, want := logsFor(10, "team-a", "team-b")
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), ld), "team-b's retries succeed")
+	assert.Empty(t, loki.lines("team-a"))
+	assert.Len(t, loki.attemptTimes("team-a"), 1, "the refused tenant is not retried")
+	assert.Equal(t, int64(10), h.permanentlyRejected(t))
+	assert.Equal(t, want["team-b"], loki.lines("team-b"), "the retryable tenant is retried until delivered")
+	assert.Len(t, loki.attemptTimes("team-b"), 3)
+}
+
+func TestTenantMapSendsTheBackendsTenantIDs(t *testing.T) {
+	loki := newFakeLoki(t, nil)
+	h := startExporter(t, loki.srv.URL, func(c *Config) {
+		c.TenantMap = map[string]string{"team-a": "12", "team-b": "12", "anon": "0:7"}
+		c.DefaultTenant = "anon"
+	})
+	ld, want := logsFor(3, "team-a", "team-b", "team-c", "")
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), ld))
+	assert.ElementsMatch(t, append(want["team-a"], want["team-b"]...), loki.lines("12"), "two names mapped to one id share it")
+	assert.Len(t, loki.attemptTimes("12"), 1, "one push per id, not per name")
+	assert.Equal(t, want["team-c"], loki.lines("team-c"), "an unmapped name is sent as it is")
+	assert.Equal(t, want[""], loki.lines("0:7"), "default_tenant is mapped too")
+}
+
+// oversizeBatch is 40 small lines with one line of 3 KiB in the middle;
+// it returns the small lines.
+func oversizeBatch() (plog.Logs, []string) {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "svc")
+	lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
+	var small []string
+	for i := range 41 {
+		lr := lrs.AppendEmpty()
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(t0.Add(time.Duration(i) * time.Millisecond)))
+		if i == 20 {
+			lr.Body().SetStr(strings.Repeat("x", 3<<10))
+			continue
+		}
+		line := fmt.Sprintf("small line %d", i)
+		lr.Body().SetStr(line)
+		small = append(small, line)
+	}
+	return ld, small
+}
+
+func TestARecordTooLargeForTheBackendIsRefusedAloneNotWithItsBatch(t *testing.T) {
+	loki := newFakeLoki(t, nil)
+	loki.maxBody = 2 << 10
+	h := startExporter(t, loki.srv.URL, func(c *Config) { c.MaxRequestSize = 1 << 10 })
+	ld, want := oversizeBatch()
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), ld),
+		"a batch partly delivered is a success, as an OTLP partial success is")
+	assert.Len(t, loki.attemptTimes(""), len(loki.sizes)+1, "the refused push is not retried")
+	assert.ElementsMatch(t, want, loki.lines(""), "every small line arrives, once")
+	assert.Equal(t, int64(1), h.permanentlyRejected(t), "only the big record is counted as refused")
+	loki.mu.Lock()
+	defer loki.mu.Unlock()
+	for _, n := range loki.sizes {
+		assert.LessOrEqual(t, n, 1<<10, "every push stays within max_request_size")
+	}
+}
+
+func TestWithoutALimitTheWholeBatchIsRefused(t *testing.T) {
+	loki := newFakeLoki(t, nil)
+	loki.maxBody = 2 << 10
+	h := startExporter(t, loki.srv.URL, func(c *Config) { c.MaxRequestSize = 0 })
+	ld, _ := oversizeBatch()
+	err := h.exp.ConsumeLogs(context.Background(), ld)
+	require.Error(t, err)
+	assert.True(t, consumererror.IsPermanent(err), "nothing delivered: the batch failed permanently: %v", err)
+	assert.Empty(t, loki.lines(""), "max_request_size 0 sends the batch as one push, refused whole")
+	assert.Equal(t, int64(41), h.permanentlyRejected(t))
+}
+
+func TestARetryableFailureMidSplitResendsOnlyWhatWasNotDelivered(t *testing.T) {
+	// The first push is accepted, the second fails twice, then all pass.
+	loki := newFakeLoki(t, map[string][]reply{"": {{status: 0}, {status: 503}, {status: 500}}})
+	h := startExporter(t, loki.srv.URL, func(c *Config) { c.MaxRequestSize = 256 })
+	ld, want := logsFor(40, "")
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), ld))
+	assert.ElementsMatch(t, want[""], loki.lines(""), "every line exactly once: the delivered push is not resent")
+	assert.Greater(t, len(loki.attemptTimes("")), 3, "the batch went in several pushes")
+}
+
+func TestABatchPartlyDeliveredIsASuccessAndTheRefusedPartIsCounted(t *testing.T) {
+	loki := newFakeLoki(t, map[string][]reply{"team-b": {{status: 400}}})
+	h := startExporter(t, loki.srv.URL, nil)
+	ld, want := logsFor(6, "team-a", "team-b")
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), ld))
+	assert.Equal(t, want["team-a"], loki.lines("team-a"))
+	assert.Len(t, loki.attemptTimes("team-b"), 1, "the refused tenant is not retried")
+	assert.Equal(t, int64(6), h.permanentlyRejected(t))
 }

@@ -13,20 +13,27 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 )
 
-const (
-	// typeStr is the name used in configs: `exporters: loki:`.
-	typeStr = "loki"
-	// stability of the logs signal.
-	stability = component.StabilityLevelAlpha
+// Type is the component type named in configs: `exporters: loki:`.
+var Type = component.MustNewType("loki")
 
+const (
+	// Stability is the stability of the logs exporter.
+	Stability = component.StabilityLevelAlpha
+	// scopeName is the instrumentation scope of the component's metrics:
+	// its import path.
+	scopeName = "github.com/obsd-dev/obsd/exporters/loki"
+)
+
+const (
 	// PushPath is Loki's push endpoint path.
 	PushPath = "/loki/api/v1/push"
 
 	defaultTimeout = 30 * time.Second
+	// defaultMaxRequestSize keeps a push (uncompressed) at 4 MiB: far below
+	// Loki's and VictoriaLogs' own limits (100 MiB, 64 MiB), and about the
+	// 1 MiB compressed that a reverse proxy's default body limit allows.
+	defaultMaxRequestSize = 4 << 20
 )
-
-// componentType is the loki exporter's component.Type.
-var componentType = component.MustNewType(typeStr)
 
 // DefaultLabels are the attribute keys promoted to stream labels by default.
 var DefaultLabels = []string{"service.name", "service.namespace", "k8s.namespace.name", "level"}
@@ -35,9 +42,9 @@ var DefaultLabels = []string{"service.name", "service.namespace", "k8s.namespace
 // Loki's push API as snappy-compressed protobuf.
 func NewFactory() exporter.Factory {
 	return exporter.NewFactory(
-		componentType,
+		Type,
 		createDefaultConfig,
-		exporter.WithLogs(createLogs, stability),
+		exporter.WithLogs(createLogs, Stability),
 	)
 }
 
@@ -50,6 +57,7 @@ func createDefaultConfig() component.Config {
 		RetryConfig:      configretry.NewDefaultBackOffConfig(),
 		Labels:           append([]string(nil), DefaultLabels...),
 		TenantAttributes: []string{ObsdTenantAttribute, TenantAttribute},
+		MaxRequestSize:   defaultMaxRequestSize,
 	}
 }
 

@@ -11,29 +11,9 @@ import (
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/extension/extensionmiddleware"
 	"go.uber.org/zap"
+
+	"github.com/obsd-dev/obsd/internal/breakerstate"
 )
-
-// State is a circuit's state; its value is what obsd_circuit_breaker_state
-// reports.
-type State int32
-
-// Circuit states.
-const (
-	StateClosed   State = 0
-	StateOpen     State = 1
-	StateHalfOpen State = 2
-)
-
-func (s State) String() string {
-	switch s {
-	case StateClosed:
-		return "closed"
-	case StateOpen:
-		return "open"
-	default:
-		return "half_open"
-	}
-}
 
 // breaker is the extension: one circuit shared by every client that names
 // it in its middlewares. Give each backend its own circuit_breaker/<name>.
@@ -64,7 +44,7 @@ func newBreaker(cfg *Config, set extension.Settings) (*breaker, error) {
 	builder := circuitbreaker.NewBuilder[any]().
 		WithDelay(cfg.Delay).
 		WithSuccessThreshold(cfg.SuccessThreshold).
-		OnStateChanged(func(e circuitbreaker.StateChangedEvent) { b.transition(fromFailsafe(e.NewState)) })
+		OnStateChanged(func(e circuitbreaker.StateChangedEvent) { b.transition(breakerstate.FromFailsafe(e.NewState)) })
 	if cfg.FailureWindow > 0 {
 		builder = builder.WithFailureThresholdRatio(cfg.FailureThreshold, cfg.FailureWindow)
 	} else {
@@ -93,7 +73,7 @@ func (b *breaker) Shutdown(context.Context) error {
 // State is the circuit's state as of its last transition. An open circuit
 // whose delay has passed reads open until the next call moves it to
 // half-open.
-func (b *breaker) State() State { return State(b.state.Load()) }
+func (b *breaker) State() breakerstate.State { return breakerstate.State(b.state.Load()) }
 
 // acquire reports whether a call may go to the backend now; every acquired
 // call must be followed by exactly one record. A refused call is counted.
@@ -120,15 +100,15 @@ func (b *breaker) retryDelay() time.Duration {
 	return max(b.cb.RemainingDelay(), time.Second)
 }
 
-func (b *breaker) transition(to State) {
+func (b *breaker) transition(to breakerstate.State) {
 	b.state.Store(int32(to))
 	b.tel.transition(to)
 	switch to {
-	case StateOpen:
+	case breakerstate.Open:
 		b.logger.Warn("Circuit opened: the backend keeps failing; calls fail fast and data stays queued until a probe succeeds.", zap.String("breaker", b.id))
-	case StateHalfOpen:
+	case breakerstate.HalfOpen:
 		b.logger.Info("Circuit half-open: probing the backend.", zap.String("breaker", b.id))
-	case StateClosed:
+	case breakerstate.Closed:
 		b.logger.Info("Circuit closed: the backend answers again.", zap.String("breaker", b.id))
 	}
 	circuits.changed()
@@ -138,15 +118,4 @@ func (b *breaker) currentHost() component.Host {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.host
-}
-
-func fromFailsafe(s circuitbreaker.State) State {
-	switch s {
-	case circuitbreaker.ClosedState:
-		return StateClosed
-	case circuitbreaker.HalfOpenState:
-		return StateHalfOpen
-	default:
-		return StateOpen
-	}
 }

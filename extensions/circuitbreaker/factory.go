@@ -21,23 +21,26 @@ import (
 	"go.opentelemetry.io/collector/extension"
 )
 
-const (
-	// typeStr is the name used in configs: `extensions: circuit_breaker/<name>:`.
-	typeStr = "circuit_breaker"
-	// stability of the extension.
-	stability = component.StabilityLevelAlpha
+// Type is the component type named in configs: `extensions: circuit_breaker/<name>:`.
+var Type = component.MustNewType("circuit_breaker")
 
+const (
+	// Stability is the stability of the extension.
+	Stability = component.StabilityLevelAlpha
+	// scopeName is the instrumentation scope of the component's metrics:
+	// its import path.
+	scopeName = "github.com/obsd-dev/obsd/extensions/circuitbreaker"
+)
+
+const (
 	defaultFailureThreshold = 5
 	defaultDelay            = 15 * time.Second
 	defaultSuccessThreshold = 2
 )
 
-// componentType is the circuit_breaker extension's component.Type.
-var componentType = component.MustNewType(typeStr)
-
 // NewFactory returns the factory of the circuit_breaker extension.
 func NewFactory() extension.Factory {
-	return extension.NewFactory(componentType, createDefaultConfig, create, stability)
+	return extension.NewFactory(Type, createDefaultConfig, create, Stability)
 }
 
 func createDefaultConfig() component.Config {

@@ -8,6 +8,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/extension/extensiontest"
+
+	"github.com/obsd-dev/obsd/internal/breakerstate"
 )
 
 func TestFactoryLifecycle(t *testing.T) {
@@ -16,7 +18,7 @@ func TestFactoryLifecycle(t *testing.T) {
 	ext, err := f.Create(context.Background(), extensiontest.NewNopSettings(f.Type()), f.CreateDefaultConfig())
 	require.NoError(t, err)
 	require.NoError(t, ext.Start(context.Background(), componenttest.NewNopHost()))
-	assert.Equal(t, StateClosed, ext.(*breaker).State(), "a new circuit is closed")
+	assert.Equal(t, breakerstate.Closed, ext.(*breaker).State(), "a new circuit is closed")
 	require.NoError(t, ext.Shutdown(context.Background()))
 	circuits.mu.Lock()
 	defer circuits.mu.Unlock()

@@ -19,6 +19,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/obsd-dev/obsd/internal/breakerstate"
 )
 
 // flakyOTLP is a loopback OTLP trace backend failing with `code` while
@@ -91,12 +93,12 @@ func TestGRPCBreakerStateMachine(t *testing.T) {
 				assert.Equal(t, tc.code, status.Code(export(c)))
 			}
 			if !tc.opens {
-				assert.Equal(t, StateClosed, b.State())
+				assert.Equal(t, breakerstate.Closed, b.State())
 				assert.Equal(t, tc.code, status.Code(export(c)), "calls still reach the backend")
 				assert.Equal(t, int64(4), backend.calls.Load())
 				return
 			}
-			require.Equal(t, StateOpen, b.State())
+			require.Equal(t, breakerstate.Open, b.State())
 			before := backend.calls.Load()
 			for range 20 {
 				err := export(c)
@@ -121,13 +123,13 @@ func TestGRPCBreakerRecovers(t *testing.T) {
 	for range 3 {
 		require.Error(t, export(c))
 	}
-	require.Equal(t, StateOpen, b.State())
+	require.Equal(t, breakerstate.Open, b.State())
 	backend.failing.Store(false)
 	deadline := time.Now().Add(10 * time.Second)
-	for b.State() != StateClosed && time.Now().Before(deadline) {
+	for b.State() != breakerstate.Closed && time.Now().Before(deadline) {
 		_ = export(c)
 		time.Sleep(5 * time.Millisecond)
 	}
-	require.Equal(t, StateClosed, b.State(), "good probes close the circuit")
+	require.Equal(t, breakerstate.Closed, b.State(), "good probes close the circuit")
 	require.NoError(t, export(c))
 }

@@ -16,6 +16,8 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configmiddleware"
+
+	"github.com/obsd-dev/obsd/internal/breakerstate"
 )
 
 // flakyHTTP is a loopback backend answering `failStatus` while failing is
@@ -79,7 +81,7 @@ func TestHTTPBreakerOpensFailsFastAndClosesOnRecovery(t *testing.T) {
 			for range 3 {
 				assert.Equal(t, tc.failStatus, post(t, c, srv.URL).StatusCode)
 			}
-			require.Equal(t, StateOpen, b.State())
+			require.Equal(t, breakerstate.Open, b.State())
 			before := backend.calls.Load()
 			for range 20 {
 				resp := post(t, c, srv.URL)
@@ -90,7 +92,31 @@ func TestHTTPBreakerOpensFailsFastAndClosesOnRecovery(t *testing.T) {
 			}
 			assert.Equal(t, before, backend.calls.Load(), "no call reaches the backend while the circuit is open")
 			assert.Equal(t, map[string]int64{"breaker=circuit_breaker/http,": 20}, metricValues(t, reader, metricRejected, labelBreaker))
-			assert.Equal(t, map[string]int64{"breaker=circuit_breaker/http,": int64(StateOpen)}, metricValues(t, reader, metricState, labelBreaker))
+			assert.Equal(t, map[string]int64{"breaker=circuit_breaker/http,": int64(breakerstate.Open)}, metricValues(t, reader, metricState, labelBreaker))
+
+			// The backend recovers. The hour-long delay is cut short as if
+			// it had passed (the timer itself is TestHTTPBreakerProbesHalfOpenAndCloses's):
+			// success_threshold (2) good probes close the circuit, and calls
+			// reach the backend again.
+			backend.failing.Store(false)
+			b.cb.HalfOpen()
+			require.Equal(t, breakerstate.HalfOpen, b.State())
+			for i := range 2 {
+				resp := post(t, c, srv.URL)
+				assert.Equal(t, http.StatusOK, resp.StatusCode, "probe %d", i)
+				assert.Empty(t, resp.Header.Get("Retry-After"), "a probe's answer is the backend's")
+			}
+			require.Equal(t, breakerstate.Closed, b.State(), "two good probes close the circuit")
+			for range 5 {
+				assert.Equal(t, http.StatusOK, post(t, c, srv.URL).StatusCode)
+			}
+			assert.Equal(t, before+7, backend.calls.Load(), "every call after the recovery reaches the backend")
+			assert.Equal(t, map[string]int64{"breaker=circuit_breaker/http,": int64(breakerstate.Closed)}, metricValues(t, reader, metricState, labelBreaker))
+			assert.Equal(t, map[string]int64{"breaker=circuit_breaker/http,": 20}, metricValues(t, reader, metricRejected, labelBreaker), "nothing more rejected")
+			got := metricValues(t, reader, metricTransitions, labelBreaker, labelTo)
+			assert.Equal(t, int64(1), got["breaker=circuit_breaker/http,to=open,"])
+			assert.Equal(t, int64(1), got["breaker=circuit_breaker/http,to=half_open,"])
+			assert.Equal(t, int64(1), got["breaker=circuit_breaker/http,to=closed,"])
 		})
 	}
 }
@@ -105,17 +131,17 @@ func TestHTTPBreakerProbesHalfOpenAndCloses(t *testing.T) {
 	for range 3 {
 		post(t, c, srv.URL)
 	}
-	require.Equal(t, StateOpen, b.State())
+	require.Equal(t, breakerstate.Open, b.State())
 
 	// A failed probe opens the circuit again.
 	waitHalfOpenCall(t, c, srv.URL)
-	require.Equal(t, StateOpen, b.State(), "a failed probe reopens the circuit")
+	require.Equal(t, breakerstate.Open, b.State(), "a failed probe reopens the circuit")
 
 	backend.failing.Store(false)
 	waitHalfOpenCall(t, c, srv.URL) // first good probe: half-open
-	assert.Equal(t, StateHalfOpen, b.State())
+	assert.Equal(t, breakerstate.HalfOpen, b.State())
 	assert.Equal(t, http.StatusOK, post(t, c, srv.URL).StatusCode)
-	assert.Equal(t, StateClosed, b.State(), "success_threshold good probes close the circuit")
+	assert.Equal(t, breakerstate.Closed, b.State(), "success_threshold good probes close the circuit")
 	assert.Equal(t, http.StatusOK, post(t, c, srv.URL).StatusCode)
 
 	got := metricValues(t, reader, metricTransitions, labelBreaker, labelTo)
@@ -149,7 +175,7 @@ func TestHTTPOutcomesThatDoNotCountAgainstTheBackend(t *testing.T) {
 	for range 10 {
 		assert.Equal(t, http.StatusBadRequest, post(t, c, srv.URL).StatusCode)
 	}
-	assert.Equal(t, StateClosed, b.State(), "4xx other than 429 is the request's fault, not the backend's")
+	assert.Equal(t, breakerstate.Closed, b.State(), "4xx other than 429 is the request's fault, not the backend's")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	for range 10 {
@@ -158,7 +184,7 @@ func TestHTTPOutcomesThatDoNotCountAgainstTheBackend(t *testing.T) {
 		_, err = c.Do(req)
 		require.Error(t, err)
 	}
-	assert.Equal(t, StateClosed, b.State(), "calls the caller cancelled say nothing about the backend")
+	assert.Equal(t, breakerstate.Closed, b.State(), "calls the caller cancelled say nothing about the backend")
 }
 
 func TestHTTPTransportErrorsOpenTheCircuit(t *testing.T) {
@@ -171,7 +197,7 @@ func TestHTTPTransportErrorsOpenTheCircuit(t *testing.T) {
 		_, err := c.Post(url, "text/plain", strings.NewReader("x"))
 		require.Error(t, err)
 	}
-	assert.Equal(t, StateOpen, b.State())
+	assert.Equal(t, breakerstate.Open, b.State())
 	resp := post(t, c, url)
 	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, "an open circuit answers without dialling")
 }

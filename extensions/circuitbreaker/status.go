@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"go.opentelemetry.io/collector/component/componentstatus"
+
+	"github.com/obsd-dev/obsd/internal/breakerstate"
 )
 
 // circuits is the process's group of started breakers. Readiness means
@@ -50,7 +52,7 @@ func (g *group) allOpen() (bool, []string) {
 	}
 	ids := make([]string, 0, len(g.members))
 	for b := range g.members {
-		if b.State() == StateClosed {
+		if b.State() == breakerstate.Closed {
 			return false, nil
 		}
 		ids = append(ids, b.id)

@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componentstatus"
+
+	"github.com/obsd-dev/obsd/internal/breakerstate"
 )
 
 func TestReadinessStatusIsErrorOnlyWhileEveryCircuitIsOpen(t *testing.T) {
@@ -26,14 +28,14 @@ func TestReadinessStatusIsErrorOnlyWhileEveryCircuitIsOpen(t *testing.T) {
 	for range 3 {
 		post(t, ca, srv.URL)
 	}
-	require.Equal(t, StateOpen, a.State())
+	require.Equal(t, breakerstate.Open, a.State())
 	assert.NotEqual(t, componentstatus.StatusRecoverableError, hostA.last(), "one open circuit of two: still ready")
 	assert.NotEqual(t, componentstatus.StatusRecoverableError, hostB.last())
 
 	for range 3 {
 		post(t, cb, srv.URL)
 	}
-	require.Equal(t, StateOpen, b.State())
+	require.Equal(t, breakerstate.Open, b.State())
 	assert.Equal(t, componentstatus.StatusRecoverableError, hostA.last(), "every circuit open: not ready")
 	assert.Equal(t, componentstatus.StatusRecoverableError, hostB.last())
 

@@ -6,19 +6,19 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
-)
 
-// scopeName is the instrumentation scope of the extension's metrics.
-const scopeName = "github.com/obsd-dev/obsd/extensions/circuitbreaker"
+	"github.com/obsd-dev/obsd/internal/breakerstate"
+	"github.com/obsd-dev/obsd/internal/instruments"
+)
 
 // Instrument names are the exact Prometheus names (obsd's telemetry exports
 // without type or unit suffixes). Labels: breaker (the extension's
 // component id, one per configured breaker) and to (closed|open|half_open).
 const (
-	metricState       = "obsd_circuit_breaker_state"
+	metricState       = breakerstate.ExporterGauge
 	metricTransitions = "obsd_circuit_breaker_transitions_total"
 	metricRejected    = "obsd_circuit_breaker_rejected_total"
-	labelBreaker      = "breaker"
+	labelBreaker      = breakerstate.ExporterGaugeLabel
 	labelTo           = "to"
 )
 
@@ -28,46 +28,38 @@ type telemetry struct {
 	transitions  metric.Int64Counter
 	rejections   metric.Int64Counter
 	registration metric.Registration
-	toOpts       [3][]metric.AddOption // by State
+	toOpts       [3][]metric.AddOption // by breakerstate.State
 	breakerOpts  []metric.AddOption
 }
 
-func newTelemetry(set component.TelemetrySettings, id string, state func() State) (*telemetry, error) {
-	meter := set.MeterProvider.Meter(scopeName)
+func newTelemetry(set component.TelemetrySettings, id string, state func() breakerstate.State) (*telemetry, error) {
+	b := instruments.NewBuilder(set.MeterProvider, scopeName)
 	breakerAttr := attribute.String(labelBreaker, id)
-	t := &telemetry{breakerOpts: []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(breakerAttr))}}
-	for _, s := range []State{StateClosed, StateOpen, StateHalfOpen} {
-		t.toOpts[s] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(breakerAttr, attribute.String(labelTo, s.String())))}
+	t := &telemetry{breakerOpts: instruments.AddOptions(breakerAttr)}
+	for _, s := range breakerstate.All {
+		t.toOpts[s] = instruments.AddOptions(breakerAttr, attribute.String(labelTo, s.String()))
 	}
-	var err error
-	if t.transitions, err = meter.Int64Counter(metricTransitions,
+	t.transitions = b.Int64Counter(metricTransitions,
 		metric.WithDescription("Circuit state changes, by breaker and the state entered (closed|open|half_open)."),
-		metric.WithUnit("{transition}")); err != nil {
-		return nil, err
-	}
-	if t.rejections, err = meter.Int64Counter(metricRejected,
+		metric.WithUnit("{transition}"))
+	t.rejections = b.Int64Counter(metricRejected,
 		metric.WithDescription("Calls failed fast without reaching the backend because the circuit was open (or half-open with every probe in flight)."),
-		metric.WithUnit("{call}")); err != nil {
-		return nil, err
-	}
-	gauge, err := meter.Int64ObservableGauge(metricState,
-		metric.WithDescription("Circuit state: 0 closed, 1 open, 2 half-open."),
+		metric.WithUnit("{call}"))
+	gauge := b.Int64ObservableGauge(metricState,
+		metric.WithDescription("Circuit state: "+breakerstate.GaugeHelp+"."),
 		metric.WithUnit("1"))
-	if err != nil {
-		return nil, err
-	}
-	observeOpts := []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(breakerAttr))}
-	t.registration, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+	observeOpts := instruments.ObserveOptions(breakerAttr)
+	t.registration = b.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		o.ObserveInt64(gauge, int64(state()), observeOpts...)
 		return nil
 	}, gauge)
-	if err != nil {
+	if err := b.Err(); err != nil {
 		return nil, err
 	}
 	return t, nil
 }
 
-func (t *telemetry) transition(to State) {
+func (t *telemetry) transition(to breakerstate.State) {
 	t.transitions.Add(context.Background(), 1, t.toOpts[to]...)
 }
 

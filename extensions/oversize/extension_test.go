@@ -53,15 +53,15 @@ func gz(t *testing.T, n int) []byte {
 }
 
 func TestThroughConfighttp(t *testing.T) {
-	ext, err := NewFactory().Create(context.Background(), extensiontest.NewNopSettings(componentType), createDefaultConfig())
+	ext, err := NewFactory().Create(context.Background(), extensiontest.NewNopSettings(Type), createDefaultConfig())
 	require.NoError(t, err)
 	require.NoError(t, ext.Start(context.Background(), componenttest.NewNopHost()))
 	defer func() { require.NoError(t, ext.Shutdown(context.Background())) }()
 
 	sc := confighttp.NewDefaultServerConfig()
 	sc.MaxRequestBodySize = 1024
-	sc.Middlewares = []configmiddleware.Config{{ID: component.NewID(componentType)}}
-	srv, err := sc.ToServer(context.Background(), map[component.ID]component.Component{component.NewID(componentType): ext},
+	sc.Middlewares = []configmiddleware.Config{{ID: component.NewID(Type)}}
+	srv, err := sc.ToServer(context.Background(), map[component.ID]component.Component{component.NewID(Type): ext},
 		componenttest.NewNopTelemetrySettings(), handler400)
 	require.NoError(t, err)
 	ts := httptest.NewServer(srv.Handler)

@@ -14,25 +14,16 @@ import (
 	"go.opentelemetry.io/collector/extension"
 )
 
-const (
-	// typeStr is the name used in configs: `extensions: oversize:`.
-	typeStr = "oversize"
-	// stability of the extension.
-	stability = component.StabilityLevelAlpha
-)
+// Type is the component type named in configs: `extensions: oversize:`.
+var Type = component.MustNewType("oversize")
 
-// componentType is the oversize extension's component.Type.
-var componentType = component.MustNewType(typeStr)
+// Stability is the stability of the extension.
+const Stability = component.StabilityLevelAlpha
 
 // NewFactory returns the factory of the oversize extension.
 func NewFactory() extension.Factory {
-	return extension.NewFactory(componentType, createDefaultConfig, create, stability)
+	return extension.NewFactory(Type, createDefaultConfig, create, Stability)
 }
-
-// Config has no settings: the limit is each server's max_request_body_size.
-type Config struct{}
-
-var _ component.Config = (*Config)(nil)
 
 func createDefaultConfig() component.Config { return &Config{} }
 

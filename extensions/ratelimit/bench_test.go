@@ -26,7 +26,7 @@ func benchExtension(b *testing.B, key string) *rateLimit {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Key = key
 	cfg.Default = LimitConfig{Rate: 1e9, Burst: 1e9}
-	set := extensiontest.NewNopSettings(componentType)
+	set := extensiontest.NewNopSettings(Type)
 	set.TelemetrySettings = componenttest.NewNopTelemetrySettings()
 	ext, err := newExtension(cfg, set)
 	if err != nil {

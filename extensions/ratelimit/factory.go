@@ -14,12 +14,18 @@ import (
 	"go.opentelemetry.io/collector/extension"
 )
 
-const (
-	// typeStr is the name used in configs: `extensions: ratelimit:`.
-	typeStr = "ratelimit"
-	// stability of the extension.
-	stability = component.StabilityLevelAlpha
+// Type is the component type named in configs: `extensions: ratelimit:`.
+var Type = component.MustNewType("ratelimit")
 
+const (
+	// Stability is the stability of the extension.
+	Stability = component.StabilityLevelAlpha
+	// scopeName is the instrumentation scope of the component's metrics:
+	// its import path.
+	scopeName = "github.com/obsd-dev/obsd/extensions/ratelimit"
+)
+
+const (
 	defaultKey             = "peer"
 	defaultRate            = 100
 	defaultBurst           = 200
@@ -27,12 +33,9 @@ const (
 	defaultMaxLabelClients = 100
 )
 
-// componentType is the ratelimit extension's component.Type.
-var componentType = component.MustNewType(typeStr)
-
 // NewFactory returns the factory of the ratelimit extension.
 func NewFactory() extension.Factory {
-	return extension.NewFactory(componentType, createDefaultConfig, create, stability)
+	return extension.NewFactory(Type, createDefaultConfig, create, Stability)
 }
 
 func createDefaultConfig() component.Config {

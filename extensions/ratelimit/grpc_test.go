@@ -37,7 +37,7 @@ func (s *traceSink) Export(context.Context, ptraceotlp.ExportRequest) (ptraceotl
 // extension as its middleware, on loopback, and returns a client for it.
 func startGRPC(t *testing.T, ext *rateLimit) (ptraceotlp.GRPCClient, *traceSink) {
 	t.Helper()
-	cfg := configgrpc.ServerConfig{Middlewares: []configmiddleware.Config{{ID: component.NewID(componentType)}}}
+	cfg := configgrpc.ServerConfig{Middlewares: []configmiddleware.Config{{ID: component.NewID(Type)}}}
 	srv, err := cfg.ToServer(context.Background(), extensionsOf(ext), componenttest.NewNopTelemetrySettings())
 	require.NoError(t, err)
 	sink := &traceSink{accepted: make(chan struct{}, 100)}

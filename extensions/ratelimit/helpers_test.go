@@ -33,7 +33,7 @@ func newTestExtension(t *testing.T, cfg *Config) (*rateLimit, *sdkmetric.ManualR
 	require.NoError(t, cfg.Validate())
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-	set := extensiontest.NewNopSettings(componentType)
+	set := extensiontest.NewNopSettings(Type)
 	set.TelemetrySettings = componenttest.NewNopTelemetrySettings()
 	set.MeterProvider = mp
 	ext, err := NewFactory().Create(context.Background(), set, cfg)
@@ -48,7 +48,7 @@ func newTestExtension(t *testing.T, cfg *Config) (*rateLimit, *sdkmetric.ManualR
 
 // extensionsOf is the extensions map a host hands to ToServer.
 func extensionsOf(ext component.Component) map[component.ID]component.Component {
-	return map[component.ID]component.Component{component.NewID(componentType): ext}
+	return map[component.ID]component.Component{component.NewID(Type): ext}
 }
 
 // requestCounts reads obsd_ratelimit_requests_total as

@@ -29,7 +29,7 @@ func startHTTP(t *testing.T, ext *rateLimit) string {
 	t.Helper()
 	cfg := confighttp.NewDefaultServerConfig()
 	cfg.NetAddr.Endpoint = "127.0.0.1:0"
-	cfg.Middlewares = []configmiddleware.Config{{ID: component.NewID(componentType)}}
+	cfg.Middlewares = []configmiddleware.Config{{ID: component.NewID(Type)}}
 	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	srv, err := cfg.ToServer(context.Background(), extensionsOf(ext), componenttest.NewNopTelemetrySettings(), ok)
 	require.NoError(t, err)

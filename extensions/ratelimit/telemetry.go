@@ -9,10 +9,8 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/obsd-dev/obsd/extensions/ratelimit/internal/limiter"
+	"github.com/obsd-dev/obsd/internal/instruments"
 )
-
-// scopeName is the instrumentation scope of the extension's metrics.
-const scopeName = "github.com/obsd-dev/obsd/extensions/ratelimit"
 
 // Instrument names are the exact Prometheus names (obsd's telemetry exports
 // without type or unit suffixes).
@@ -44,37 +42,26 @@ type telemetry struct {
 }
 
 func newTelemetry(set component.TelemetrySettings, lim *limiter.Limiter) (*telemetry, error) {
-	meter := set.MeterProvider.Meter(scopeName)
+	b := instruments.NewBuilder(set.MeterProvider, scopeName)
 	t := &telemetry{attrs: make(map[labelKey]*[2][]metric.AddOption, attrCacheInitCapacity)}
-	var err error
-	if t.requests, err = meter.Int64Counter(metricRequests,
+	t.requests = b.Int64Counter(metricRequests,
 		metric.WithDescription("Requests seen by the rate limiter, by client (bounded: top clients, the rest as \"other\"), tier and outcome (allowed|refused)."),
-		metric.WithUnit("{request}")); err != nil {
-		return nil, err
-	}
-	if t.globalRefusals, err = meter.Int64Counter(metricGlobalRefusals,
+		metric.WithUnit("{request}"))
+	t.globalRefusals = b.Int64Counter(metricGlobalRefusals,
 		metric.WithDescription("Requests refused because the global bucket was empty (the client was under its own limit)."),
-		metric.WithUnit("{request}")); err != nil {
-		return nil, err
-	}
-	tracked, err := meter.Int64ObservableGauge(metricTrackedClients,
+		metric.WithUnit("{request}"))
+	tracked := b.Int64ObservableGauge(metricTrackedClients,
 		metric.WithDescription("Clients currently holding a bucket in the bounded client table."),
 		metric.WithUnit("{client}"))
-	if err != nil {
-		return nil, err
-	}
-	evicted, err := meter.Int64ObservableCounter(metricEvictedClients,
+	evicted := b.Int64ObservableCounter(metricEvictedClients,
 		metric.WithDescription("Clients evicted from the full client table (least recently seen first)."),
 		metric.WithUnit("{client}"))
-	if err != nil {
-		return nil, err
-	}
-	t.registration, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+	t.registration = b.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		o.ObserveInt64(tracked, int64(lim.Len()))
 		o.ObserveInt64(evicted, int64(lim.Evictions()))
 		return nil
 	}, tracked, evicted)
-	if err != nil {
+	if err := b.Err(); err != nil {
 		return nil, err
 	}
 	return t, nil
@@ -108,10 +95,10 @@ func (t *telemetry) options(client, tier string) *[2][]metric.AddOption {
 	}
 	opts = &[2][]metric.AddOption{}
 	for i, outcome := range []string{outcomeAllowed, outcomeRefused} {
-		opts[i] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(
+		opts[i] = instruments.AddOptions(
 			attribute.String(labelClient, client),
 			attribute.String(labelTier, tier),
-			attribute.String(labelOutcome, outcome)))}
+			attribute.String(labelOutcome, outcome))
 	}
 	t.attrs[k] = opts
 	return opts

@@ -13,32 +13,25 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/extension/extensioncapabilities"
-	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	"github.com/obsd-dev/obsd/extensions/statuspage/internal/pipeline"
 	"github.com/obsd-dev/obsd/extensions/statuspage/internal/web"
-	"github.com/obsd-dev/obsd/extensions/statuspage/status"
+	"github.com/obsd-dev/obsd/slo/status"
 )
 
-const (
-	scopeName = "github.com/obsd-dev/obsd/extensions/statuspage"
-	// metricScrapeFailures counts failed scrapes of the self-metrics
-	// endpoint (no labels).
-	metricScrapeFailures = "obsd_statuspage_scrape_failures_total"
-	// maxScrapeBytes bounds one self-metrics response.
-	maxScrapeBytes = 32 << 20
-)
+// maxScrapeBytes bounds one self-metrics response.
+const maxScrapeBytes = 32 << 20
 
 // statusPage is the extension: a registry of SLO sources, the pipelines of
 // the effective config, the two latest self-metrics scrapes and the HTTP
 // server.
 type statusPage struct {
-	cfg      *Config
-	set      extension.Settings
-	handler  *web.Handler
-	client   *http.Client
-	failures metric.Int64Counter
+	cfg     *Config
+	set     extension.Settings
+	handler *web.Handler
+	client  *http.Client
+	tel     *telemetry
 
 	mu         sync.Mutex
 	sources    map[string]registration
@@ -77,10 +70,8 @@ func newExtension(cfg *Config, set extension.Settings) (*statusPage, error) {
 	if e.handler, err = web.New(e, web.Options{GrafanaURL: cfg.GrafanaURL, Refresh: cfg.Refresh}); err != nil {
 		return nil, err
 	}
-	meter := set.MeterProvider.Meter(scopeName)
-	if e.failures, err = meter.Int64Counter(metricScrapeFailures,
-		metric.WithDescription("Failed scrapes of obsd's self-metrics by the status page."), metric.WithUnit("{scrape}")); err != nil {
-		return nil, fmt.Errorf("could not create %s: %w", metricScrapeFailures, err)
+	if e.tel, err = newTelemetry(set.TelemetrySettings); err != nil {
+		return nil, err
 	}
 	return e, nil
 }
@@ -221,7 +212,7 @@ func (e *statusPage) scrape(ctx context.Context) {
 			return
 		}
 		e.scrapeErr = err.Error()
-		e.failures.Add(ctx, 1)
+		e.tel.scrapeFailures.Add(ctx, 1)
 		return
 	}
 	e.scrapeErr = ""

@@ -23,8 +23,9 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/goleak"
 
-	"github.com/obsd-dev/obsd/extensions/statuspage/status"
-	sloconnector "github.com/obsd-dev/obsd/slo/connector"
+	sloconnector "github.com/obsd-dev/obsd/connectors/slo"
+	"github.com/obsd-dev/obsd/slo/contract"
+	"github.com/obsd-dev/obsd/slo/status"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -41,7 +42,7 @@ func startPage(t *testing.T, metrics http.Handler) *statusPage {
 	cfg.MetricsURL = srv.URL + "/metrics"
 	cfg.GrafanaURL = "https://grafana.example"
 	require.NoError(t, cfg.Validate())
-	ext, err := NewFactory().Create(context.Background(), extensiontest.NewNopSettings(componentType), cfg)
+	ext, err := NewFactory().Create(context.Background(), extensiontest.NewNopSettings(Type), cfg)
 	require.NoError(t, err)
 	e := ext.(*statusPage)
 	require.NoError(t, e.Start(context.Background(), componenttest.NewNopHost()))
@@ -112,8 +113,8 @@ func (f fixedSource) Snapshot() status.Snapshot { return status.Snapshot(f) }
 
 func TestRegistrationsReplaceAndUnregisterOnlyThemselves(t *testing.T) {
 	e := startPage(t, http.NotFoundHandler())
-	first := e.RegisterSLOSource("slo", fixedSource{SLOs: []status.SLO{{Name: "a", State: status.StateInactive}}})
-	second := e.RegisterSLOSource("slo", fixedSource{SLOs: []status.SLO{{Name: "b", State: status.StateInactive}}})
+	first := e.RegisterSLOSource("slo", fixedSource{SLOs: []status.SLO{{Name: "a", State: contract.StateInactive}}})
+	second := e.RegisterSLOSource("slo", fixedSource{SLOs: []status.SLO{{Name: "b", State: contract.StateInactive}}})
 	var got struct{ SLOs []status.SLO }
 	get(t, e, "/api/v1/slos", &got)
 	require.Len(t, got.SLOs, 1)
@@ -170,7 +171,7 @@ func TestTheAPIServesARunningSLOEngine(t *testing.T) {
 	set := connectortest.NewNopSettings(sloconnector.Type)
 	conn, err := f.CreateTracesToMetrics(context.Background(), set, cfg, new(consumertest.MetricsSink))
 	require.NoError(t, err)
-	require.NoError(t, conn.Start(context.Background(), host{component.NewID(componentType): e}))
+	require.NoError(t, conn.Start(context.Background(), host{component.NewID(Type): e}))
 	t.Cleanup(func() { require.NoError(t, conn.Shutdown(context.Background())) })
 
 	now := time.Now()
@@ -181,7 +182,7 @@ func TestTheAPIServesARunningSLOEngine(t *testing.T) {
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		get(t, e, "/api/v1/slos", &got)
 		if assert.Len(c, got.SLOs, 2) {
-			assert.Equal(c, status.StateFiring, got.SLOs[0].State)
+			assert.Equal(c, contract.StateFiring, got.SLOs[0].State)
 		}
 	}, 10*time.Second, 20*time.Millisecond)
 	first, second := got.SLOs[0], got.SLOs[1]
@@ -191,7 +192,7 @@ func TestTheAPIServesARunningSLOEngine(t *testing.T) {
 	assert.InDelta(t, 100, first.Windows[0].BurnRate, 1e-9, "every event bad at a 1% budget is a 100× burn")
 	assert.InDelta(t, -99, first.BudgetRemaining, 1e-9)
 	assert.Equal(t, "search-availability", second.Name)
-	assert.Equal(t, status.StateInactive, second.State)
+	assert.Equal(t, contract.StateInactive, second.State)
 	assert.InDelta(t, 1, second.Windows[0].BurnRate, 1e-9, "1% bad at a 1% budget burns at exactly 1×")
 	assert.InDelta(t, 0, second.BudgetRemaining, 1e-9)
 

@@ -17,23 +17,26 @@ import (
 	"go.opentelemetry.io/collector/extension"
 )
 
-const (
-	// typeStr is the name used in configs: `extensions: statuspage:`.
-	typeStr = "statuspage"
-	// stability of the extension.
-	stability = component.StabilityLevelAlpha
+// Type is the component type named in configs: `extensions: statuspage:`.
+var Type = component.MustNewType("statuspage")
 
+const (
+	// Stability is the stability of the extension.
+	Stability = component.StabilityLevelAlpha
+	// scopeName is the instrumentation scope of the component's metrics:
+	// its import path.
+	scopeName = "github.com/obsd-dev/obsd/extensions/statuspage"
+)
+
+const (
 	defaultEndpoint   = "127.0.0.1:55680"
 	defaultRefresh    = 5 * time.Second
 	defaultMetricsURL = "http://127.0.0.1:8888/metrics"
 )
 
-// componentType is the statuspage extension's component.Type.
-var componentType = component.MustNewType(typeStr)
-
 // NewFactory returns the factory of the statuspage extension.
 func NewFactory() extension.Factory {
-	return extension.NewFactory(componentType, createDefaultConfig, create, stability)
+	return extension.NewFactory(Type, createDefaultConfig, create, Stability)
 }
 
 func createDefaultConfig() component.Config {

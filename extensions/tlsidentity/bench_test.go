@@ -21,7 +21,7 @@ func BenchmarkHTTPMiddleware(b *testing.B) {
 	ca := testcerts.NewCA(b, "bench")
 	leaf, err := x509.ParseCertificate(ca.Client(b, testcerts.Options{CommonName: "team-a"}).TLS.Certificate[0])
 	require.NoError(b, err)
-	ext, err := newExtension(createDefaultConfig().(*Config), extensiontest.NewNopSettings(componentType))
+	ext, err := newExtension(createDefaultConfig().(*Config), extensiontest.NewNopSettings(Type))
 	require.NoError(b, err)
 	wrap, err := ext.GetHTTPHandler(context.Background())
 	require.NoError(b, err)

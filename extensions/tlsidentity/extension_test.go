@@ -30,7 +30,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func newTestExtension(t *testing.T, cfg *Config) *tlsIdentity {
 	t.Helper()
 	require.NoError(t, cfg.Validate())
-	ext, err := NewFactory().Create(context.Background(), extensiontest.NewNopSettings(componentType), cfg)
+	ext, err := NewFactory().Create(context.Background(), extensiontest.NewNopSettings(Type), cfg)
 	require.NoError(t, err)
 	require.NoError(t, ext.Start(context.Background(), componenttest.NewNopHost()))
 	t.Cleanup(func() { require.NoError(t, ext.Shutdown(context.Background())) })

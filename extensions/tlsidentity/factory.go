@@ -14,19 +14,15 @@ import (
 	"go.opentelemetry.io/collector/extension"
 )
 
-const (
-	// typeStr is the name used in configs: `extensions: tls_identity:`.
-	typeStr = "tls_identity"
-	// stability of the extension.
-	stability = component.StabilityLevelAlpha
-)
+// Type is the component type named in configs: `extensions: tls_identity:`.
+var Type = component.MustNewType("tls_identity")
 
-// componentType is the tls_identity extension's component.Type.
-var componentType = component.MustNewType(typeStr)
+// Stability is the stability of the extension.
+const Stability = component.StabilityLevelAlpha
 
 // NewFactory returns the factory of the tls_identity extension.
 func NewFactory() extension.Factory {
-	return extension.NewFactory(componentType, createDefaultConfig, create, stability)
+	return extension.NewFactory(Type, createDefaultConfig, create, Stability)
 }
 
 func createDefaultConfig() component.Config {

@@ -2,44 +2,48 @@ package correlation
 
 import (
 	"context"
-	"sync"
+	"errors"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processorhelper"
+
+	"github.com/obsd-dev/obsd/internal/sharedcomponent"
 )
 
-// Type and stability of the component (no mdatagen here).
-var (
-	// Type is the component type named in configs.
-	Type = component.MustNewType("correlation")
-)
+// Type is the component type named in configs: `processors: correlation:`.
+var Type = component.MustNewType("correlation")
 
 const (
 	// LogsStability is the stability of the logs processor.
 	LogsStability = component.StabilityLevelAlpha
 	// TracesStability is the stability of the traces processor.
 	TracesStability = component.StabilityLevelAlpha
-	scopeName       = "github.com/obsd-dev/obsd/processors/correlation"
+	// scopeName is the instrumentation scope of the component's metrics:
+	// its import path.
+	scopeName = "github.com/obsd-dev/obsd/processors/correlation"
 )
 
-// factory holds the orphan indexes shared between the traces and logs
-// instances of one configured component (same component.ID).
+// factory shares the orphan index between the traces and logs instances
+// of one configured component (same component.ID).
 type factory struct {
-	mu      sync.Mutex
-	indexes map[component.ID]*sharedIndex
+	orphans *sharedcomponent.Map[component.ID, *sharedOrphans]
 }
 
-type sharedIndex struct {
-	idx  *orphanIndex
-	refs int
+// sharedOrphans is what the instances of one component ID share: the
+// orphan index, nil when orphan counting is off. It has no goroutine or
+// resource to start or stop.
+type sharedOrphans struct {
+	index *orphanIndex
+	component.StartFunc
+	component.ShutdownFunc
 }
 
 // NewFactory returns the factory of the correlation processor.
 func NewFactory() processor.Factory {
-	f := &factory{indexes: map[component.ID]*sharedIndex{}}
+	f := &factory{orphans: sharedcomponent.NewMap[component.ID, *sharedOrphans]()}
 	return processor.NewFactory(
 		Type,
 		createDefaultConfig,
@@ -83,64 +87,45 @@ var processorCapabilities = consumer.Capabilities{MutatesData: true}
 
 func (f *factory) createLogs(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {
 	oCfg := cfg.(*Config)
-	idx := f.acquire(set.ID, oCfg)
-	p, err := newLogsProcessor(set, oCfg, idx)
+	orphans, err := f.acquire(set.ID, oCfg)
 	if err != nil {
-		f.release(set.ID, idx)
 		return nil, err
+	}
+	p, err := newLogsProcessor(set, oCfg, orphans.Value().index)
+	if err != nil {
+		return nil, errors.Join(err, orphans.Shutdown(ctx))
 	}
 	return processorhelper.NewLogs(ctx, set, cfg, next, p.processLogs,
 		processorhelper.WithCapabilities(processorCapabilities),
-		processorhelper.WithShutdown(func(context.Context) error {
+		processorhelper.WithShutdown(func(ctx context.Context) error {
 			p.shutdown()
-			f.release(set.ID, idx)
-			return nil
+			return orphans.Shutdown(ctx)
 		}))
 }
 
 func (f *factory) createTraces(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Traces) (processor.Traces, error) {
 	oCfg := cfg.(*Config)
-	idx := f.acquire(set.ID, oCfg)
-	p, err := newTracesProcessor(set, oCfg, idx)
+	orphans, err := f.acquire(set.ID, oCfg)
 	if err != nil {
-		f.release(set.ID, idx)
 		return nil, err
+	}
+	p, err := newTracesProcessor(set, oCfg, orphans.Value().index)
+	if err != nil {
+		return nil, errors.Join(err, orphans.Shutdown(ctx))
 	}
 	return processorhelper.NewTraces(ctx, set, cfg, next, p.processTraces,
 		processorhelper.WithCapabilities(processorCapabilities),
-		processorhelper.WithShutdown(func(context.Context) error {
-			f.release(set.ID, idx)
-			return nil
-		}))
+		processorhelper.WithShutdown(orphans.Shutdown))
 }
 
-// acquire returns the orphan index shared by every instance of id, or nil
-// when orphan counting is off.
-func (f *factory) acquire(id component.ID, cfg *Config) *orphanIndex {
-	if !cfg.Orphans.Enabled {
-		return nil
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	s, ok := f.indexes[id]
-	if !ok {
-		s = &sharedIndex{idx: newOrphanIndex(cfg.Orphans.MaxEntries, cfg.Orphans.Window)}
-		f.indexes[id] = s
-	}
-	s.refs++
-	return s.idx
-}
-
-func (f *factory) release(id component.ID, idx *orphanIndex) {
-	if idx == nil {
-		return
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if s, ok := f.indexes[id]; ok && s.idx == idx {
-		s.refs--
-		if s.refs <= 0 {
-			delete(f.indexes, id)
+// acquire returns a reference to the orphans shared by every instance of
+// id; the first instance creates the index (none when orphan counting is
+// off).
+func (f *factory) acquire(id component.ID, cfg *Config) (*sharedcomponent.Ref[component.ID, *sharedOrphans], error) {
+	return f.orphans.LoadOrStore(id, func() (*sharedOrphans, error) {
+		if !cfg.Orphans.Enabled {
+			return &sharedOrphans{}, nil
 		}
-	}
+		return &sharedOrphans{index: newOrphanIndex(cfg.Orphans.MaxEntries, cfg.Orphans.Window)}, nil
+	})
 }

@@ -12,6 +12,8 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/processor/processortest"
+
+	"github.com/obsd-dev/obsd/internal/sharedcomponent"
 )
 
 func TestFactoryDescribesTheComponent(t *testing.T) {
@@ -29,25 +31,32 @@ func TestFactoryDescribesTheComponent(t *testing.T) {
 func TestFactorySharesTheOrphanIndexPerComponentID(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Orphans = OrphansConfig{Enabled: true, Window: time.Minute, MaxEntries: 10}
-	f := &factory{indexes: map[component.ID]*sharedIndex{}}
+	f := &factory{orphans: sharedcomponent.NewMap[component.ID, *sharedOrphans]()}
 	a := component.MustNewIDWithName("correlation", "a")
 	b := component.MustNewIDWithName("correlation", "b")
+	ctx := context.Background()
+	acquire := func(id component.ID) *sharedcomponent.Ref[component.ID, *sharedOrphans] {
+		ref, err := f.acquire(id, cfg)
+		require.NoError(t, err)
+		return ref
+	}
 
-	logsA := f.acquire(a, cfg)
-	tracesA := f.acquire(a, cfg)
-	otherB := f.acquire(b, cfg)
-	assert.Same(t, logsA, tracesA, "the logs and traces instances of one id share an index")
-	assert.NotSame(t, logsA, otherB, "different ids have different indexes")
+	logsA := acquire(a)
+	tracesA := acquire(a)
+	otherB := acquire(b)
+	assert.Same(t, logsA.Value().index, tracesA.Value().index, "the logs and traces instances of one id share an index")
+	assert.NotSame(t, logsA.Value().index, otherB.Value().index, "different ids have different indexes")
 
-	f.release(a, logsA)
-	assert.Len(t, f.indexes, 2, "the index lives while an instance uses it")
-	f.release(a, tracesA)
-	f.release(b, otherB)
-	assert.Empty(t, f.indexes, "released indexes are forgotten")
+	require.NoError(t, logsA.Shutdown(ctx))
+	assert.Equal(t, 2, f.orphans.Len(), "the index lives while an instance uses it")
+	require.NoError(t, tracesA.Shutdown(ctx))
+	require.NoError(t, otherB.Shutdown(ctx))
+	assert.Zero(t, f.orphans.Len(), "released indexes are forgotten")
 
 	cfg.Orphans.Enabled = false
-	assert.Nil(t, f.acquire(a, cfg), "no index when orphan counting is off")
-	f.release(a, nil)
+	off := acquire(a)
+	assert.Nil(t, off.Value().index, "no index when orphan counting is off")
+	require.NoError(t, off.Shutdown(ctx))
 }
 
 func TestConcurrentBatchesAreSafe(t *testing.T) {

@@ -2,7 +2,6 @@ package correlation
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"sync/atomic"
 
@@ -10,6 +9,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/obsd-dev/obsd/internal/instruments"
 	"github.com/obsd-dev/obsd/processors/correlation/internal/ids"
 )
 
@@ -73,41 +73,29 @@ type serviceState struct {
 
 type addOpts []metric.AddOption
 
-func withSet(kvs ...attribute.KeyValue) addOpts {
-	return addOpts{metric.WithAttributeSet(attribute.NewSet(kvs...))}
-}
+func withSet(kvs ...attribute.KeyValue) addOpts { return instruments.AddOptions(kvs...) }
 
 var spanOutcomeNames = [3]string{"present", "normalized", "missing"}
 
 func newTelemetry(set component.TelemetrySettings, sources, policies []string, maxServices int, withCoverage bool) (*telemetry, error) {
-	m := set.MeterProvider.Meter(scopeName)
+	b := instruments.NewBuilder(set.MeterProvider, scopeName)
 	t := &telemetry{sources: sources, policies: policies, services: map[string]*serviceState{}, maxServices: maxServices}
-	var errs, err error
-	t.records, err = m.Int64Counter("obsd_correlation_log_records_total", metric.WithDescription("Log records seen, by correlation outcome (present, lifted, missing, invalid) and the field ids were lifted from."))
-	errs = errors.Join(errs, err)
-	t.invalid, err = m.Int64Counter("obsd_correlation_invalid_total", metric.WithDescription("Log records whose only ids were invalid, by reason."))
-	errs = errors.Join(errs, err)
-	t.dropped, err = m.Int64Counter("obsd_correlation_dropped_total", metric.WithDescription("Log records dropped by a drop policy."))
-	errs = errors.Join(errs, err)
-	t.routed, err = m.Int64Counter("obsd_correlation_routed_total", metric.WithDescription("Log records marked for the quarantine route by a route policy."))
-	errs = errors.Join(errs, err)
-	t.orphans, err = m.Int64Counter("obsd_correlation_orphan_log_records_total", metric.WithDescription("Log records with a valid trace id that no span seen within the orphan window carried."))
-	errs = errors.Join(errs, err)
-	t.upper, err = m.Int64Counter("obsd_correlation_uppercase_ids_total", metric.WithDescription("Lifted ids written in uppercase hex (accepted)."))
-	errs = errors.Join(errs, err)
-	t.padded, err = m.Int64Counter("obsd_correlation_padded_ids_total", metric.WithDescription("Lifted 64-bit trace ids left-padded to 128 bits."))
-	errs = errors.Join(errs, err)
-	t.spans, err = m.Int64Counter("obsd_correlation_spans_total", metric.WithDescription("Spans seen, by whether the correlation attribute was present, normalized from a correlation key, or missing."))
-	errs = errors.Join(errs, err)
+	t.records = b.Int64Counter("obsd_correlation_log_records_total", metric.WithDescription("Log records seen, by correlation outcome (present, lifted, missing, invalid) and the field ids were lifted from."))
+	t.invalid = b.Int64Counter("obsd_correlation_invalid_total", metric.WithDescription("Log records whose only ids were invalid, by reason."))
+	t.dropped = b.Int64Counter("obsd_correlation_dropped_total", metric.WithDescription("Log records dropped by a drop policy."))
+	t.routed = b.Int64Counter("obsd_correlation_routed_total", metric.WithDescription("Log records marked for the quarantine route by a route policy."))
+	t.orphans = b.Int64Counter("obsd_correlation_orphan_log_records_total", metric.WithDescription("Log records with a valid trace id that no span seen within the orphan window carried."))
+	t.upper = b.Int64Counter("obsd_correlation_uppercase_ids_total", metric.WithDescription("Lifted ids written in uppercase hex (accepted)."))
+	t.padded = b.Int64Counter("obsd_correlation_padded_ids_total", metric.WithDescription("Lifted 64-bit trace ids left-padded to 128 bits."))
+	t.spans = b.Int64Counter("obsd_correlation_spans_total", metric.WithDescription("Spans seen, by whether the correlation attribute was present, normalized from a correlation key, or missing."))
 	if withCoverage {
-		t.coverage, err = m.Float64ObservableGauge("obsd_correlation_coverage_ratio", metric.WithDescription("Fraction of log records, since start, whose ids were present or lifted."))
-		errs = errors.Join(errs, err)
-		if err == nil {
-			t.reg, err = m.RegisterCallback(t.observeCoverage, t.coverage)
-			errs = errors.Join(errs, err)
-		}
+		t.coverage = b.Float64ObservableGauge("obsd_correlation_coverage_ratio", metric.WithDescription("Fraction of log records, since start, whose ids were present or lifted."))
+		t.reg = b.RegisterCallback(t.observeCoverage, t.coverage)
 	}
-	return t, errs
+	if err := b.Err(); err != nil {
+		return nil, err
+	}
+	return t, nil
 }
 
 func (t *telemetry) observeCoverage(_ context.Context, o metric.Observer) error {
@@ -158,7 +146,7 @@ func (t *telemetry) service(name string) *serviceState {
 
 func (t *telemetry) newServiceState(name string) *serviceState {
 	svc := attribute.String("service", name)
-	s := &serviceState{name: name, svc: withSet(svc), svcObs: []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(svc))}}
+	s := &serviceState{name: name, svc: withSet(svc), svcObs: instruments.ObserveOptions(svc)}
 	for o := range numOutcomes {
 		s.outcome[o] = withSet(svc, attribute.String("outcome", outcomeNames[o]), attribute.String("source", noSource))
 	}

@@ -70,5 +70,5 @@ func benchProcessor(b *testing.B) *k8sProcessor {
 		b.Fatal(err)
 	}
 	src.index.Store(x)
-	return newProcessor(cfg, src, "traces", func() {})
+	return newProcessor(cfg, src, "traces")
 }

@@ -103,57 +103,59 @@ func createDefaultConfig() component.Config {
 
 // Validate checks the configuration, reporting every problem at once.
 func (c *Config) Validate() error {
-	var errs error
+	var errs []error
 	seen := map[string]bool{}
 	for i, a := range c.Association {
 		switch a {
 		case AssociatePodUID, AssociatePodIP, AssociateConnection:
 		default:
-			errs = errors.Join(errs, fmt.Errorf("'association[%d]' %q must be k8s.pod.uid, k8s.pod.ip or connection", i, a))
+			errs = append(errs, fmt.Errorf("'association[%d]' %q must be k8s.pod.uid, k8s.pod.ip or connection", i, a))
 		}
 		if seen[a] {
-			errs = errors.Join(errs, fmt.Errorf("'association[%d]' %q is listed twice", i, a))
+			errs = append(errs, fmt.Errorf("'association[%d]' %q is listed twice", i, a))
 		}
 		seen[a] = true
 	}
 	if len(c.Association) == 0 && c.Source.Kind != SourceNone {
-		errs = errors.Join(errs, errors.New("'association' must list at least one of k8s.pod.uid, k8s.pod.ip, connection (or set 'source.kind: none')"))
+		errs = append(errs, errors.New("'association' must list at least one of k8s.pod.uid, k8s.pod.ip, connection (or set 'source.kind: none')"))
 	}
-	return errors.Join(errs, c.Source.validate(c.NodeName))
+	errs = append(errs, c.Source.validate(c.NodeName)...)
+	return errors.Join(errs...)
 }
 
-func (s *SourceConfig) validate(nodeName string) error {
-	var errs error
+// validate returns the problems of the source settings.
+func (s *SourceConfig) validate(nodeName string) []error {
+	var errs []error
 	switch s.Kind {
 	case SourceNone:
 		return nil
 	case SourceAPIServer:
 		if nodeName == "" {
-			errs = errors.Join(errs, errors.New("'node_name' is required with 'source.kind: apiserver' (without it every pod of the cluster would be listed)"))
+			errs = append(errs, errors.New("'node_name' is required with 'source.kind: apiserver' (without it every pod of the cluster would be listed)"))
 		}
 	case SourceKubelet:
 		if s.Endpoint == "" {
-			errs = errors.Join(errs, errors.New("'source.endpoint' is required with 'source.kind: kubelet'"))
+			errs = append(errs, errors.New("'source.endpoint' is required with 'source.kind: kubelet'"))
 		}
 	default:
-		errs = errors.Join(errs, fmt.Errorf("'source.kind' %q must be apiserver, kubelet or none", s.Kind))
+		errs = append(errs, fmt.Errorf("'source.kind' %q must be apiserver, kubelet or none", s.Kind))
 	}
 	if s.Endpoint != "" {
 		if u, err := url.Parse(s.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = errors.Join(errs, fmt.Errorf("'source.endpoint' %q must be an http or https URL", s.Endpoint))
+			errs = append(errs, fmt.Errorf("'source.endpoint' %q must be an http or https URL", s.Endpoint))
 		}
 	}
 	if s.PollInterval <= 0 {
-		errs = errors.Join(errs, errors.New("'source.poll_interval' must be greater than zero"))
+		errs = append(errs, errors.New("'source.poll_interval' must be greater than zero"))
 	}
 	if s.Timeout <= 0 {
-		errs = errors.Join(errs, errors.New("'source.timeout' must be greater than zero"))
+		errs = append(errs, errors.New("'source.timeout' must be greater than zero"))
 	}
 	if s.MaxPods <= 0 {
-		errs = errors.Join(errs, errors.New("'source.max_pods' must be greater than zero"))
+		errs = append(errs, errors.New("'source.max_pods' must be greater than zero"))
 	}
 	if s.MaxResponseBytes <= 0 {
-		errs = errors.Join(errs, errors.New("'source.max_response_bytes' must be greater than zero"))
+		errs = append(errs, errors.New("'source.max_response_bytes' must be greater than zero"))
 	}
 	return errs
 }

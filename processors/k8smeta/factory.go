@@ -11,38 +11,35 @@ package k8smeta
 
 import (
 	"context"
-	"sync"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processorhelper"
+
+	"github.com/obsd-dev/obsd/internal/sharedcomponent"
 )
 
-// Type is the component type named in configs.
+// Type is the component type named in configs: `processors: k8smeta:`.
 var Type = component.MustNewType("k8smeta")
 
 const (
-	// Stability is the stability of the three signals.
+	// Stability is the stability of the traces, metrics and logs processors.
 	Stability = component.StabilityLevelAlpha
+	// scopeName is the instrumentation scope of the component's metrics:
+	// its import path.
 	scopeName = "github.com/obsd-dev/obsd/processors/k8smeta"
 )
 
 // factory shares one pod source among the instances (one per pipeline and
 // signal) of a configured component, so the node's pods are polled once.
 type factory struct {
-	mu      sync.Mutex
-	sources map[component.ID]*sharedSource
-}
-
-type sharedSource struct {
-	src  *source
-	refs int
+	sources *sharedcomponent.Map[component.ID, *source]
 }
 
 // NewFactory returns the factory of the k8smeta processor.
 func NewFactory() processor.Factory {
-	f := &factory{sources: map[component.ID]*sharedSource{}}
+	f := &factory{sources: sharedcomponent.NewMap[component.ID, *source]()}
 	return processor.NewFactory(
 		Type,
 		createDefaultConfig,
@@ -54,57 +51,50 @@ func NewFactory() processor.Factory {
 
 var processorCapabilities = consumer.Capabilities{MutatesData: true}
 
-func (f *factory) newProcessor(set processor.Settings, cfg *Config, signal string) (*k8sProcessor, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	s, ok := f.sources[set.ID]
-	if !ok {
-		src, err := newSource(cfg, set.TelemetrySettings)
-		if err != nil {
-			return nil, err
-		}
-		s = &sharedSource{src: src}
-		f.sources[set.ID] = s
+// sourceRef is one instance's reference to its component's pod source:
+// the instance starts and shuts down through it.
+type sourceRef = *sharedcomponent.Ref[component.ID, *source]
+
+// newProcessor returns one signal's instance on the source of set.ID,
+// creating the source with the first instance.
+func (f *factory) newProcessor(set processor.Settings, cfg *Config, signal string) (*k8sProcessor, sourceRef, error) {
+	src, err := f.sources.LoadOrStore(set.ID, func() (*source, error) {
+		return newSource(cfg, set.TelemetrySettings)
+	})
+	if err != nil {
+		return nil, nil, err
 	}
-	s.refs++
-	release := func() {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		if cur, ok := f.sources[set.ID]; ok && cur == s {
-			if s.refs--; s.refs <= 0 {
-				delete(f.sources, set.ID)
-			}
-		}
+	return newProcessor(cfg, src.Value(), signal), src, nil
+}
+
+// options are the processorhelper options of every instance.
+func options(src sourceRef) []processorhelper.Option {
+	return []processorhelper.Option{
+		processorhelper.WithCapabilities(processorCapabilities),
+		processorhelper.WithStart(src.Start), processorhelper.WithShutdown(src.Shutdown),
 	}
-	return newProcessor(cfg, s.src, signal, release), nil
 }
 
 func (f *factory) createTraces(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Traces) (processor.Traces, error) {
-	p, err := f.newProcessor(set, cfg.(*Config), "traces")
+	p, src, err := f.newProcessor(set, cfg.(*Config), "traces")
 	if err != nil {
 		return nil, err
 	}
-	return processorhelper.NewTraces(ctx, set, cfg, next, p.processTraces,
-		processorhelper.WithCapabilities(processorCapabilities),
-		processorhelper.WithStart(p.start), processorhelper.WithShutdown(p.shutdown))
+	return processorhelper.NewTraces(ctx, set, cfg, next, p.processTraces, options(src)...)
 }
 
 func (f *factory) createMetrics(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Metrics) (processor.Metrics, error) {
-	p, err := f.newProcessor(set, cfg.(*Config), "metrics")
+	p, src, err := f.newProcessor(set, cfg.(*Config), "metrics")
 	if err != nil {
 		return nil, err
 	}
-	return processorhelper.NewMetrics(ctx, set, cfg, next, p.processMetrics,
-		processorhelper.WithCapabilities(processorCapabilities),
-		processorhelper.WithStart(p.start), processorhelper.WithShutdown(p.shutdown))
+	return processorhelper.NewMetrics(ctx, set, cfg, next, p.processMetrics, options(src)...)
 }
 
 func (f *factory) createLogs(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {
-	p, err := f.newProcessor(set, cfg.(*Config), "logs")
+	p, src, err := f.newProcessor(set, cfg.(*Config), "logs")
 	if err != nil {
 		return nil, err
 	}
-	return processorhelper.NewLogs(ctx, set, cfg, next, p.processLogs,
-		processorhelper.WithCapabilities(processorCapabilities),
-		processorhelper.WithStart(p.start), processorhelper.WithShutdown(p.shutdown))
+	return processorhelper.NewLogs(ctx, set, cfg, next, p.processLogs, options(src)...)
 }

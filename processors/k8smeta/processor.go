@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"go.opentelemetry.io/collector/client"
-	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -31,17 +30,17 @@ const (
 	unknownService = "unknown_service"
 )
 
-// k8sProcessor is one pipeline's instance; the pod source is shared.
+// k8sProcessor is one pipeline's instance; the pod source is shared (its
+// start and shutdown are the factory's business).
 type k8sProcessor struct {
-	cfg     *Config
-	src     *source
-	assoc   []int
-	opts    *lookupOpts
-	release func()
+	cfg   *Config
+	src   *source
+	assoc []int
+	opts  *lookupOpts
 }
 
-func newProcessor(cfg *Config, src *source, signal string, release func()) *k8sProcessor {
-	p := &k8sProcessor{cfg: cfg, src: src, opts: src.tel.lookupOpts(signal), release: release}
+func newProcessor(cfg *Config, src *source, signal string) *k8sProcessor {
+	p := &k8sProcessor{cfg: cfg, src: src, opts: src.tel.lookupOpts(signal)}
 	for _, a := range cfg.Association {
 		for i, name := range assocNames {
 			if a == name {
@@ -50,17 +49,6 @@ func newProcessor(cfg *Config, src *source, signal string, release func()) *k8sP
 		}
 	}
 	return p
-}
-
-func (p *k8sProcessor) start(context.Context, component.Host) error {
-	p.src.start()
-	return nil
-}
-
-func (p *k8sProcessor) shutdown(context.Context) error {
-	p.src.stop()
-	p.release()
-	return nil
 }
 
 func (p *k8sProcessor) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {

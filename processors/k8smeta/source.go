@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -33,58 +32,52 @@ type source struct {
 	// getenv is os.Getenv outside tests.
 	getenv func(string) string
 
-	mu      sync.Mutex
-	running int
-	cancel  context.CancelFunc
-	done    chan struct{}
+	// cancel and done stop the polling goroutine (nil when not polling).
+	cancel context.CancelFunc
+	done   chan struct{}
 }
 
+// source is shared by the instances of one component ID (see factory.go),
+// which start it once and shut it down with the last instance.
+var _ component.Component = (*source)(nil)
+
 func newSource(cfg *Config, set component.TelemetrySettings) (*source, error) {
-	tel, err := newTelemetry(set)
+	s := &source{cfg: cfg, logger: set.Logger, getenv: os.Getenv}
+	tel, err := newTelemetry(set, s.index.Load)
 	if err != nil {
 		return nil, err
 	}
-	s := &source{cfg: cfg, logger: set.Logger, tel: tel, getenv: os.Getenv}
-	tel.observeIndex = s.index.Load
+	s.tel = tel
 	return s, nil
 }
 
-// start begins polling on the first call; later calls (other pipelines of
-// the same component) only count. A source that cannot be set up is
-// logged and counted, not fatal: the agent runs on with k8s.node.name only.
-func (s *source) start() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.running++; s.running > 1 || s.cfg.Source.Kind == SourceNone {
-		return
+// Start begins polling. A source that cannot be set up is logged and
+// counted, not fatal: the agent runs on with k8s.node.name only.
+func (s *source) Start(context.Context, component.Host) error {
+	if s.cfg.Source.Kind == SourceNone {
+		return nil
 	}
 	target, client, err := s.setup()
 	if err != nil {
 		s.logger.Error("k8smeta: pod metadata disabled, only k8s.node.name is attached", zap.Error(err))
 		s.tel.refreshed(context.Background(), err)
-		return
+		return nil
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel, s.done = cancel, make(chan struct{})
 	go s.loop(ctx, target, client)
+	return nil
 }
 
-// stop ends polling once every start was matched by a stop.
-func (s *source) stop() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.running == 0 {
-		return
-	}
-	if s.running--; s.running > 0 {
-		return
-	}
+// Shutdown stops polling, if it started, and unregisters the gauges.
+func (s *source) Shutdown(context.Context) error {
 	if s.cancel != nil {
 		s.cancel()
 		<-s.done
 		s.cancel, s.done = nil, nil
 	}
 	s.tel.shutdown()
+	return nil
 }
 
 func (s *source) loop(ctx context.Context, target string, client *http.Client) {

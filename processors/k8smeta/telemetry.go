@@ -2,7 +2,6 @@ package k8smeta
 
 import (
 	"context"
-	"errors"
 	"sync/atomic"
 	"time"
 
@@ -10,6 +9,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/obsd-dev/obsd/internal/instruments"
 	"github.com/obsd-dev/obsd/processors/k8smeta/internal/pods"
 )
 
@@ -52,38 +52,35 @@ type lookupOpts struct {
 	miss []metric.AddOption
 }
 
-func newTelemetry(set component.TelemetrySettings) (*telemetry, error) {
-	m := set.MeterProvider.Meter(scopeName)
+// newTelemetry builds the instruments; the gauges read observeIndex.
+func newTelemetry(set component.TelemetrySettings, observeIndex func() *pods.Index) (*telemetry, error) {
+	b := instruments.NewBuilder(set.MeterProvider, scopeName)
 	t := &telemetry{
-		okOpts:       []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", "ok")))},
-		errOpts:      []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", "error")))},
-		maxPodsObs:   []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", "max_pods")))},
-		ambiguousObs: []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", "ambiguous_ip")))},
+		observeIndex: observeIndex,
+		okOpts:       instruments.AddOptions(attribute.String("outcome", "ok")),
+		errOpts:      instruments.AddOptions(attribute.String("outcome", "error")),
+		maxPodsObs:   instruments.ObserveOptions(attribute.String("reason", "max_pods")),
+		ambiguousObs: instruments.ObserveOptions(attribute.String("reason", "ambiguous_ip")),
 	}
-	var errs, err error
-	t.lookups, err = m.Int64Counter("obsd_k8smeta_lookups_total", metric.WithDescription("Resources looked up in the pod cache, by signal, result (hit, miss) and how the pod was found (k8s.pod.uid, k8s.pod.ip, connection; none on a miss)."))
-	errs = errors.Join(errs, err)
-	t.refreshes, err = m.Int64Counter("obsd_k8smeta_refreshes_total", metric.WithDescription("Pod list fetches, by outcome (ok, error)."))
-	errs = errors.Join(errs, err)
-	t.podsGauge, err = m.Int64ObservableGauge("obsd_k8smeta_pods", metric.WithDescription("Pods in the cache."))
-	errs = errors.Join(errs, err)
-	t.unindexed, err = m.Int64ObservableGauge("obsd_k8smeta_pods_unindexed", metric.WithDescription("Pods (max_pods) or IPs (ambiguous_ip) of the last pod list left out of the cache."))
-	errs = errors.Join(errs, err)
-	t.lastRefresh, err = m.Float64ObservableGauge("obsd_k8smeta_last_refresh_timestamp_seconds", metric.WithDescription("Unix time of the last successful pod list fetch."), metric.WithUnit("s"))
-	errs = errors.Join(errs, err)
-	if errs == nil {
-		t.reg, errs = m.RegisterCallback(t.observe, t.podsGauge, t.unindexed, t.lastRefresh)
+	t.lookups = b.Int64Counter("obsd_k8smeta_lookups_total", metric.WithDescription("Resources looked up in the pod cache, by signal, result (hit, miss) and how the pod was found (k8s.pod.uid, k8s.pod.ip, connection; none on a miss)."))
+	t.refreshes = b.Int64Counter("obsd_k8smeta_refreshes_total", metric.WithDescription("Pod list fetches, by outcome (ok, error)."))
+	t.podsGauge = b.Int64ObservableGauge("obsd_k8smeta_pods", metric.WithDescription("Pods in the cache."))
+	t.unindexed = b.Int64ObservableGauge("obsd_k8smeta_pods_unindexed", metric.WithDescription("Pods (max_pods) or IPs (ambiguous_ip) of the last pod list left out of the cache."))
+	t.lastRefresh = b.Float64ObservableGauge("obsd_k8smeta_last_refresh_timestamp_seconds", metric.WithDescription("Unix time of the last successful pod list fetch."), metric.WithUnit("s"))
+	t.reg = b.RegisterCallback(t.observe, t.podsGauge, t.unindexed, t.lastRefresh)
+	if err := b.Err(); err != nil {
+		return nil, err
 	}
-	return t, errs
+	return t, nil
 }
 
 func (t *telemetry) lookupOpts(signal string) *lookupOpts {
 	o := &lookupOpts{}
 	sig := attribute.String("signal", signal)
 	for a := range numAssoc {
-		o.hit[a] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(sig, attribute.String("result", "hit"), attribute.String("association", assocNames[a])))}
+		o.hit[a] = instruments.AddOptions(sig, attribute.String("result", "hit"), attribute.String("association", assocNames[a]))
 	}
-	o.miss = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(sig, attribute.String("result", "miss"), attribute.String("association", "none")))}
+	o.miss = instruments.AddOptions(sig, attribute.String("result", "miss"), attribute.String("association", "none"))
 	return o
 }
 

@@ -19,27 +19,30 @@ import (
 	"go.opentelemetry.io/collector/processor/processorhelper"
 )
 
-const (
-	// typeStr is the name used in configs: `processors: shed:`.
-	typeStr = "shed"
-	// stability of the logs and traces processors.
-	stability = component.StabilityLevelAlpha
+// Type is the component type named in configs: `processors: shed:`.
+var Type = component.MustNewType("shed")
 
+const (
+	// Stability is the stability of the logs and traces processors.
+	Stability = component.StabilityLevelAlpha
+	// scopeName is the instrumentation scope of the component's metrics:
+	// its import path.
+	scopeName = "github.com/obsd-dev/obsd/processors/shed"
+)
+
+const (
 	defaultMemoryLimitMiB = 400
 	defaultCheckInterval  = 100 * time.Millisecond
 	defaultCoolDown       = 5 * time.Second
 )
 
-// componentType is the shed processor's component.Type.
-var componentType = component.MustNewType(typeStr)
-
 var capabilities = consumer.Capabilities{MutatesData: true}
 
 // NewFactory returns the factory of the shed processor.
 func NewFactory() processor.Factory {
-	return processor.NewFactory(componentType, createDefaultConfig,
-		processor.WithLogs(createLogs, stability),
-		processor.WithTraces(createTraces, stability))
+	return processor.NewFactory(Type, createDefaultConfig,
+		processor.WithLogs(createLogs, Stability),
+		processor.WithTraces(createTraces, Stability))
 }
 
 func createDefaultConfig() component.Config {

@@ -36,7 +36,7 @@ func newTestShedder(t testing.TB, cfg *Config, signal string, l Level) (*shedder
 	require.NoError(t, cfg.Validate())
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-	set := processortest.NewNopSettings(componentType)
+	set := processortest.NewNopSettings(Type)
 	set.TelemetrySettings = componenttest.NewNopTelemetrySettings()
 	set.MeterProvider = mp
 	s, err := newShedder(set, cfg, signal)

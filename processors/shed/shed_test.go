@@ -127,7 +127,7 @@ func TestABatchShedWhollyIsNotForwarded(t *testing.T) {
 	cfg := f.CreateDefaultConfig().(*Config)
 	cfg.Levels = LevelsConfig{DebugLogs: 1e-9, InfoLogs: 1e-9, UnsampledSpans: 1e-9} // always under pressure
 	sink := new(consumertest.LogsSink)
-	p, err := f.CreateLogs(context.Background(), processortest.NewNopSettings(componentType), cfg, sink)
+	p, err := f.CreateLogs(context.Background(), processortest.NewNopSettings(Type), cfg, sink)
 	require.NoError(t, err)
 	require.NoError(t, p.Start(context.Background(), componenttest.NewNopHost()))
 	require.NoError(t, p.ConsumeLogs(context.Background(), makeLogs(nil, logSpec{name: "d", severity: plog.SeverityNumberDebug})))
@@ -141,7 +141,7 @@ func TestFactoryLifecycle(t *testing.T) {
 	f := NewFactory()
 	assert.Equal(t, "shed", f.Type().String())
 	tsink := new(consumertest.TracesSink)
-	tp, err := f.CreateTraces(context.Background(), processortest.NewNopSettings(componentType), f.CreateDefaultConfig(), tsink)
+	tp, err := f.CreateTraces(context.Background(), processortest.NewNopSettings(Type), f.CreateDefaultConfig(), tsink)
 	require.NoError(t, err)
 	require.NoError(t, tp.Start(context.Background(), componenttest.NewNopHost()))
 	require.NoError(t, tp.ConsumeTraces(context.Background(), makeTraces(nil, spanSpec{name: "x"})))

@@ -6,10 +6,9 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
-)
 
-// scopeName is the instrumentation scope of the processor's metrics.
-const scopeName = "github.com/obsd-dev/obsd/processors/shed"
+	"github.com/obsd-dev/obsd/internal/instruments"
+)
 
 // Instrument names are the exact Prometheus names. Labels: signal
 // (logs|traces), reason (debug_log|info_log|unsampled_span), processor (the
@@ -39,37 +38,28 @@ type telemetry struct {
 }
 
 func newTelemetry(set component.TelemetrySettings, id, signal string, s *shedder) (*telemetry, error) {
-	meter := set.MeterProvider.Meter(scopeName)
+	b := instruments.NewBuilder(set.MeterProvider, scopeName)
 	t := &telemetry{}
 	sig := attribute.String("signal", signal)
 	for r := range numReasons {
-		t.reasonOpts[r] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(sig, attribute.String("reason", reasonNames[r])))}
+		t.reasonOpts[r] = instruments.AddOptions(sig, attribute.String("reason", reasonNames[r]))
 	}
-	var err error
-	if t.shed, err = meter.Int64Counter(metricShed,
+	t.shed = b.Int64Counter(metricShed,
 		metric.WithDescription("Items dropped by the shed processor under memory pressure, by signal and reason (debug_log|info_log|unsampled_span)."),
-		metric.WithUnit("{item}")); err != nil {
-		return nil, err
-	}
-	level, err := meter.Int64ObservableGauge(metricLevel,
+		metric.WithUnit("{item}"))
+	level := b.Int64ObservableGauge(metricLevel,
 		metric.WithDescription("Shedding level: 0 none, 1 TRACE/DEBUG logs, 2 also INFO logs, 3 also unsampled spans."),
 		metric.WithUnit("1"))
-	if err != nil {
-		return nil, err
-	}
-	ratio, err := meter.Float64ObservableGauge(metricPressure,
+	ratio := b.Float64ObservableGauge(metricPressure,
 		metric.WithDescription("Heap objects' size over the shed processor's memory_limit_mib."),
 		metric.WithUnit("1"))
-	if err != nil {
-		return nil, err
-	}
-	attrs := metric.WithAttributeSet(attribute.NewSet(attribute.String("processor", id), sig))
-	t.registration, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-		o.ObserveInt64(level, int64(s.currentLevel()), attrs)
-		o.ObserveFloat64(ratio, s.source.Ratio(), attrs)
+	attrs := instruments.ObserveOptions(attribute.String("processor", id), sig)
+	t.registration = b.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		o.ObserveInt64(level, int64(s.currentLevel()), attrs...)
+		o.ObserveFloat64(ratio, s.source.Ratio(), attrs...)
 		return nil
 	}, level, ratio)
-	if err != nil {
+	if err := b.Err(); err != nil {
 		return nil, err
 	}
 	return t, nil

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"go.opentelemetry.io/collector/component"
+
+	"github.com/obsd-dev/obsd/internal/tenantid"
 )
 
 // Config is the tenant processor configuration.
@@ -39,8 +41,8 @@ func (cfg *Config) Validate() error {
 	if strings.TrimSpace(cfg.Attribute) == "" {
 		errs = append(errs, errors.New("'attribute' must not be empty"))
 	}
-	if cfg.Default != "" && !safe(cfg.Default) {
-		errs = append(errs, errors.New("'default' must be 1-256 printable ASCII characters without spaces, '|' or ','"))
+	if cfg.Default != "" && !tenantid.Valid(cfg.Default) {
+		errs = append(errs, errors.New("'default' must be "+tenantid.Rule))
 	}
 	return errors.Join(errs...)
 }

@@ -16,26 +16,28 @@ import (
 	"go.opentelemetry.io/collector/processor/processorhelper"
 )
 
+// Type is the component type named in configs: `processors: tenant:`.
+var Type = component.MustNewType("tenant")
+
 const (
-	// typeStr is the name used in configs: `processors: tenant:`.
-	typeStr = "tenant"
-	// stability of every signal.
-	stability = component.StabilityLevelAlpha
-	// DefaultAttribute is the resource attribute written by default.
-	DefaultAttribute = "obsd.tenant"
+	// Stability is the stability of the traces, metrics and logs processors.
+	Stability = component.StabilityLevelAlpha
+	// scopeName is the instrumentation scope of the component's metrics:
+	// its import path.
+	scopeName = "github.com/obsd-dev/obsd/processors/tenant"
 )
 
-// componentType is the tenant processor's component.Type.
-var componentType = component.MustNewType(typeStr)
+// DefaultAttribute is the resource attribute written by default.
+const DefaultAttribute = "obsd.tenant"
 
 var capabilities = consumer.Capabilities{MutatesData: true}
 
 // NewFactory returns the factory of the tenant processor.
 func NewFactory() processor.Factory {
-	return processor.NewFactory(componentType, createDefaultConfig,
-		processor.WithTraces(createTraces, stability),
-		processor.WithLogs(createLogs, stability),
-		processor.WithMetrics(createMetrics, stability),
+	return processor.NewFactory(Type, createDefaultConfig,
+		processor.WithTraces(createTraces, Stability),
+		processor.WithLogs(createLogs, Stability),
+		processor.WithMetrics(createMetrics, Stability),
 	)
 }
 

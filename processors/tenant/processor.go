@@ -9,56 +9,33 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/metric"
-)
 
-const (
-	scopeName = "github.com/obsd-dev/obsd/processors/tenant"
-	// metricRequests counts requests by where their tenant came from.
-	metricRequests = "obsd_tenant_requests_total"
-	maxTenantLen   = 256
-)
-
-// Sources of a request's tenant, the `source` label values.
-const (
-	sourceAuth     = "auth"
-	sourceMetadata = "metadata"
-	sourceDefault  = "default"
-	sourceNone     = "none"
+	"github.com/obsd-dev/obsd/internal/tenantid"
 )
 
 type tenantProcessor struct {
-	cfg      *Config
-	requests metric.Int64Counter
-	// bySource are the counter's ready-made options per source: passing a
-	// prepared slice to the variadic Add does not allocate per request.
-	bySource map[string][]metric.AddOption
+	cfg *Config
+	tel *telemetry
 }
 
 func newProcessor(cfg *Config, set processor.Settings) (*tenantProcessor, error) {
-	c, err := set.MeterProvider.Meter(scopeName).Int64Counter(metricRequests,
-		metric.WithDescription("Requests (batches) seen by the tenant processor, by where their tenant came from: auth, metadata, default or none."))
+	tel, err := newTelemetry(set.TelemetrySettings)
 	if err != nil {
 		return nil, err
 	}
-	p := &tenantProcessor{cfg: cfg, requests: c, bySource: map[string][]metric.AddOption{}}
-	for _, s := range []string{sourceAuth, sourceMetadata, sourceDefault, sourceNone} {
-		p.bySource[s] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(attribute.String("source", s)))}
-	}
-	return p, nil
+	return &tenantProcessor{cfg: cfg, tel: tel}, nil
 }
 
 // tenantOf is the request's tenant and where it came from.
 func (p *tenantProcessor) tenantOf(ctx context.Context) (string, string) {
 	info := client.FromContext(ctx)
 	if p.cfg.FromAuth != "" && info.Auth != nil {
-		if s, ok := info.Auth.GetAttribute(p.cfg.FromAuth).(string); ok && safe(s) {
+		if s, ok := info.Auth.GetAttribute(p.cfg.FromAuth).(string); ok && tenantid.Valid(s) {
 			return s, sourceAuth
 		}
 	}
 	if p.cfg.FromMetadata != "" {
-		if vs := info.Metadata.Get(p.cfg.FromMetadata); len(vs) > 0 && safe(vs[0]) {
+		if vs := info.Metadata.Get(p.cfg.FromMetadata); len(vs) > 0 && tenantid.Valid(vs[0]) {
 			return vs[0], sourceMetadata
 		}
 	}
@@ -71,7 +48,7 @@ func (p *tenantProcessor) tenantOf(ctx context.Context) (string, string) {
 // requestTenant is the request's tenant, counted once under its source.
 func (p *tenantProcessor) requestTenant(ctx context.Context) string {
 	tenant, src := p.tenantOf(ctx)
-	p.requests.Add(ctx, 1, p.bySource[src]...)
+	p.tel.request(ctx, src)
 	return tenant
 }
 
@@ -104,19 +81,4 @@ func (p *tenantProcessor) processMetrics(ctx context.Context, md pmetric.Metrics
 	rm := md.ResourceMetrics()
 	p.stamp(rm.Len(), func(i int) pcommon.Resource { return rm.At(i).Resource() }, p.requestTenant(ctx))
 	return md, nil
-}
-
-// safe reports whether v can be used as a tenant id and header value as
-// it is: 1-256 bytes of printable ASCII without spaces, '|' or ','.
-func safe(v string) bool {
-	if v == "" || len(v) > maxTenantLen {
-		return false
-	}
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if c <= ' ' || c >= 0x7f || c == '|' || c == ',' {
-			return false
-		}
-	}
-	return true
 }

@@ -61,7 +61,7 @@ func TestTenantOnLogs(t *testing.T) {
 			sink := new(consumertest.LogsSink)
 			cfg := tt.cfg
 			require.NoError(t, cfg.Validate())
-			p, err := NewFactory().CreateLogs(context.Background(), processortest.NewNopSettings(componentType), &cfg, sink)
+			p, err := NewFactory().CreateLogs(context.Background(), processortest.NewNopSettings(Type), &cfg, sink)
 			require.NoError(t, err)
 			require.NoError(t, p.Start(context.Background(), componenttest.NewNopHost()))
 			defer func() { require.NoError(t, p.Shutdown(context.Background())) }()
@@ -89,7 +89,7 @@ func TestTenantOnLogs(t *testing.T) {
 func TestTenantOnTracesAndMetrics(t *testing.T) {
 	ctx := client.NewContext(context.Background(), client.Info{Auth: fakeAuth{"tenant": "team-a"}})
 	cfg := createDefaultConfig()
-	set := processortest.NewNopSettings(componentType)
+	set := processortest.NewNopSettings(Type)
 
 	ts := new(consumertest.TracesSink)
 	tp, err := NewFactory().CreateTraces(context.Background(), set, cfg, ts)
@@ -112,7 +112,7 @@ func TestTenantOnTracesAndMetrics(t *testing.T) {
 
 func BenchmarkTenantLogs(b *testing.B) {
 	ctx := client.NewContext(context.Background(), client.Info{Auth: fakeAuth{"tenant": "team-a"}})
-	p, err := newProcessor(createDefaultConfig().(*Config), processortest.NewNopSettings(componentType))
+	p, err := newProcessor(createDefaultConfig().(*Config), processortest.NewNopSettings(Type))
 	require.NoError(b, err)
 	ld := plog.NewLogs()
 	for range 10 {
@@ -142,7 +142,7 @@ func TestRequestsAreCountedBySource(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tel := componenttest.NewTelemetry()
 			defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
-			set := processortest.NewNopSettings(componentType)
+			set := processortest.NewNopSettings(Type)
 			set.TelemetrySettings = tel.NewTelemetrySettings()
 			cfg := tt.cfg
 			p, err := NewFactory().CreateLogs(context.Background(), set, &cfg, consumertest.NewNop())

@@ -73,7 +73,7 @@ func BenchmarkPushHandler1MiB(b *testing.B) {
 	raw, lines := benchPush(1 << 20)
 	body := snappy.Encode(nil, raw)
 	cfg := createDefaultConfig().(*Config)
-	set := receivertest.NewNopSettings(componentType)
+	set := receivertest.NewNopSettings(Type)
 	obsrecv, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{ReceiverID: set.ID, Transport: "http", ReceiverCreateSettings: set})
 	if err != nil {
 		b.Fatal(err)

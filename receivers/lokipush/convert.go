@@ -9,12 +9,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 )
 
-const (
-	// scopeName is the instrumentation scope of every log record produced.
-	scopeName = "github.com/obsd-dev/obsd/receivers/lokipush"
-	// tenantAttribute carries the X-Scope-OrgID tenant, as a resource attribute.
-	tenantAttribute = "loki.tenant"
-)
+// tenantAttribute carries the X-Scope-OrgID tenant, as a resource attribute.
+const tenantAttribute = "loki.tenant"
 
 // resourceLabel maps the stream labels that name a resource to their
 // resource attribute. Every other stream label becomes a log attribute.

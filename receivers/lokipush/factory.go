@@ -10,28 +10,31 @@ import (
 	"go.opentelemetry.io/collector/receiver"
 )
 
-const (
-	// typeStr is the name used in configs: `receivers: lokipush:`.
-	typeStr = "lokipush"
-	// stability of the logs signal.
-	stability = component.StabilityLevelAlpha
+// Type is the component type named in configs: `receivers: lokipush:`.
+var Type = component.MustNewType("lokipush")
 
+const (
+	// Stability is the stability of the logs receiver.
+	Stability = component.StabilityLevelAlpha
+	// scopeName is the instrumentation scope of the receiver's metrics and
+	// of every log record it produces: its import path.
+	scopeName = "github.com/obsd-dev/obsd/receivers/lokipush"
+)
+
+const (
 	defaultEndpoint           = "localhost:3100"
 	defaultMaxRequestBodySize = 10 << 20 // 10 MiB, decompressed
 	defaultRetryAfter         = time.Second
 	defaultMaxStreamErrors    = 10
 )
 
-// componentType is the lokipush receiver's component.Type.
-var componentType = component.MustNewType(typeStr)
-
 // NewFactory returns the factory of the lokipush receiver, which accepts
 // Loki push API requests (protobuf+snappy and JSON) and emits logs.
 func NewFactory() receiver.Factory {
 	return receiver.NewFactory(
-		componentType,
+		Type,
 		createDefaultConfig,
-		receiver.WithLogs(createLogs, stability),
+		receiver.WithLogs(createLogs, Stability),
 	)
 }
 

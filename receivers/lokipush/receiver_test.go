@@ -50,7 +50,7 @@ func startReceiver(t *testing.T, next consumer.Logs, mod func(*Config)) *harness
 	if next == nil {
 		next = h.sink
 	}
-	set := receivertest.NewNopSettings(componentType)
+	set := receivertest.NewNopSettings(Type)
 	set.TelemetrySettings = h.tel.NewTelemetrySettings()
 	r, err := NewFactory().CreateLogs(context.Background(), set, cfg, next)
 	require.NoError(t, err)

@@ -8,6 +8,7 @@
 package match
 
 import (
+	"slices"
 	"strconv"
 	"time"
 
@@ -71,13 +72,21 @@ func Latency(l *spec.MetricLatency, name string, get func(string) string) Latenc
 	return NotLatency
 }
 
-// Span reports whether a span belongs to s: its service, and its name
+// Span reports whether a span belongs to s: its service (for an
+// AnyService SLI any named service but the ExceptServices), and its name
 // and route when those are set. Kind filtering (server and consumer
 // spans) is the caller's.
 func Span(s *spec.SpanSLI, service, name, route string) bool {
-	return service == s.Service &&
+	return spanService(s, service) &&
 		(s.Name == nil || s.Name.MatchString(name)) &&
 		(s.Route == nil || s.Route.MatchString(route))
+}
+
+func spanService(s *spec.SpanSLI, service string) bool {
+	if !s.AnyService {
+		return service == s.Service
+	}
+	return service != "" && !slices.Contains(s.ExceptServices, service)
 }
 
 // SpanBad reports whether a span is a bad event of s: status error, an

@@ -91,3 +91,25 @@ func TestSpanSLI(t *testing.T) {
 		})
 	}
 }
+
+// TestSpanAnyService: a discovered SLI (spec.SpanSLI.AnyService) counts
+// the spans of every service but its ExceptServices, and never those of
+// a span without a service.
+func TestSpanAnyService(t *testing.T) {
+	s := &spec.SpanSLI{AnyService: true, ExceptServices: []string{"cart", "pay"}, Name: regexp.MustCompile(`^(?:GET .*)$`)}
+	tests := []struct {
+		name, service, span string
+		want                bool
+	}{
+		{"another service", "search", "GET /q", true},
+		{"an excepted service", "cart", "GET /cart", false},
+		{"the other excepted service", "pay", "GET /pay", false},
+		{"no service", "", "GET /q", false},
+		{"the name still filters", "search", "POST /q", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, Span(s, tt.service, tt.span, ""))
+		})
+	}
+}

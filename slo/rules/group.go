@@ -63,10 +63,12 @@ func alertRule(s *spec.SLO, severity string, sev spec.Severity, p spec.WindowPai
 			lbl[k] = v
 		}
 	}
-	// obsd's labels win on a clash, as in obsd's alerts.
-	delete(lbl, "slo")
-	delete(lbl, "service")
+	// obsd's labels win on a clash, as in obsd's alerts. slo and service
+	// are the values the recording rules' series carry anyway; as static
+	// labels they keep the alerts of two SLOs apart for promtool's
+	// duplicate-rules lint (same alertname, same static labels).
 	delete(lbl, "alertname")
+	lbl["slo"], lbl["service"] = s.Name, s.Service
 	lbl["severity"], lbl["long_window"], lbl["short_window"] = severity, long, short
 	ann := map[string]string{}
 	for _, m := range []map[string]string{s.Alerting.Annotations, sev.Annotations} {

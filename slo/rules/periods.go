@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 
+	"github.com/obsd-dev/obsd/slo/contract"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
@@ -36,5 +37,5 @@ func periodNote(s *spec.SLO) string {
 	}
 	return what + ": PromQL cannot express its error budget, so no period error ratio rule is exported; " +
 		"the burn-rate alerts are exact (rolling windows, factors for " + dur(s.Period) +
-		"); read the budget from obsd_slo_error_budget_remaining_ratio"
+		"); read the budget from " + contract.MetricBudgetRemaining
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/obsd-dev/obsd/slo/contract"
 )
 
 // LogSLI counts the log records of a service: every record matching
@@ -144,6 +146,8 @@ func (s *SLO) GroupBy() []string {
 		return s.SLI.Metric.GroupBy
 	case s.SLI.Latency != nil:
 		return s.SLI.Latency.GroupBy
+	case s.SLI.Spans != nil && s.SLI.Spans.AnyService:
+		return []string{contract.LabelService}
 	case s.SLI.Logs != nil && len(s.SLI.Logs.GroupBy) > 0:
 		names := make([]string, len(s.SLI.Logs.GroupBy))
 		for i, f := range s.SLI.Logs.GroupBy {

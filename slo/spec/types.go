@@ -178,6 +178,17 @@ type SpanSLI struct {
 	HTTP5xx bool
 	// DurationOver counts spans longer than this as bad; 0 disables.
 	DurationOver time.Duration
+	// AnyService makes the SLI count the spans of every service but those
+	// in ExceptServices, in one instance per service: the resource's
+	// service.name is the instance's group label LabelService ("service")
+	// and its service. Service is then empty. The slo connector's
+	// 'discover' builds such SLOs; no SLO file format declares one, so the
+	// model's JSON (the readers' golden files) leaves the two fields out
+	// while unset.
+	AnyService bool `json:",omitempty"`
+	// ExceptServices are the services an AnyService SLI does not count:
+	// those that have SLOs of their own.
+	ExceptServices []string `json:",omitempty"`
 }
 
 // Selector selects series by metric name and Prometheus-style matchers

@@ -11,6 +11,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/obsd-dev/obsd/internal/breakerstate"
 )
 
 // Sample is one scrape of the self-metrics endpoint.
@@ -188,7 +190,7 @@ type Component struct {
 	QueueCapacity *float64 `json:"queueCapacity,omitempty"`
 }
 
-// Breaker is one circuit breaker's state (closed, open, half-open).
+// Breaker is one circuit breaker's state (breakerstate.State's names).
 type Breaker struct {
 	Name  string `json:"name"`
 	State string `json:"state"`
@@ -290,16 +292,14 @@ func connects(other, same map[string][]string, id string) []string {
 	return other[id]
 }
 
-var breakerStates = [...]string{"closed", "open", "half-open"}
-
 func breakers(cur *Sample) []Breaker {
 	out := []Breaker{}
-	cur.each("obsd_circuit_breaker_state", func(l map[string]string, v float64) {
+	cur.each(breakerstate.ExporterGauge, func(l map[string]string, v float64) {
 		st := "unknown"
-		if i := int(v); i >= 0 && i < len(breakerStates) && float64(i) == v {
-			st = breakerStates[i]
+		if s := breakerstate.State(v); float64(s) == v && s >= breakerstate.Closed && s <= breakerstate.Open {
+			st = s.String()
 		}
-		out = append(out, Breaker{Name: l["breaker"], State: st})
+		out = append(out, Breaker{Name: l[breakerstate.ExporterGaugeLabel], State: st})
 	})
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out

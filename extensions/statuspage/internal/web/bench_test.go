@@ -7,7 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/obsd-dev/obsd/extensions/statuspage/status"
+	"github.com/obsd-dev/obsd/slo/contract"
+	"github.com/obsd-dev/obsd/slo/status"
 )
 
 // many is a provider with n SLO instances, each with a full 720-point
@@ -25,7 +26,7 @@ func many(n int) *fakeProvider {
 		snap.SLOs = append(snap.SLOs, s)
 	}
 	for i := range 200 {
-		snap.Alerts = append(snap.Alerts, status.AlertEvent{At: t0.Add(time.Duration(i) * time.Second), SLO: "slo-001", State: status.StateFiring, Receivers: []string{"oncall"}})
+		snap.Alerts = append(snap.Alerts, status.AlertEvent{Transition: contract.Transition{At: t0.Add(time.Duration(i) * time.Second), SLO: "slo-001", State: contract.StateFiring}, Receivers: []string{"oncall"}})
 	}
 	return p
 }

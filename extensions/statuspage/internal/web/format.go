@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/obsd-dev/obsd/extensions/statuspage/status"
+	"github.com/obsd-dev/obsd/slo/status"
 )
 
 // funcs are the template helpers; each returns plain text.
@@ -16,7 +16,7 @@ var funcs = template.FuncMap{
 	"pct":      pct,
 	"burn":     burn,
 	"tte":      tte,
-	"dur":      func(d status.Duration) string { return human(d.Std()) },
+	"dur":      human,
 	"perSec":   perSec,
 	"num":      func(v float64) string { return trimFloat(v, 4) },
 	"clock":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },

@@ -18,7 +18,8 @@ import (
 	"time"
 
 	"github.com/obsd-dev/obsd/extensions/statuspage/internal/pipeline"
-	"github.com/obsd-dev/obsd/extensions/statuspage/status"
+	"github.com/obsd-dev/obsd/slo/contract"
+	"github.com/obsd-dev/obsd/slo/status"
 )
 
 //go:embed templates/*.html
@@ -267,7 +268,7 @@ func (h *Handler) pageList(w http.ResponseWriter, _ *http.Request) {
 	rows := make([]listRow, 0, len(m.SLOs))
 	firing := 0
 	for _, s := range m.SLOs {
-		if s.State == status.StateFiring {
+		if s.State == contract.StateFiring {
 			firing++
 		}
 		rows = append(rows, listRow{SLO: s, DetailURL: "/slo/" + url.PathEscape(s.Name), Burns: pick(s.Windows, listWindows)})

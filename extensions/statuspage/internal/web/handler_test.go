@@ -16,7 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/obsd-dev/obsd/extensions/statuspage/internal/pipeline"
-	"github.com/obsd-dev/obsd/extensions/statuspage/status"
+	"github.com/obsd-dev/obsd/slo/contract"
+	"github.com/obsd-dev/obsd/slo/status"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -57,24 +58,25 @@ func known() *fakeProvider {
 	return &fakeProvider{snaps: []status.Snapshot{{
 		SLOs: []status.SLO{
 			{Name: "api-latency", Service: "api", Objective: 0.99, Period: status.Duration(720 * time.Hour), Windows: windows(0.5),
-				BudgetRemaining: 0.8, TimeToExhaustion: -1, State: status.StateInactive, Source: "slo",
+				BudgetRemaining: 0.8, TimeToExhaustion: -1, State: contract.StateInactive, Source: "slo",
 				DashboardPath: "/d/obsd-slo-api-latency/slo-api-latency?var-slo=api-latency", Thresholds: page},
 			{Name: "checkout-availability", Service: "checkout", Objective: 0.999, Period: status.Duration(720 * time.Hour),
-				Windows: windows(20), BudgetRemaining: 0.9, TimeToExhaustion: status.Duration(36 * time.Hour), State: status.StateFiring,
-				Alerts: []status.AlertStatus{{Severity: "page", State: status.StateFiring, Enabled: true, Since: t0}}, Source: "slo",
+				Windows: windows(20), BudgetRemaining: 0.9, TimeToExhaustion: status.Duration(36 * time.Hour), State: contract.StateFiring,
+				Alerts: []status.AlertStatus{{Severity: "page", State: contract.StateFiring, Enabled: true, Since: t0}}, Source: "slo",
 				RunbookURL: "https://runbooks.example/checkout", DashboardPath: "/d/obsd-slo-checkout-availability/x?var-slo=checkout-availability",
 				Thresholds: page, History: history(30, 0.98, 20)},
 			{Name: "search", Service: "search", Instance: "region=eu", Group: map[string]string{"region": "eu"}, Objective: 0.95,
 				Period: status.Duration(24 * time.Hour), Windows: windows(1), BudgetRemaining: 0.1, TimeToExhaustion: -1,
-				State: status.StateResolved, Source: "slo"},
+				State: contract.StateResolved, Source: "slo"},
 		},
 		Alerts: []status.AlertEvent{
-			{At: t0.Add(-time.Minute), SLO: "checkout-availability", Service: "checkout", Severity: "page", State: status.StatePending, Receivers: []string{}},
-			{At: t0, SLO: "checkout-availability", Service: "checkout", Severity: "page", State: status.StateFiring,
-				LongWindow: status.Duration(time.Hour), ShortWindow: status.Duration(5 * time.Minute), BurnRateLong: 20, BurnRateShort: 25,
-				Threshold: 14.4, Receivers: []string{"oncall"}},
+			{Transition: contract.Transition{At: t0.Add(-time.Minute), SLO: "checkout-availability", Service: "checkout", Severity: "page", State: contract.StatePending}, Receivers: []string{}},
+			{Transition: contract.Transition{At: t0, SLO: "checkout-availability", Service: "checkout", Severity: "page", State: contract.StateFiring,
+				LongWindow: time.Hour, ShortWindow: 5 * time.Minute, BurnRateLong: 20, BurnRateShort: 25,
+				Threshold: 14.4}, Receivers: []string{"oncall"}},
 		},
-		Destinations: []status.Destination{{Name: "oncall", Queued: 1, Breakers: map[string]string{"http://127.0.0.1:9093": "closed"}}},
+		Destinations: []status.Destination{{Name: "oncall", Queued: 1, Breakers: map[string]string{"http://127.0.0.1:9093": "closed"},
+			LastError: "connection refused", LastErrorAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}},
 	}}}
 }
 
@@ -117,7 +119,7 @@ func TestTheJSONAPI(t *testing.T) {
 			require.Len(t, got.Instances, 1)
 			assert.Len(t, got.Instances[0].History, 30)
 			require.Len(t, got.Alerts, 2)
-			assert.Equal(t, status.StateFiring, got.Alerts[0].State, "newest first")
+			assert.Equal(t, contract.StateFiring, got.Alerts[0].State, "newest first")
 		}},
 		{"an unknown SLO is a 404 with a JSON error", "/api/v1/slos/nope", 404, func(t *testing.T, body []byte) {
 			assert.Contains(t, string(body), `no slo named \"nope\"`)
@@ -174,7 +176,8 @@ func TestTheHTMLPages(t *testing.T) {
 				"not sent while pending", "oncall (1 queued)", `<a class="runbook" href="https://runbooks.example/checkout">`, "<caption>Windows</caption>"}},
 		{name: "an unknown SLO's page is a 404 that says so", path: "/slo/nope", code: 404, want: []string{"No SLO named nope"}},
 		{name: "the pipeline page lists each stage and the agent's health tables", path: "/pipeline", code: 200,
-			want: []string{"traces", "otlp", "accepted 10/s", "queue 5 / 100 (5%)", "exp-breaker", "OPEN", "tenant-a", "slow", "checkout", "50%", "oncall"}},
+			want: []string{"traces", "otlp", "accepted 10/s", "queue 5 / 100 (5%)", "exp-breaker", "OPEN", "tenant-a", "slow", "checkout", "50%", "oncall",
+				"not yet", "2026-01-02 03:04:05 UTC connection refused"}},
 		{name: "unknown paths are 404", path: "/nope", code: 404},
 	}
 	p := known()
@@ -265,13 +268,13 @@ func TestSortSLOs(t *testing.T) {
 		want []string
 	}{
 		{"firing before pending before the rest", []status.SLO{
-			{Name: "quiet", State: status.StateInactive, BudgetRemaining: -5},
-			{Name: "pending", State: status.StatePending, BudgetRemaining: 0.5},
-			{Name: "firing", State: status.StateFiring, BudgetRemaining: 0.9},
+			{Name: "quiet", State: contract.StateInactive, BudgetRemaining: -5},
+			{Name: "pending", State: contract.StatePending, BudgetRemaining: 0.5},
+			{Name: "firing", State: contract.StateFiring, BudgetRemaining: 0.9},
 		}, []string{"firing", "pending", "quiet"}},
 		{"a resolved SLO sorts by budget like an inactive one", []status.SLO{
-			{Name: "resolved", State: status.StateResolved, BudgetRemaining: 0.7},
-			{Name: "inactive", State: status.StateInactive, BudgetRemaining: 0.2},
+			{Name: "resolved", State: contract.StateResolved, BudgetRemaining: 0.7},
+			{Name: "inactive", State: contract.StateInactive, BudgetRemaining: 0.2},
 		}, []string{"inactive", "resolved"}},
 		{"equal budgets fall back to the name", []status.SLO{
 			{Name: "b", BudgetRemaining: 1}, {Name: "a", BudgetRemaining: 1},

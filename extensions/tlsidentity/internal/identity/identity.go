@@ -1,11 +1,13 @@
 // Package identity turns a verified client certificate into one identity
-// string (subject CN or a SAN), checked to be a safe tenant and key: no
-// collector imports.
+// string (subject CN or a SAN), checked to be a valid tenant id
+// (internal/tenantid): no collector imports.
 package identity
 
 import (
 	"crypto/x509"
 	"fmt"
+
+	"github.com/obsd-dev/obsd/internal/tenantid"
 )
 
 // Source is the certificate field an identity is read from.
@@ -19,10 +21,6 @@ const (
 	SANEmail  Source = "san_email"
 )
 
-// MaxLen bounds an identity: longer values are refused, not truncated, so
-// that two certificates never collapse into one tenant.
-const MaxLen = 256
-
 // ParseSource checks a configured source name.
 func ParseSource(s string) (Source, error) {
 	switch Source(s) {
@@ -33,9 +31,9 @@ func ParseSource(s string) (Source, error) {
 }
 
 // From reads src from cert: the subject CN, or the first SAN of that kind.
-// It returns "" when the field is missing or the value is not a safe
-// identity (empty, longer than MaxLen, or holding anything but printable
-// ASCII without spaces, '|' or ',').
+// It returns "" when the field is missing or the value is not a valid
+// tenant id (internal/tenantid: empty, longer than tenantid.MaxLen, or
+// holding anything but printable ASCII without spaces, '|' or ',').
 func From(cert *x509.Certificate, src Source) string {
 	if cert == nil {
 		return ""
@@ -57,23 +55,8 @@ func From(cert *x509.Certificate, src Source) string {
 			v = cert.EmailAddresses[0]
 		}
 	}
-	if !Safe(v) {
+	if !tenantid.Valid(v) {
 		return ""
 	}
 	return v
-}
-
-// Safe reports whether v can be used as a tenant id, a header value and a
-// rate-limit key as it is.
-func Safe(v string) bool {
-	if v == "" || len(v) > MaxLen {
-		return false
-	}
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if c <= ' ' || c >= 0x7f || c == '|' || c == ',' {
-			return false
-		}
-	}
-	return true
 }

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/obsd-dev/obsd/internal/tenantid"
 )
 
 func TestFrom(t *testing.T) {
@@ -31,7 +33,7 @@ func TestFrom(t *testing.T) {
 		{"a CN with a space is refused", &x509.Certificate{Subject: pkix.Name{CommonName: "team a"}}, SubjectCN, ""},
 		{"a CN with a line break is refused", &x509.Certificate{Subject: pkix.Name{CommonName: "a\nb"}}, SubjectCN, ""},
 		{"a CN with '|' is refused (Loki multi-tenant separator)", &x509.Certificate{Subject: pkix.Name{CommonName: "a|b"}}, SubjectCN, ""},
-		{"an overlong CN is refused, not truncated", &x509.Certificate{Subject: pkix.Name{CommonName: strings.Repeat("a", MaxLen+1)}}, SubjectCN, ""},
+		{"an overlong CN is refused, not truncated", &x509.Certificate{Subject: pkix.Name{CommonName: strings.Repeat("a", tenantid.MaxLen+1)}}, SubjectCN, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,6 +1,9 @@
 package ids
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // The fuzz targets check that no input panics and that whatever a parser
 // accepts is a valid, non-zero id. The JSON scan's target, FuzzScanJSON,
@@ -53,6 +56,12 @@ func FuzzScanLogfmt(f *testing.F) {
 		var found Found
 		ScanLogfmt(s, m, &found)
 		checkSubstrings(t, s, &found)
+		// Blanks and line ends end a value unless it is quoted.
+		for i := 0; i < MaxKeys; i++ {
+			if v, ok := found.Get(i); ok && strings.ContainsAny(v, " \t\r\n") && !strings.Contains(s, `"`+v+`"`) {
+				t.Fatalf("unquoted value %q for key %d holds a blank or a line end", v, i)
+			}
+		}
 	})
 }
 

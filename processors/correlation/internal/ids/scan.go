@@ -85,22 +85,25 @@ func quoted(s string, i int) (string, int, bool) {
 // ScanLogfmt walks a logfmt line (key=value key="quoted value") once and
 // records the values of the keys m names into f. Dotted keys are flat in
 // logfmt. Quoted values are returned without their quotes and unescaped
-// only in the sense that escapes are left as they are. It returns true when
-// at least one key=value pair was seen.
+// only in the sense that escapes are left as they are. Blanks (space,
+// tab) and line ends (\r, \n) end a key or an unquoted value, so the
+// trailing newline a container runtime keeps in the body is not part of
+// the last value, and pairs on several lines are all read. It returns
+// true when at least one key=value pair was seen.
 func ScanLogfmt(s string, m *Matcher, f *Found) bool {
 	pairs := false
 	i := 0
 	for i < len(s) {
-		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		for i < len(s) && logfmtBlank(s[i]) {
 			i++
 		}
 		start := i
-		for i < len(s) && s[i] != '=' && s[i] != ' ' && s[i] != '\t' && s[i] != '"' {
+		for i < len(s) && s[i] != '=' && s[i] != '"' && !logfmtBlank(s[i]) {
 			i++
 		}
 		key := s[start:i]
 		if i >= len(s) || s[i] != '=' || key == "" {
-			for i < len(s) && s[i] != ' ' && s[i] != '\t' {
+			for i < len(s) && !logfmtBlank(s[i]) {
 				i++
 			}
 			continue
@@ -115,7 +118,7 @@ func ScanLogfmt(s string, m *Matcher, f *Found) bool {
 			}
 		} else {
 			vs := i
-			for i < len(s) && s[i] != ' ' && s[i] != '\t' {
+			for i < len(s) && !logfmtBlank(s[i]) {
 				i++
 			}
 			v = s[vs:i]
@@ -127,4 +130,10 @@ func ScanLogfmt(s string, m *Matcher, f *Found) bool {
 		}
 	}
 	return pairs
+}
+
+// logfmtBlank reports whether c separates logfmt pairs: a blank or a
+// line end.
+func logfmtBlank(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r'
 }
