@@ -266,7 +266,7 @@ func BenchmarkParseOpenSLO(b *testing.B) {
 func TestOpenSLOAsWrittenInTheWild(t *testing.T) {
 	for _, tc := range []struct {
 		name, file, slo string
-		check       func(t *testing.T, s *spec.SLO)
+		check           func(t *testing.T, s *spec.SLO)
 	}{
 		{"a top-level YAML list, a DataSource outside the files and a week from Sunday noon", "list.yaml", "orders-availability", func(t *testing.T, s *spec.SLO) {
 			require.NotNil(t, s.SLI.Metric)
