@@ -47,6 +47,11 @@ slos:
 		{"the example SLO file passes as the README lints it", []string{"slo.example.yaml"}, 0, ""},
 		{"a selector that can never match fails with its line", []string{broken}, 1, broken + ":8: error: slo \"api\": bad selector"},
 		{"a missing file exits 2", []string{filepath.Join(dir, "nope.yaml")}, 2, "nope.yaml"},
+		// Sloth's own getting-started file: no runbook is a warning, not a failure.
+		{"Sloth's getting-started file passes", []string{"slo/formats/sloth/testdata/published/examples__getting-started.yml"}, 0,
+			"warning: slo \"myservice-requests-availability\": page alerts have no runbook URL"},
+		{"--strict fails it", []string{"--strict", "slo/formats/sloth/testdata/published/examples__getting-started.yml"}, 1,
+			"error: slo \"myservice-requests-availability\": page alerts have no runbook URL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, code := runIn(t, root, append([]string{"slo", "lint"}, tc.args...)...)
@@ -57,6 +62,42 @@ slos:
 				t.Fatalf("output lacks %q:\n%s", tc.want, out)
 			}
 		})
+	}
+}
+
+// TestSLOConvert runs the real `obsd slo convert` on a Sloth CRD and a
+// Pyrra file, then loads its output with `obsd slo rules`: a team moves
+// its SLO files over in two commands.
+func TestSLOConvert(t *testing.T) {
+	root, err := harness.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "slos.yaml")
+	msg, code := runIn(t, root, "slo", "convert", "-o", out, "slo/formats/sloth/testdata/crd.yaml",
+		"slo/formats/pyrra/testdata/published/examples__kubernetes__slos__prometheus-http-errors.yaml")
+	if code != 0 {
+		t.Fatalf("convert exit %d:\n%s", code, msg)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(data), "version: obsd/v1\n") {
+		t.Fatalf("not an obsd/v1 file:\n%s", data)
+	}
+	rules, code := runIn(t, root, "slo", "rules", "--slo", out)
+	if code != 0 {
+		t.Fatalf("rules exit %d:\n%s", code, rules)
+	}
+	for _, want := range []string{"name: obsd-slo-checkout-requests-availability", "name: obsd-slo-search-latency", "name: obsd-slo-prometheus-http-errors"} {
+		if !strings.Contains(rules, want) {
+			t.Fatalf("rules lack %q:\n%s", want, rules)
+		}
+	}
+	msg, code = runIn(t, root, "slo", "convert", "slo/formats/sloth/testdata/raw.yaml")
+	if code == 0 || !strings.Contains(msg, `slo "payments-queue-health": 'sli.raw.error_ratio_query' can only be exported`) {
+		t.Fatalf("convert of an export-only SLO: exit %d:\n%s", code, msg)
 	}
 }
 

@@ -20,7 +20,7 @@ import (
 // newSLOCommand groups obsd's SLO tools.
 func newSLOCommand() *cobra.Command {
 	c := &cobra.Command{Use: "slo", Short: "SLO tools"}
-	c.AddCommand(newSLOBacktestCommand(), newSLORulesCommand(), newSLOLintCommand())
+	c.AddCommand(newSLOBacktestCommand(), newSLORulesCommand(), newSLOLintCommand(), newSLOConvertCommand())
 	return c
 }
 

@@ -28,7 +28,8 @@ func newSLORulesCommand() *cobra.Command {
 		Short: "Write Prometheus rule groups (recording and MWMB alerting rules) for the SLOs",
 		Long: "Writes the SLOs' windowed error ratios as recording rules (ratio of sums) and their multi-window\n" +
 			"multi-burn-rate alerts as alerting rules, with obsd's alert labels and annotations, to stdout.\n" +
-			"SLOs on spans have no Prometheus metric: they are named in a comment and skipped.\n" +
+			"SLOs on spans have no Prometheus metric: they are named in a comment and skipped. SLOs obsd cannot\n" +
+			"evaluate itself (Sloth raw error ratios, Pyrra bool_gauge) are exported as their tool writes them.\n" +
 			"--format prometheus-operator wraps the same rule groups in a PrometheusRule manifest (kubectl apply -f -)\n" +
 			"annotated with the SLO files' digest, which the Helm chart checks against the SLO files it mounts.",
 		Args: cobra.NoArgs,
@@ -43,7 +44,7 @@ func newSLORulesCommand() *cobra.Command {
 					return err
 				}
 			}
-			return runRules(cmd.OutOrStdout(), f)
+			return runRules(cmd.OutOrStdout(), cmd.ErrOrStderr(), f)
 		},
 	}
 	c.Flags().StringSliceVar(&f.slos, "slo", nil, "SLO files (paths or globs; repeat or separate with commas)")
@@ -57,8 +58,11 @@ func newSLORulesCommand() *cobra.Command {
 	return c
 }
 
-func runRules(stdout io.Writer, f rulesFlags) error {
-	slos, err := formats.Load(f.slos...)
+func runRules(stdout, stderr io.Writer, f rulesFlags) error {
+	slos, warnings, err := formats.LoadExport(f.slos...)
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "warning: %v\n", w)
+	}
 	if err != nil {
 		return fmt.Errorf("could not load slos: %w", err)
 	}

@@ -115,9 +115,10 @@ func TestValidationErrors(t *testing.T) {
 			`slo "bad one": 'alerting.page.windows[0].burn_rate' must be greater than zero`,
 			`slo "no-sli": 'sli' must have exactly one of 'metric', 'spans' or 'logs', got 0`,
 		}},
-		{"an unsupported sloth query shape names the supported shapes", "testdata/sloth_unsupported.yaml", []string{
-			`slo "svc-latency": 'sli.events.error_query' has an unsupported shape`,
-			`slo "svc-latency": 'sli.events.total_query' has an unsupported shape`,
+		{"the engine refuses a sloth query shape it cannot count, naming the supported shapes", "testdata/sloth_unsupported.yaml", []string{
+			`slo "svc-latency": 'sli.events' can only be exported as Prometheus rules (obsd slo rules), not evaluated in-process`,
+			`'sli.events.error_query' has the shape "sum(rate(x_bucket{le=\"+Inf\"}[5m])) - sum(rate(x_bucket{le=\"0.3\"}[5m]))"`,
+			`'sli.events.total_query' has the shape "avg(rate(x_count[5m]))"`,
 			sloth.SupportedShapes,
 		}},
 		{"an unknown key is rejected", "testdata/unknown_key.yaml", []string{"field colour not found"}},
@@ -150,7 +151,7 @@ func TestParseRejectsOversizedAndUnknownVersion(t *testing.T) {
 	_, err := Parse("big.yaml", make([]byte, spec.MaxFileSize+1))
 	assert.ErrorContains(t, err, "larger than")
 	_, err = Parse("v.yaml", []byte("version: openslo/v1\n"))
-	assert.ErrorContains(t, err, `'version' must be "obsd/v1" or "prometheus/v1"`)
+	assert.ErrorContains(t, err, `v.yaml: unknown SLO format: 'version' must be "obsd/v1" (obsd) or "prometheus/v1" (Sloth), or 'apiVersion' "sloth.slok.dev/v1" (Sloth's CRD), "pyrra.dev/v1alpha1" (Pyrra) or "openslo/v1" (OpenSLO)`)
 }
 
 func FuzzParse(f *testing.F) {

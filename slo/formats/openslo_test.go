@@ -129,7 +129,7 @@ func TestOpenSLOSpecExamples(t *testing.T) {
 		assert.Contains(t, err.Error(), `spec-alertpolicy-inline.yaml: document 1 (AlertPolicy "AlertPolicy"): 'spec.notificationTargets[0].targetRef' names no AlertNotificationTarget document "OnCallDevopsMailNotification"`)
 	})
 	for _, tc := range []struct{ file, want string }{
-		{"spec-slo-inline.yaml", `document 1 (SLO "foo-slo"): 'spec.indicator.spec.ratioMetric.total.metricSource.metricSourceRef' names no DataSource document "datadog-datasource"`},
+		{"spec-slo-inline.yaml", `document 1 (SLO "foo-slo"): 'spec.indicator.spec.ratioMetric.total.metricSource.type' "Datadog" is not supported: obsd counts the metrics it receives with Prometheus-style queries (type Prometheus)`},
 		{"spec-ratio-metric.yaml", `document 2 (SLI "localhost-requests"): 'spec.ratioMetric.good' must select the series of 'total' plus exactly one more matcher`},
 		{"spec-threshold-metric.yaml", `document 1 (SLI "redshift-latency"): 'spec.thresholdMetric.metricSource.type' "Redshift" is not supported`},
 	} {
@@ -160,7 +160,6 @@ func TestOpenSLOInvalid(t *testing.T) {
 		{"an unknown field is refused", "unknown-field", `document 1 (SLO "x"): yaml: unmarshal errors:` + "\n  line 8: field colour not found"},
 		{"an unknown kind is refused", "unknown-kind", `document 1 (Dashboard "d"): 'kind' must be one of SLO, SLI`},
 		{"another apiVersion is refused", "api-version", `'apiVersion' must be "openslo/v1", got "openslo/v2alpha"`},
-		{"a calendar start inside a month is refused", "calendar-unaligned", `'spec.timeWindow[0].calendar.startTime' "2024-01-15 00:00:00" is not the start of a month`},
 		{"a two-month calendar is refused", "calendar-unit", `'spec.timeWindow[0].duration' must be 1w, 1M or 1Q for a calendar window, got "2M"`},
 		{"a rolling month is refused", "rolling-month", `'spec.timeWindow[0].duration' "1M" is a calendar length`},
 		{"a quantile is not an event SLI", "histogram-quantile", `'spec.indicator.spec.thresholdMetric.metricSource.spec.query' is a quantile, not a count of events`},
@@ -193,10 +192,22 @@ func TestOpenSLOInvalid(t *testing.T) {
 	}
 }
 
+func TestOpenSLOCalendarStartAnchorsThePeriods(t *testing.T) {
+	slos, err := Load("testdata/openslo/anchored/calendar-mid-month.yaml")
+	require.NoError(t, err)
+	require.Len(t, slos, 1)
+	c := slos[0].Calendar
+	require.NotNil(t, c)
+	assert.Equal(t, spec.CalendarMonth, c.Unit)
+	start, end := c.Bounds(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	assert.Equal(t, time.Date(2026, 2, 15, 0, 0, 0, 0, time.UTC), start, "months run from the 15th, as startTime says")
+	assert.Equal(t, time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC), end)
+}
+
 func TestInvalidTestdataHasATestEach(t *testing.T) {
 	files, err := filepath.Glob("testdata/openslo/invalid/*.yaml")
 	require.NoError(t, err)
-	assert.Len(t, files, 25, "add a case to TestOpenSLOInvalid for every invalid file")
+	assert.Len(t, files, 24, "add a case to TestOpenSLOInvalid for every invalid file")
 }
 
 func TestParseOpenSLOFileAlone(t *testing.T) {
@@ -250,4 +261,44 @@ func BenchmarkParseOpenSLO(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func TestOpenSLOAsWrittenInTheWild(t *testing.T) {
+	for _, tc := range []struct {
+		name, file, slo string
+		check           func(t *testing.T, s *spec.SLO)
+	}{
+		{"a top-level YAML list, a DataSource outside the files and a week from Sunday noon", "list.yaml", "orders-availability", func(t *testing.T, s *spec.SLO) {
+			require.NotNil(t, s.SLI.Metric)
+			assert.Equal(t, "orders_total", s.SLI.Metric.Total.MetricName)
+			require.NotNil(t, s.Calendar)
+			berlin, _ := time.LoadLocation("Europe/Berlin")
+			start, end := s.Calendar.Bounds(time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC))
+			assert.Equal(t, time.Date(2026, 3, 1, 12, 0, 0, 0, berlin), start)
+			assert.Equal(t, time.Date(2026, 3, 8, 12, 0, 0, 0, berlin), end)
+		}},
+		{"a JSON document", "doc.json", "search-latency", func(t *testing.T, s *spec.SLO) {
+			require.NotNil(t, s.SLI.Latency)
+			assert.Equal(t, 0.5, s.SLI.Latency.Threshold)
+		}},
+		{"a JSON list", "list.json", "cart-errors", func(t *testing.T, s *spec.SLO) {
+			require.NotNil(t, s.SLI.Metric)
+			assert.InDelta(t, 0.999, s.Objective, 1e-12)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			slos, err := Load(filepath.Join("testdata/openslo/wild", tc.file))
+			require.NoError(t, err)
+			require.Len(t, slos, 1)
+			assert.Equal(t, tc.slo, slos[0].Name)
+			tc.check(t, slos[0])
+		})
+	}
+}
+
+func TestOpenSLOListErrorsNameTheItem(t *testing.T) {
+	_, err := Parse("l.yaml", []byte("- apiVersion: openslo/v1\n  kind: Service\n  metadata: {name: s}\n- apiVersion: openslo/v1\n  kind: SLO\n  metadata: {name: x}\n  spec: {colour: red}\n"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `l.yaml: document 2 (SLO "x"): yaml: unmarshal errors:`)
+	assert.Contains(t, err.Error(), "field colour not found")
 }

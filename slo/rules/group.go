@@ -23,6 +23,9 @@ func group(s *spec.SLO, q queries, alertName string) rulefmt.RuleGroup {
 		g.Rules = append(g.Rules, rulefmt.Rule{Record: ErrorRatioRecord + dur(w), Expr: q.errorRatio(dur(w)), Labels: base})
 	}
 	for _, w := range alertWins {
+		if q.events == nil {
+			break
+		}
 		g.Rules = append(g.Rules, rulefmt.Rule{Record: EventsRecord + dur(w), Expr: q.events(dur(w)), Labels: base})
 	}
 	for _, sev := range []struct {
@@ -48,7 +51,7 @@ func alertRule(s *spec.SLO, severity string, sev spec.Severity, p spec.WindowPai
 		fmt.Sprintf("(%s%s%s / %s >= %s)", ErrorRatioRecord, long, sel, b, f),
 		fmt.Sprintf("(%s%s%s / %s >= %s)", ErrorRatioRecord, short, sel, b, f),
 	}
-	if s.Alerting.MinEvents > 0 {
+	if s.Alerting.MinEvents > 0 && s.SLI.PromQL == nil {
 		me := num(s.Alerting.MinEvents)
 		terms = append(terms,
 			fmt.Sprintf("(%s%s%s >= %s)", EventsRecord, long, sel, me),

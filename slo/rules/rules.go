@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -176,9 +177,17 @@ func queriesOf(s *spec.SLO) (queries, bool) {
 		}
 		q.events = func(w string) string { return fmt.Sprintf("%s (increase(%s[%s]))", q.by, count, w) }
 		return q, true
+	case s.SLI.PromQL != nil:
+		// An error ratio only Prometheus computes (Sloth's raw SLIs): written
+		// with each window, as Sloth writes it; it has no event count.
+		expr := s.SLI.PromQL.ErrorRatio
+		return queries{errorRatio: func(w string) string { return windowPlaceholder.ReplaceAllString(expr, w) }}, true
 	}
 	return queries{}, false
 }
+
+// windowPlaceholder is the {{.window}} of Sloth's and Pyrra's query templates.
+var windowPlaceholder = regexp.MustCompile(`{{\s*\.window\s*}}`)
 
 // leRegexp matches the threshold's le label as client libraries ("1")
 // and OTel translation ("1.0") write it.

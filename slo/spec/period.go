@@ -26,6 +26,9 @@ func (c *CalendarPeriod) Bounds(t time.Time) (start, end time.Time) {
 	if loc == nil {
 		loc = time.UTC
 	}
+	if !c.Start.IsZero() {
+		return c.anchoredBounds(t, loc)
+	}
 	lt := t.In(loc)
 	y, m, d := lt.Date()
 	switch c.Unit {
@@ -49,11 +52,50 @@ func (c *CalendarPeriod) Bounds(t time.Time) (start, end time.Time) {
 	return start, end
 }
 
+// anchoredBounds is Bounds for periods anchored at c.Start.
+func (c *CalendarPeriod) anchoredBounds(t time.Time, loc *time.Location) (start, end time.Time) {
+	a := c.Start.In(loc)
+	ay, am, ad := a.Date()
+	hh, mm, ss := a.Clock()
+	at := func(k int) time.Time {
+		if c.Unit == CalendarWeek {
+			return time.Date(ay, am, ad+7*k, hh, mm, ss, 0, loc)
+		}
+		months := k
+		if c.Unit == CalendarQuarter {
+			months = 3 * k
+		}
+		first := time.Date(ay, am+time.Month(months), 1, 0, 0, 0, 0, loc)
+		last := time.Date(first.Year(), first.Month()+1, 0, 0, 0, 0, 0, loc).Day()
+		return time.Date(first.Year(), first.Month(), min(ad, last), hh, mm, ss, 0, loc)
+	}
+	lt := t.In(loc)
+	var k int
+	switch c.Unit {
+	case CalendarWeek:
+		k = int(lt.Sub(a) / (7 * 24 * time.Hour))
+	case CalendarQuarter:
+		k = ((lt.Year()-ay)*12 + int(lt.Month()-am)) / 3
+	default:
+		k = (lt.Year()-ay)*12 + int(lt.Month()-am)
+	}
+	for at(k).After(t) {
+		k--
+	}
+	for !at(k + 1).After(t) {
+		k++
+	}
+	return at(k), at(k + 1)
+}
+
 // String is "month (Europe/Berlin)".
 func (c *CalendarPeriod) String() string {
 	loc := "UTC"
 	if c.Location != nil {
 		loc = c.Location.String()
+	}
+	if !c.Start.IsZero() {
+		return fmt.Sprintf("%s (%s, from %s)", c.Unit, loc, c.Start.In(c.Location).Format("2006-01-02 15:04:05"))
 	}
 	return fmt.Sprintf("%s (%s)", c.Unit, loc)
 }

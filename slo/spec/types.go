@@ -8,6 +8,7 @@
 package spec
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"time"
@@ -66,6 +67,11 @@ const (
 type CalendarPeriod struct {
 	Unit     CalendarUnit
 	Location *time.Location
+	// Start, when set, anchors the periods (OpenSLO's calendar startTime):
+	// they start at Start plus whole weeks, months or quarters, at its
+	// local time of day (a month anchored on the 31st starts on the last
+	// day of shorter months). Zero means the unit's natural boundaries.
+	Start time.Time
 }
 
 // BudgetingMethod names how an error budget is counted (OpenSLO's
@@ -100,12 +106,38 @@ const DefaultPeriod = 30 * 24 * time.Hour
 // DefaultMinEvents is the default per-window minimum event count.
 const DefaultMinEvents = 10
 
-// SLI is exactly one of Metric, Latency, Spans or Logs.
+// SLI is exactly one of Metric, Latency, Spans, Logs or PromQL.
 type SLI struct {
 	Metric  *MetricRatio
 	Latency *MetricLatency
 	Spans   *SpanSLI
 	Logs    *LogSLI
+	// PromQL is export-only: Prometheus computes it from the rules `obsd
+	// slo rules` writes; the engine cannot evaluate it (see ExportOnly).
+	PromQL *PromQLRatio
+}
+
+// PromQLRatio is an error ratio that only Prometheus can compute: a PromQL
+// expression with the {{.window}} placeholder (Sloth's
+// sli.raw.error_ratio_query), or one a format's reader writes for a
+// plugin or indicator whose query has no exact in-process equivalent.
+type PromQLRatio struct {
+	// ErrorRatio is the PromQL of the error ratio over {{.window}}.
+	ErrorRatio string
+	// Field is the file's field the expression comes from (e.g.
+	// "sli.raw.error_ratio_query"), for messages.
+	Field string
+	// Reason says why obsd cannot evaluate it in-process.
+	Reason string
+}
+
+// ExportOnly returns why an SLO cannot be evaluated by the engine (its
+// rules can only be exported), or "" when it can.
+func (s *SLO) ExportOnly() string {
+	if p := s.SLI.PromQL; p != nil {
+		return fmt.Sprintf("'%s' can only be exported as Prometheus rules (obsd slo rules), not evaluated in-process: %s", p.Field, p.Reason)
+	}
+	return ""
 }
 
 // MetricRatio counts events from monotonic sums (delta or cumulative):

@@ -41,7 +41,36 @@ func ValidLabelName(s string) bool { return labelNameRe.MatchString(s) }
 type Problems struct {
 	File, SLO string
 	list      []error
+	warnings  []error
 }
+
+// Warning is a problem that does not stop a file from loading (a key the
+// format's own tool ignores too); lint reports it, --strict fails on it.
+type Warning struct{ Err error }
+
+func (w *Warning) Error() string { return w.Err.Error() }
+func (w *Warning) Unwrap() error { return w.Err }
+
+// IsWarning reports whether err is (or wraps) a Warning.
+func IsWarning(err error) bool {
+	var w *Warning
+	return errors.As(err, &w)
+}
+
+// Warnf records a warning about field of the current SLO, worded as Addf.
+// With no current SLO (a file-level key) it names the file only.
+func (p *Problems) Warnf(field, format string, args ...any) {
+	var err error
+	if p.SLO == "" {
+		err = fmt.Errorf("%s: '%s' %s", p.File, field, fmt.Sprintf(format, args...))
+	} else {
+		err = fmt.Errorf("%s: slo %q: '%s' %s", p.File, p.SLO, field, fmt.Sprintf(format, args...))
+	}
+	p.warnings = append(p.warnings, &Warning{Err: err})
+}
+
+// Warnings returns the warnings recorded so far.
+func (p *Problems) Warnings() []error { return p.warnings }
 
 // Addf records a problem with field (the YAML path, e.g.
 // "sli.metric.bad") of the current SLO.
@@ -186,9 +215,9 @@ func DecodeFile(file string, data []byte, v any) error {
 
 // SLOs returns the SLOs read from a file whose format lists them under
 // 'slos', or every problem: those collected, "'slos' must declare at least
-// one slo" when there is none, and names used twice.
+// one slo" when there is none (and no other problem), and names used twice.
 func (p *Problems) SLOs(slos []*SLO) ([]*SLO, error) {
-	if len(slos) == 0 {
+	if len(slos) == 0 && p.Len() == 0 {
 		p.Add(fmt.Errorf("%s: 'slos' must declare at least one slo", p.File))
 	}
 	if err := errors.Join(p.Err(), CheckUnique(slos)); err != nil {

@@ -45,7 +45,27 @@ func convertPeriod(period spec.Duration, cal *raw.Calendar, s *spec.SLO, e *spec
 			c.Location = loc
 		}
 	}
+	if cal.Start != "" {
+		start, ok := parseStart(cal.Start, c.Location)
+		if !ok {
+			e.Addf("calendar.start", "must be a local date and time like 2024-01-07 12:00:00, got %q", cal.Start)
+		}
+		c.Start = start
+	}
 	s.Calendar = c
+}
+
+// StartLayout is how 'calendar.start' is written: a local date and time
+// in the calendar's time zone (OpenSLO's calendar startTime).
+const StartLayout = "2006-01-02 15:04:05"
+
+func parseStart(s string, loc *time.Location) (time.Time, bool) {
+	for _, layout := range []string{StartLayout, "2006-01-02T15:04:05", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, strings.TrimSpace(s), loc); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
 }
 
 // convertBudgeting validates 'budgeting' into s.Budgeting.

@@ -121,34 +121,22 @@ func (c *oslConv) timeWindow(d *oslDoc, tw []raw.TimeWindow, s *spec.SLO) {
 	}
 	s.Period, s.Calendar = u.period, &spec.CalendarPeriod{Unit: u.unit, Location: loc}
 	if w.Calendar.StartTime != "" {
-		c.calendarStart(d, w.Calendar.StartTime, u.unit, loc)
+		c.calendarStart(d, w.Calendar.StartTime, s.Calendar)
 	}
 }
 
-// calendarStart checks that a calendar window's startTime is the start
-// of a calendar unit (obsd's periods always start on unit boundaries).
-func (c *oslConv) calendarStart(d *oslDoc, start string, unit spec.CalendarUnit, loc *time.Location) {
+// calendarStart anchors a calendar window at its startTime (any date and
+// time, read in the window's time zone, as OpenSLO allows).
+func (c *oslConv) calendarStart(d *oslDoc, start string, cal *spec.CalendarPeriod) {
 	const path = "spec.timeWindow[0].calendar.startTime"
-	var t time.Time
-	var err error
-	for _, layout := range []string{"2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02"} {
-		if t, err = time.ParseInLocation(layout, start, loc); err == nil {
-			break
+	for _, layout := range []string{"2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02 15:04", "2006-01-02", time.RFC3339} {
+		t, err := time.ParseInLocation(layout, strings.TrimSpace(start), cal.Location)
+		if err == nil {
+			cal.Start = t
+			return
 		}
 	}
-	if err != nil {
-		c.addf(d, path, "must be a date and time like 2024-01-01 00:00:00, got %q", start)
-		return
-	}
-	midnight := t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0
-	switch {
-	case unit == spec.CalendarWeek && (t.Weekday() != time.Monday || !midnight):
-		c.addf(d, path, "%q is not the start of a week: obsd's calendar weeks start on Monday 00:00:00", start)
-	case unit == spec.CalendarMonth && (t.Day() != 1 || !midnight):
-		c.addf(d, path, "%q is not the start of a month: obsd's calendar months start on the 1st at 00:00:00", start)
-	case unit == spec.CalendarQuarter && (t.Day() != 1 || (t.Month()-1)%3 != 0 || !midnight):
-		c.addf(d, path, "%q is not the start of a quarter: obsd's quarters start on Jan, Apr, Jul or Oct 1st at 00:00:00", start)
-	}
+	c.addf(d, path, "must be a date and time like 2024-01-01 00:00:00, got %q", start)
 }
 
 var calendarShorthand = regexp.MustCompile(`^[0-9]+[MQY]$`)

@@ -39,11 +39,22 @@ const (
 // OpenSLO apiVersion (any "openslo/..." version; only v1 is accepted
 // later, with an error naming the version otherwise).
 func Is(data []byte) bool {
+	var n yaml.Node
+	if yaml.Unmarshal(data, &n) != nil || len(n.Content) == 0 {
+		return false
+	}
+	first := n.Content[0]
+	if first.Kind == yaml.SequenceNode { // a file written as a list of documents
+		if len(first.Content) == 0 {
+			return false
+		}
+		first = first.Content[0]
+	}
 	var head struct {
 		Version    string `yaml:"version"`
 		APIVersion string `yaml:"apiVersion"`
 	}
-	if yaml.Unmarshal(data, &head) != nil {
+	if first.Decode(&head) != nil {
 		return false
 	}
 	return head.Version == "" && strings.HasPrefix(head.APIVersion, "openslo/")
@@ -79,7 +90,10 @@ func NewSet() *Set {
 
 // Add decodes every document of one file strictly (unknown keys are
 // errors), after the size and alias-expansion limits of every SLO file.
-// Problems are kept and reported by Convert.
+// A file may hold several YAML documents, or a list of documents (as the
+// OpenSLO Go SDK writes them, in YAML or JSON); documents are numbered in
+// file order, list items included. Problems are kept and reported by
+// Convert.
 func (s *Set) Add(file string, data []byte) {
 	if err := spec.CheckLimits(file, data); err != nil {
 		s.errs = append(s.errs, err)
@@ -101,6 +115,17 @@ func (s *Set) Add(file string, data []byte) {
 		if len(n.Content) == 0 || n.Content[0].Tag == "!!null" { // an empty document ("---" at the end)
 			var skip yaml.Node
 			_ = strict.Decode(&skip)
+			i--
+			continue
+		}
+		if n.Content[0].Kind == yaml.SequenceNode {
+			var skip yaml.Node
+			_ = strict.Decode(&skip)
+			for _, item := range n.Content[0].Content {
+				s.addList(file, i, item)
+				i++
+			}
+			i--
 			continue
 		}
 		var head struct {
@@ -117,12 +142,14 @@ func (s *Set) Add(file string, data []byte) {
 			s.errs = append(s.errs, fmt.Errorf("%s: 'kind' must be one of %s, got %q", d.where(), openSLOKindList, head.Kind))
 			continue
 		}
-		if err := strict.Decode(v); err != nil {
-			s.errs = append(s.errs, fmt.Errorf("%s: %w", d.where(), err))
+		if head.APIVersion != APIVersion {
+			var skip yaml.Node
+			_ = strict.Decode(&skip)
+			s.errs = append(s.errs, apiVersionError(d, head.APIVersion))
 			continue
 		}
-		if head.APIVersion != APIVersion {
-			s.errs = append(s.errs, fmt.Errorf("%s: 'apiVersion' must be %q, got %q", d.where(), APIVersion, head.APIVersion))
+		if err := strict.Decode(v); err != nil {
+			s.errs = append(s.errs, fmt.Errorf("%s: %w", d.where(), err))
 			continue
 		}
 		if !checkOSLName(d, "metadata.name", head.Metadata.Name, &s.errs) {
@@ -131,6 +158,53 @@ func (s *Set) Add(file string, data []byte) {
 		d.value = v
 		s.add(d)
 	}
+}
+
+// addList adds one item of a top-level list as document index: the item
+// is re-encoded and decoded strictly, so a YAML line in its errors counts
+// from the item.
+func (s *Set) addList(file string, index int, item *yaml.Node) {
+	var head struct {
+		APIVersion string   `yaml:"apiVersion"`
+		Kind       string   `yaml:"kind"`
+		Metadata   raw.Meta `yaml:"metadata"`
+	}
+	_ = item.Decode(&head)
+	d := &oslDoc{file: file, index: index, kind: head.Kind, name: head.Metadata.Name}
+	v := newOSLValue(head.Kind)
+	if v == nil {
+		s.errs = append(s.errs, fmt.Errorf("%s: 'kind' must be one of %s, got %q", d.where(), openSLOKindList, head.Kind))
+		return
+	}
+	if head.APIVersion != APIVersion {
+		s.errs = append(s.errs, apiVersionError(d, head.APIVersion))
+		return
+	}
+	text, err := yaml.Marshal(item)
+	if err == nil {
+		dec := yaml.NewDecoder(bytes.NewReader(text))
+		dec.KnownFields(true)
+		err = dec.Decode(v)
+	}
+	if err != nil {
+		s.errs = append(s.errs, fmt.Errorf("%s: %w", d.where(), err))
+		return
+	}
+	if !checkOSLName(d, "metadata.name", head.Metadata.Name, &s.errs) {
+		return
+	}
+	d.value = v
+	s.add(d)
+}
+
+// apiVersionError refuses another OpenSLO version, with the way forward
+// for v1alpha (the version Sloth reads).
+func apiVersionError(d *oslDoc, got string) error {
+	if got == "openslo/v1alpha" {
+		return fmt.Errorf("%s: 'apiVersion' must be %q, got %q: obsd reads OpenSLO v1 only; rewrite the document as v1 "+
+			"(spec.objectives[].ratioMetrics becomes spec.indicator.spec.ratioMetric, spec.timeWindows becomes spec.timeWindow)", d.where(), APIVersion, got)
+	}
+	return fmt.Errorf("%s: 'apiVersion' must be %q, got %q", d.where(), APIVersion, got)
 }
 
 func (s *Set) add(d *oslDoc) {

@@ -262,12 +262,14 @@ func (c *oslConv) source(d *oslDoc, path string, m *raw.Metric) (string, bool) {
 	p := path + ".metricSource"
 	typ := src.Type
 	if src.MetricSourceRef != "" {
+		// obsd needs no connection details: with the type given inline, a
+		// DataSource outside the loaded files is fine.
 		ds := c.set.ref(kindDataSource, src.MetricSourceRef)
-		if ds == nil {
-			c.addf(d, p+".metricSourceRef", "names no DataSource document %q in the loaded files", src.MetricSourceRef)
+		switch {
+		case ds == nil && typ == "":
+			c.addf(d, p+".metricSourceRef", "names no DataSource document %q in the loaded files (load it, or set 'type' beside it)", src.MetricSourceRef)
 			return "", false
-		}
-		if typ == "" {
+		case typ == "":
 			typ = ds.value.(*raw.DataSourceDoc).Spec.Type
 		}
 	}

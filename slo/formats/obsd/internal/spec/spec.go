@@ -107,6 +107,7 @@ type rawWindow struct {
 type rawCalendar struct {
 	Unit     string `yaml:"unit"`
 	TimeZone string `yaml:"time_zone"`
+	Start    string `yaml:"start"`
 }
 
 // rawBudgeting is 'budgeting: {method: timeslices, slice_target: 95, slice_window: 5m}'.
