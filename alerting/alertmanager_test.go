@@ -36,7 +36,7 @@ func TestExampleConfigPassesAmtool(t *testing.T) {
 	require.NoError(t, err, "amtool check-config: %s", out)
 	assert.Contains(t, string(out), "SUCCESS")
 	assert.Contains(t, string(out), "1 inhibit rules")
-	assert.Contains(t, string(out), "2 receivers")
+	assert.Contains(t, string(out), "3 receivers")
 }
 
 func TestAmtoolCatchesABrokenConfig(t *testing.T) {
@@ -142,5 +142,34 @@ func TestAlertFiredWhileAlertmanagerIsDownArrivesOnceItStarts(t *testing.T) {
 	require.Eventually(t, func() bool { return len(oncall.webhookAlerts()) > 0 }, 30*time.Second, 20*time.Millisecond,
 		"the queued page reaches on-call once Alertmanager is up")
 	assert.Equal(t, "checkout-availability", oncall.webhookAlerts()[0].Labels["slo"])
-	assert.Equal(t, 0, m.QueueDepth("am"))
+	// Alertmanager may notify on-call before obsd has read its 202 and
+	// emptied the outbox.
+	require.Eventually(t, func() bool { return m.QueueDepth("am") == 0 }, 10*time.Second, 10*time.Millisecond,
+		"the delivered page leaves the outbox")
+}
+
+// TestRealAlertmanagerSendsDrillPagesToTheGamedayReceiver: with the
+// example config, a game-day page (gameday="true") reaches the gameday
+// receiver and never on-call, and does not inhibit a real ticket of the
+// same SLO.
+func TestRealAlertmanagerSendsDrillPagesToTheGamedayReceiver(t *testing.T) {
+	oncall, ticket, gameday := newFakeServer(t, true), newFakeServer(t, true), newFakeServer(t, true)
+	am := amtest.StartWith(t, freePort(t), amtest.Receivers{Oncall: oncall.URL + "/oncall", Ticket: ticket.URL + "/ticket", Gameday: gameday.URL + "/gameday"})
+	m := startManager(t, testConfig([]string{am}, ""), t.TempDir(), nil)
+	defer func() { require.NoError(t, m.Shutdown(context.Background())) }()
+
+	now := time.Now().UTC()
+	drill := firing("checkout-availability", now)
+	drill.Labels = map[string]string{contract.LabelGameday: contract.GamedayTrue, contract.LabelGamedayDrill: "gd-1"}
+	realTicket := firing("checkout-availability", now)
+	realTicket.Severity, realTicket.LongWindow, realTicket.ShortWindow = contract.SeverityTicket, 6*time.Hour, 30*time.Minute
+	m.Notify(drill, realTicket)
+
+	require.Eventually(t, func() bool { return len(gameday.webhookAlerts()) > 0 && len(ticket.webhookAlerts()) > 0 },
+		30*time.Second, 20*time.Millisecond, "the drill reaches the gameday receiver and the real ticket its receiver")
+	got := gameday.webhookAlerts()[0]
+	assert.Equal(t, "gd-1", got.Labels[contract.LabelGamedayDrill])
+	assert.Equal(t, "page", got.Labels["severity"])
+	assert.Empty(t, oncall.webhookAlerts(), "a drill never pages on-call")
+	assert.Equal(t, "ticket", ticket.webhookAlerts()[0].Labels["severity"], "the drill's page inhibits no real ticket")
 }

@@ -129,3 +129,23 @@ func TestEndpointLabelCarriesNoSecrets(t *testing.T) {
 		endpointLabel("https://user:pw@am.example:9093/api/v2/alerts?token=abc"))
 	assert.Equal(t, "invalid", endpointLabel("http://[::1"))
 }
+
+func TestDestinationsReportTheLastDeliveryAndError(t *testing.T) {
+	am := newFakeServer(t, false)
+	am.setMode(modeFail)
+	cfg := testConfig([]string{am.URL}, "")
+	m := startManager(t, cfg, t.TempDir(), nil)
+	defer func() { require.NoError(t, m.Shutdown(context.Background())) }()
+	before := time.Now()
+	m.Notify(firing("a", before))
+	require.Eventually(t, func() bool { return m.Destinations()[0].LastError != "" }, waitFor, tick,
+		"a failing Alertmanager's error is reported")
+	d := m.Destinations()[0]
+	assert.True(t, d.LastDelivered.IsZero(), "nothing delivered yet")
+	assert.False(t, d.LastErrorAt.Before(before))
+	assert.Equal(t, 1, d.Queued)
+
+	am.setMode(modeOK)
+	require.Eventually(t, func() bool { d = m.Destinations()[0]; return !d.LastDelivered.IsZero() && d.Queued == 0 }, waitFor, tick)
+	assert.False(t, d.LastDelivered.Before(d.LastErrorAt), "the delivery came after the error")
+}

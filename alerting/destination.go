@@ -45,6 +45,40 @@ type destination struct {
 	now     func() time.Time
 	metrics *metrics
 	logger  *zap.Logger
+	// last is the outcome of the latest attempts, for status pages.
+	last deliveryRecord
+}
+
+// deliveryRecord remembers when a destination last delivered and its
+// latest error.
+type deliveryRecord struct {
+	mu        sync.Mutex
+	delivered time.Time
+	err       string
+	errAt     time.Time
+}
+
+func (r *deliveryRecord) success(at time.Time) {
+	r.mu.Lock()
+	r.delivered = at
+	r.mu.Unlock()
+}
+
+// failure records err; while every breaker is open the error that opened
+// them is kept, as it says what is wrong.
+func (r *deliveryRecord) failure(err error, at time.Time) {
+	r.mu.Lock()
+	if !errors.Is(err, errAllOpen) || r.err == "" {
+		r.err = err.Error()
+	}
+	r.errAt = at
+	r.mu.Unlock()
+}
+
+func (r *deliveryRecord) get() (delivered time.Time, err string, errAt time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.delivered, r.err, r.errAt
 }
 
 var errAllOpen = errors.New("every endpoint's circuit breaker is open")
@@ -129,6 +163,11 @@ func (d *destination) attempt(exec failsafe.Execution[any]) error {
 		d.metrics.count(d.name, OutcomeSuperseded, superseded)
 	}
 	err := d.deliver(ctx, alerts)
+	if err == nil {
+		d.last.success(d.now())
+	} else if ctx.Err() == nil {
+		d.last.failure(err, d.now())
+	}
 	switch {
 	case err == nil:
 		done(OutcomeSuccess)

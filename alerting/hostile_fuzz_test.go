@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -97,26 +98,79 @@ func FuzzAlertingState(f *testing.F) {
 }
 
 func TestCorruptAlertingStateNeverCrashes(t *testing.T) {
+	at := t0.Add(time.Hour)
 	tests := []struct {
 		name string
 		st   State
+		// loaded is the state of each alert kept by load, by SLO label.
+		loaded map[string]string
+		// due is the SLOs of the alerts re-sent at t0+1h, and kept the
+		// alerts still known after that (the new one applied aside).
+		due, kept []string
 	}{
-		{"an alert without labels is dropped", State{Alerts: []AlertState{{State: contract.StateFiring}}}},
-		{"an unknown state and severity are carried, not crashed on", State{Alerts: []AlertState{{Alert: obAlert("a"), State: "bogus", Severity: "nope"}}}},
-		{"zero times everywhere", State{Alerts: []AlertState{{Alert: Alert{Labels: map[string]string{"slo": "z"}}, State: contract.StateResolved}}}},
-		{"the same alert twice keeps one", State{Alerts: []AlertState{{Alert: obAlert("d"), State: contract.StateFiring}, {Alert: obAlert("d"), State: contract.StateResolved}}}},
+		{
+			name:   "an alert without labels is dropped",
+			st:     State{Alerts: []AlertState{{State: contract.StateFiring}, {Alert: obAlert("b"), State: contract.StateFiring, LastSent: at}}},
+			loaded: map[string]string{"b": contract.StateFiring},
+			kept:   []string{"b"},
+		},
+		{
+			name:   "an unknown state and severity are carried, never sent nor counted",
+			st:     State{Alerts: []AlertState{{Alert: obAlert("a"), State: "bogus", Severity: "nope"}}},
+			loaded: map[string]string{"a": "bogus"},
+			kept:   []string{"a"},
+		},
+		{
+			name:   "zero times everywhere: a firing alert is re-sent, a resolved one is past its retention",
+			st:     State{Alerts: []AlertState{{Alert: obAlert("f"), State: contract.StateFiring}, {Alert: obAlert("z"), State: contract.StateResolved}}},
+			loaded: map[string]string{"f": contract.StateFiring, "z": contract.StateResolved},
+			due:    []string{"f"},
+			kept:   []string{"f"},
+		},
+		{
+			name: "the same alert twice keeps one, the last",
+			st: State{Alerts: []AlertState{{Alert: obAlert("d"), State: contract.StateFiring, LastSent: at},
+				{Alert: obAlert("d"), State: contract.StateResolved, ResolvedAt: at, LastSent: at}}},
+			loaded: map[string]string{"d": contract.StateResolved},
+			kept:   []string{"d"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			l := newLifecycle(time.Minute, 3*time.Minute, 15*time.Minute)
+			var due []Alert
 			require.NotPanics(t, func() {
 				l.load(tt.st)
-				_ = l.due(t0.Add(time.Hour))
-				_, _ = l.apply(obAlert("new"), contract.StateFiring, contract.SeverityPage, t0.Add(time.Hour))
+				loaded := map[string]string{}
+				for _, a := range l.export().Alerts {
+					loaded[a.Alert.Labels["slo"]] = a.State
+				}
+				assert.Equal(t, tt.loaded, loaded, "alerts kept by load")
+				due = l.due(at)
 			})
-			assert.LessOrEqual(t, len(l.export().Alerts), len(tt.st.Alerts)+1)
+			assert.Equal(t, tt.due, sloLabels(due), "alerts re-sent")
+			var kept []Alert
+			for _, a := range l.export().Alerts {
+				kept = append(kept, a.Alert)
+			}
+			assert.Equal(t, tt.kept, sloLabels(kept), "alerts known after the resend")
+
+			sent, ok := l.apply(obAlert("new"), contract.StateFiring, contract.SeverityPage, at)
+			require.True(t, ok, "a new firing alert is sent at once")
+			assert.Equal(t, "new", sent.Labels["slo"])
+			assert.Len(t, l.export().Alerts, len(tt.kept)+1)
 		})
 	}
+}
+
+// sloLabels is the slo label of each alert, sorted; nil for none.
+func sloLabels(as []Alert) []string {
+	var out []string
+	for _, a := range as {
+		out = append(out, a.Labels["slo"])
+	}
+	sort.Strings(out)
+	return out
 }
 
 // FuzzRouteMatchers builds a route whose matcher is any string (the config's

@@ -6,6 +6,8 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/obsd-dev/obsd/slo/contract"
 )
 
 func TestRouteReceivers(t *testing.T) {
@@ -64,4 +66,30 @@ func TestRouteDeduplicatesReceivers(t *testing.T) {
 func TestRouteRejectsContinueOnRoot(t *testing.T) {
 	_, err := NewRoute(RouteConfig{Receiver: "a", Continue: true}, map[string]DestinationConfig{"a": {}})
 	require.ErrorContains(t, err, "'route::continue' cannot be set on the root route")
+}
+
+func TestConfigReceiversRouteLikeAManager(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Route = RouteConfig{Receiver: "oncall", Routes: []RouteConfig{{Receiver: "drills", Matchers: []string{`gameday="true"`}}}}
+	cfg.Destinations = map[string]DestinationConfig{
+		"oncall": {Webhook: &WebhookConfig{URL: "http://127.0.0.1:9/oncall"}},
+		"drills": {Webhook: &WebhookConfig{URL: "http://127.0.0.1:9/drills"}},
+	}
+	tests := []struct {
+		name   string
+		labels map[string]string
+		want   []string
+	}{
+		{"a real page goes to on-call", map[string]string{"team": "payments"}, []string{"oncall"}},
+		{"a game-day page goes to the drill receiver", map[string]string{"gameday": "true"}, []string{"drills"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := contract.Transition{SLO: "a", Service: "svc", Labels: tt.labels, Severity: contract.SeverityPage, State: contract.StateFiring}
+			got, err := cfg.Receivers(tr)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+			assert.Equal(t, "SLOErrorBudgetBurn", cfg.AlertLabels(tr)["alertname"])
+		})
+	}
 }

@@ -41,13 +41,17 @@ type options struct {
 	out       string
 	profDir   string
 	drainWait time.Duration
+	ratios    [][2]profile // a/b columns of the table
+	fileLines int          // lines per container of the file profiles
+	fileRuns  int          // runs per file profile (the median is kept)
 }
 
 func main() {
 	var o options
-	var profiles, signals string
+	var profiles, signals, ratios string
 	flag.StringVar(&o.bin, "bin", "", "obsd binary to run (default: build ./cmd/obsd into a temporary directory)")
-	flag.StringVar(&profiles, "profiles", "baseline,full", "configurations to measure")
+	flag.StringVar(&profiles, "profiles", "baseline,full", "configurations to measure: baseline, "+strings.Join(profileNames(), ", "))
+	flag.StringVar(&ratios, "ratios", "full/baseline", "ratio columns of the table, a/b, comma-separated (only those whose profiles ran)")
 	flag.StringVar(&signals, "signals", "spans,logs", "signals to send")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each measured phase")
 	flag.Float64Var(&o.rate, "rate", 50000, "items per second of the fixed-rate phase")
@@ -58,12 +62,22 @@ func main() {
 	flag.StringVar(&o.out, "out", "", "also write the result table (markdown) to this file")
 	flag.StringVar(&o.profDir, "profile", "", "save a CPU profile of obsd's saturation phases into this directory")
 	flag.DurationVar(&o.drainWait, "drain", 60*time.Second, "how long to wait for the sink to receive everything acknowledged")
+	flag.IntVar(&o.fileLines, "file-lines", 50000, "lines per container file of the files-* profiles (12 containers)")
+	flag.IntVar(&o.fileRuns, "file-runs", 3, "runs per files-* profile; the median is reported")
 	flag.Parse()
 	for _, p := range strings.Split(profiles, ",") {
 		o.profiles = append(o.profiles, profile(strings.TrimSpace(p)))
 	}
 	for _, s := range strings.Split(signals, ",") {
 		o.signals = append(o.signals, signal(strings.TrimSpace(s)))
+	}
+	for _, r := range strings.Split(ratios, ",") {
+		a, b, ok := strings.Cut(strings.TrimSpace(r), "/")
+		if !ok {
+			fmt.Fprintf(os.Stderr, "bench: -ratios: %q is not a/b\n", r)
+			os.Exit(2)
+		}
+		o.ratios = append(o.ratios, [2]profile{profile(a), profile(b)})
 	}
 	if err := pinSelf(o.loadCore); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -115,14 +129,32 @@ func run(o options) error {
 	printMachine(o, shed)
 
 	results := map[profile]*profileResult{}
+	var fileProfiles []profile
 	for _, p := range o.profiles {
+		if isFileProfile(p) {
+			fileProfiles = append(fileProfiles, p)
+			continue
+		}
 		r, err := measureProfile(o, p, work, shed)
 		if err != nil {
 			return fmt.Errorf("%s: %w", p, err)
 		}
 		results[p] = r
 	}
-	table := renderTable(o, results)
+	var table string
+	if len(results) > 0 {
+		table = renderTable(o, results)
+	}
+	if len(fileProfiles) > 0 {
+		fr, err := measureFiles(o, fileProfiles, work)
+		if err != nil {
+			return err
+		}
+		if table != "" {
+			table += "\n"
+		}
+		table += renderFilesTable(o, fr)
+	}
 	fmt.Println()
 	fmt.Print(table)
 	if o.out != "" {

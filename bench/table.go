@@ -6,23 +6,29 @@ import (
 	"time"
 )
 
-// renderTable prints the side-by-side table, with full/baseline ratios
-// where both profiles ran.
+// renderTable prints the side-by-side table of the profiles in the order
+// they ran, with the -ratios columns whose two profiles both ran.
 func renderTable(o options, results map[profile]*profileResult) string {
 	var b strings.Builder
-	cols := []profile{baseline, full}
-	if _, ok := results[fullMemQ]; ok {
-		cols = append(cols, fullMemQ)
+	cols := o.profiles
+	var ratios [][2]profile
+	for _, r := range o.ratios {
+		if results[r[0]] != nil && results[r[1]] != nil {
+			ratios = append(ratios, r)
+		}
 	}
 	b.WriteString("| figure |")
 	for _, c := range cols {
 		fmt.Fprintf(&b, " %s |", c)
 	}
-	b.WriteString(" full / baseline |\n|---|")
-	for range cols {
+	for _, r := range ratios {
+		fmt.Fprintf(&b, " %s / %s |", r[0], r[1])
+	}
+	b.WriteString("\n|---|")
+	for range len(cols) + len(ratios) {
 		b.WriteString("---:|")
 	}
-	b.WriteString("---:|\n")
+	b.WriteString("\n")
 	row := func(name string, get func(*profileResult) (float64, bool), format func(float64) string) {
 		cells := make([]string, 0, len(cols))
 		vals := map[profile]float64{}
@@ -40,13 +46,16 @@ func renderTable(o options, results map[profile]*profileResult) string {
 			vals[p] = v
 			cells = append(cells, format(v))
 		}
-		ratio := "–"
-		if bv, ok := vals[baseline]; ok && bv != 0 {
-			if fv, ok := vals[full]; ok {
-				ratio = fmt.Sprintf("%.2f×", fv/bv)
+		for _, r := range ratios {
+			ratio := "–"
+			av, aok := vals[r[0]]
+			bv, bok := vals[r[1]]
+			if aok && bok && bv != 0 {
+				ratio = fmt.Sprintf("%.2f×", av/bv)
 			}
+			cells = append(cells, ratio)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", name, strings.Join(cells, " | "), ratio)
+		fmt.Fprintf(&b, "| %s | %s |\n", name, strings.Join(cells, " | "))
 	}
 	num := func(v float64) string { return fmt.Sprintf("%.0f", v) }
 	two := func(v float64) string { return fmt.Sprintf("%.2f", v) }

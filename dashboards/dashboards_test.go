@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/obsd-dev/obsd/slo/formats"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
@@ -25,7 +26,7 @@ const goldenProvisionPath = "/var/lib/grafana/dashboards/obsd"
 
 func loadSLOs(t *testing.T) []*spec.SLO {
 	t.Helper()
-	slos, err := spec.Load(goldenSLOs)
+	slos, err := formats.Load(goldenSLOs)
 	require.NoError(t, err)
 	require.Len(t, slos, 3)
 	return slos
@@ -40,7 +41,7 @@ func TestGoldenDashboards(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			slos, err := spec.Load(tt.slos)
+			slos, err := formats.Load(tt.slos)
 			require.NoError(t, err)
 			files, err := Generate(slos, goldenProvisionPath)
 			require.NoError(t, err)
@@ -110,7 +111,7 @@ func TestWrite(t *testing.T) {
 }
 
 func BenchmarkGenerate(b *testing.B) {
-	slos, err := spec.Load(goldenSLOs)
+	slos, err := formats.Load(goldenSLOs)
 	require.NoError(b, err)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -121,9 +122,10 @@ func BenchmarkGenerate(b *testing.B) {
 }
 
 func BenchmarkMetricNames(b *testing.B) {
-	slos, err := spec.Load(goldenSLOs)
+	slos, err := formats.Load(goldenSLOs)
 	require.NoError(b, err)
-	ds := Dashboards(slos)
+	ds, err := Dashboards(slos)
+	require.NoError(b, err)
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := MetricNames(ds...); err != nil {

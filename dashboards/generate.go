@@ -8,7 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/obsd-dev/obsd/dashboards/grafana"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+
 	"github.com/obsd-dev/obsd/internal/atomicfile"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
@@ -22,14 +23,29 @@ type File struct {
 // ProvisioningFile is the name of the Grafana provisioning file Generate writes.
 const ProvisioningFile = "obsd-dashboards.yaml"
 
-// Dashboards returns every dashboard for slos: the overview, the agent
-// health dashboard and one dashboard per SLO (sorted by SLO name).
-func Dashboards(slos []*spec.SLO) []*grafana.Dashboard {
-	out := []*grafana.Dashboard{OverviewDashboard(slos), AgentHealthDashboard()}
-	for _, s := range sortedSLOs(slos) {
-		out = append(out, SLODashboard(s))
+// Dashboards returns every dashboard for slos, built with Grafana's
+// foundation SDK: the overview, the agent health dashboard and one
+// dashboard per SLO (sorted by SLO name). An error means a builder refused
+// a value (the SDK validates grid positions, thresholds and queries) and
+// names the dashboard.
+func Dashboards(slos []*spec.SLO) ([]dashboard.Dashboard, error) {
+	overview, err := OverviewDashboard(slos)
+	if err != nil {
+		return nil, err
 	}
-	return out
+	agent, err := AgentHealthDashboard()
+	if err != nil {
+		return nil, err
+	}
+	out := []dashboard.Dashboard{overview, agent}
+	for _, s := range sortedSLOs(slos) {
+		d, err := SLODashboard(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }
 
 // Generate renders every dashboard as indented JSON ("<uid>.json") and a
@@ -37,21 +53,34 @@ func Dashboards(slos []*spec.SLO) []*grafana.Dashboard {
 // directory the JSON files will be in on the Grafana host). Output is
 // deterministic: the same SLOs give the same bytes.
 func Generate(slos []*spec.SLO, provisionPath string) ([]File, error) {
+	ds, err := Dashboards(slos)
+	if err != nil {
+		return nil, err
+	}
 	var files []File
 	uids := map[string]string{}
-	for _, d := range Dashboards(slos) {
-		if prev, ok := uids[d.UID]; ok {
-			return nil, fmt.Errorf("dashboards %q and %q share the uid %q", prev, d.Title, d.UID)
+	for _, d := range ds {
+		uid, title := deref(d.Uid), deref(d.Title)
+		if prev, ok := uids[uid]; ok {
+			return nil, fmt.Errorf("dashboards %q and %q share the uid %q", prev, title, uid)
 		}
-		uids[d.UID] = d.Title
+		uids[uid] = title
 		data, err := json.MarshalIndent(d, "", "  ")
 		if err != nil {
-			return nil, fmt.Errorf("could not encode dashboard %q: %w", d.UID, err)
+			return nil, fmt.Errorf("could not encode dashboard %q: %w", uid, err)
 		}
-		files = append(files, File{Name: d.UID + ".json", Data: append(data, '\n')})
+		files = append(files, File{Name: uid + ".json", Data: append(data, '\n')})
 	}
 	files = append(files, File{Name: ProvisioningFile, Data: []byte(Provisioning(provisionPath))})
 	return files, nil
+}
+
+// deref is *s, or "" for nil (the SDK's optional strings).
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 // Provisioning returns a Grafana dashboard provisioning file (apiVersion 1)

@@ -7,13 +7,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/grafana/grafana-foundation-sdk/go/common"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	"github.com/grafana/grafana-foundation-sdk/go/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/obsd-dev/obsd/dashboards/grafana"
 	"github.com/obsd-dev/obsd/internal/breakerstate"
 	"github.com/obsd-dev/obsd/slo/contract"
-	"github.com/obsd-dev/obsd/slo/spec"
+	"github.com/obsd-dev/obsd/slo/formats"
 )
 
 // knownMetrics are the metric names obsd exposes (checked by hand against
@@ -39,14 +41,71 @@ var knownMetrics = map[string]bool{
 // grafanaVar matches what Grafana would interpolate as a variable.
 var grafanaVar = regexp.MustCompile(`\$(\{|[a-zA-Z_])`)
 
-func allDashboards(t *testing.T) []*grafana.Dashboard {
+func allDashboards(t *testing.T) []dashboard.Dashboard {
 	t.Helper()
-	ds := Dashboards(loadSLOs(t))
-	example, err := spec.Load("../slo.example.yaml")
+	ds, err := Dashboards(loadSLOs(t))
 	require.NoError(t, err)
-	ds = append(ds, Dashboards(example)...)
+	example, err := formats.Load("../slo.example.yaml")
+	require.NoError(t, err)
+	more, err := Dashboards(example)
+	require.NoError(t, err)
 	// An empty SLO list must give valid dashboards too.
-	return append(ds, OverviewDashboard(nil))
+	empty, err := OverviewDashboard(nil)
+	require.NoError(t, err)
+	return append(append(ds, more...), empty)
+}
+
+// panels are d's panels and rows in order, as Grafana's JSON has them.
+type gridPanel struct {
+	id      uint32
+	title   string
+	row     bool
+	gridPos dashboard.GridPos
+	panel   *dashboard.Panel
+}
+
+func panelsOf(t *testing.T, d dashboard.Dashboard) []gridPanel {
+	t.Helper()
+	var out []gridPanel
+	for _, p := range d.Panels {
+		switch {
+		case p.Panel != nil:
+			require.NotNil(t, p.Panel.Id, "%s: a panel without an id", *d.Uid)
+			require.NotNil(t, p.Panel.GridPos)
+			out = append(out, gridPanel{id: *p.Panel.Id, title: deref(p.Panel.Title), gridPos: *p.Panel.GridPos, panel: p.Panel})
+		case p.RowPanel != nil:
+			require.NotNil(t, p.RowPanel.GridPos)
+			assert.Empty(t, p.RowPanel.Panels, "%s: rows are expanded, their panels follow them", *d.Uid)
+			out = append(out, gridPanel{id: p.RowPanel.Id, title: deref(p.RowPanel.Title), row: true, gridPos: *p.RowPanel.GridPos})
+		default:
+			t.Fatalf("%s: an empty panel", *d.Uid)
+		}
+	}
+	return out
+}
+
+// panelByTitle is the panel of d titled title.
+func panelByTitle(t *testing.T, d dashboard.Dashboard, title string) *dashboard.Panel {
+	t.Helper()
+	for _, p := range panelsOf(t, d) {
+		if p.title == title && p.panel != nil {
+			return p.panel
+		}
+	}
+	t.Fatalf("%s has no panel %q", *d.Uid, title)
+	return nil
+}
+
+// promTargets are p's queries as Prometheus queries.
+func promTargets(t *testing.T, p *dashboard.Panel) []prometheus.Dataquery {
+	t.Helper()
+	var out []prometheus.Dataquery
+	for _, tg := range p.Targets {
+		q, ok := tg.(prometheus.Dataquery)
+		require.True(t, ok, "%s: target %T is not a Prometheus query", deref(p.Title), tg)
+		out = append(out, q)
+	}
+	return out
 }
 
 func TestEveryExpressionParsesWithPrometheusParser(t *testing.T) {
@@ -57,6 +116,25 @@ func TestEveryExpressionParsesWithPrometheusParser(t *testing.T) {
 		assert.NoError(t, err, "%s / %s / %s: %s", e.Dashboard, e.Panel, e.RefID, e.Expr)
 		assert.NotRegexp(t, grafanaVar, SubstituteVariables(e.Expr), "an unknown variable is left in %q", e.Expr)
 	}
+}
+
+func TestExpressionsCarryTheirDashboardsSLO(t *testing.T) {
+	slos := loadSLOs(t)
+	d, err := SLODashboard(slos[2])
+	require.NoError(t, err)
+	exprs := Expressions(d)
+	require.NotEmpty(t, exprs)
+	for _, e := range exprs {
+		assert.Equal(t, slos[2].Name, e.SLO)
+		assert.NotContains(t, e.Query(DefaultVariables), "$")
+	}
+	assert.Equal(t, `max(obsd_slo_objective_ratio{slo="search.frontend:spans-errors-for-the-public-search-api"})`, exprs[0].Query(DefaultVariables))
+	agent, err := AgentHealthDashboard()
+	require.NoError(t, err)
+	e := Expressions(agent)[0]
+	assert.Empty(t, e.SLO)
+	assert.Equal(t, `sum by (receiver) (rate(otelcol_receiver_accepted_spans{instance=~"obsd-1:8888"}[2m]))`,
+		e.Query(Variables{RateInterval: "2m", Instance: "obsd-1:8888"}))
 }
 
 func TestEveryMetricNameIsOneObsdExposes(t *testing.T) {
@@ -76,118 +154,132 @@ func TestEveryMetricNameIsOneObsdExposes(t *testing.T) {
 }
 
 func TestMetricNamesReportsAnExpressionThatDoesNotParse(t *testing.T) {
-	d := &grafana.Dashboard{UID: "x", Panels: []grafana.Panel{{Title: "broken", Targets: []grafana.Target{{RefID: "A", Expr: "rate(x[5m]"}}}}}
-	_, err := MetricNames(d)
+	d, err := dashboard.NewDashboardBuilder("x").Uid("x").
+		WithPanel(timeseriesPanel("broken", "none", rangeQuery("rate(x[5m]", ""))).Build()
+	require.NoError(t, err)
+	_, err = MetricNames(d)
 	assert.ErrorContains(t, err, `dashboard "x" panel "broken" query A`)
 }
 
 func TestPanelsHaveUniqueIDsAndADatasourceVariable(t *testing.T) {
 	for _, d := range allDashboards(t) {
-		ids := map[int]bool{}
-		for _, p := range d.Panels {
-			assert.False(t, ids[p.ID], "%s: panel id %d twice", d.UID, p.ID)
-			ids[p.ID] = true
-			if p.Type == grafana.TypeRow {
+		uid := deref(d.Uid)
+		ids := map[uint32]bool{}
+		for _, gp := range panelsOf(t, d) {
+			assert.False(t, ids[gp.id], "%s: panel id %d twice", uid, gp.id)
+			assert.NotZero(t, gp.id, "%s / %s", uid, gp.title)
+			ids[gp.id] = true
+			if gp.row {
 				continue
 			}
-			require.NotNil(t, p.Datasource, "%s / %s", d.UID, p.Title)
-			assert.Equal(t, "${datasource}", p.Datasource.UID, "%s / %s", d.UID, p.Title)
-			assert.NotEmpty(t, p.Targets, "%s / %s has no query", d.UID, p.Title)
-			for _, tg := range p.Targets {
-				require.NotNil(t, tg.Datasource, "%s / %s / %s", d.UID, p.Title, tg.RefID)
-				assert.Equal(t, "${datasource}", tg.Datasource.UID)
-				assert.NotEmpty(t, tg.RefID)
+			p := gp.panel
+			require.NotNil(t, p.Datasource, "%s / %s", uid, gp.title)
+			assert.Equal(t, "${datasource}", deref(p.Datasource.Uid), "%s / %s", uid, gp.title)
+			assert.Equal(t, "prometheus", deref(p.Datasource.Type), "%s / %s", uid, gp.title)
+			qs := promTargets(t, p)
+			assert.NotEmpty(t, qs, "%s / %s has no query", uid, gp.title)
+			for i, q := range qs {
+				require.NotNil(t, q.Datasource, "%s / %s / %d", uid, gp.title, i)
+				assert.Equal(t, "${datasource}", deref(q.Datasource.Uid))
+				assert.Equal(t, string(rune('A'+i)), deref(q.RefId))
 			}
-			assert.NotEmpty(t, p.FieldConfig.Defaults.Unit, "%s / %s has no unit", d.UID, p.Title)
+			require.NotNil(t, p.FieldConfig, "%s / %s", uid, gp.title)
+			assert.NotEmpty(t, deref(p.FieldConfig.Defaults.Unit), "%s / %s has no unit", uid, gp.title)
 		}
 		v := d.Templating.List[0]
-		assert.Equal(t, grafana.Variable{Name: "datasource", Label: "Data source", Type: "datasource", Query: "prometheus",
-			Current: &grafana.VariableValue{Text: "default", Value: "default"}}, v, d.UID)
-		assert.GreaterOrEqual(t, d.SchemaVersion, 39)
-		assert.LessOrEqual(t, len(d.UID), 40)
+		assert.Equal(t, "datasource", v.Name, uid)
+		assert.Equal(t, dashboard.VariableTypeDatasource, v.Type, uid)
+		assert.Equal(t, "Data source", deref(v.Label), uid)
+		require.NotNil(t, v.Query, uid)
+		assert.Equal(t, "prometheus", deref(v.Query.String), uid)
+		require.NotNil(t, v.Current, uid)
+		assert.Equal(t, "default", deref(v.Current.Value.String), uid)
+		assert.GreaterOrEqual(t, d.SchemaVersion, uint16(39))
+		assert.LessOrEqual(t, len(uid), 40)
+		for _, l := range d.Links {
+			assert.Nil(t, l.Placement, "%s: link %q is in the controls menu", uid, l.Title)
+		}
 	}
 }
 
 func TestGridPositionsFitAndNeverOverlap(t *testing.T) {
 	for _, d := range allDashboards(t) {
-		for i, p := range d.Panels {
-			g := p.GridPos
-			assert.True(t, g.X >= 0 && g.Y >= 0 && g.W > 0 && g.H > 0 && g.X+g.W <= 24, "%s / %s: %+v", d.UID, p.Title, g)
-			for _, q := range d.Panels[:i] {
-				assert.False(t, overlap(g, q.GridPos), "%s: %q %+v overlaps %q %+v", d.UID, p.Title, g, q.Title, q.GridPos)
+		ps := panelsOf(t, d)
+		for i, p := range ps {
+			g := p.gridPos
+			assert.True(t, g.W > 0 && g.H > 0 && g.X+g.W <= 24, "%s / %s: %+v", *d.Uid, p.title, g)
+			for _, q := range ps[:i] {
+				assert.False(t, overlap(g, q.gridPos), "%s: %q %+v overlaps %q %+v", *d.Uid, p.title, g, q.title, q.gridPos)
 			}
 		}
 	}
 }
 
-func overlap(a, b grafana.GridPos) bool {
+func overlap(a, b dashboard.GridPos) bool {
 	return a.X < b.X+b.W && b.X < a.X+a.W && a.Y < b.Y+b.H && b.Y < a.Y+a.H
 }
 
 func TestOverlapDetectsOverlaps(t *testing.T) {
-	assert.True(t, overlap(grafana.GridPos{X: 0, Y: 0, W: 12, H: 8}, grafana.GridPos{X: 11, Y: 7, W: 4, H: 4}))
-	assert.False(t, overlap(grafana.GridPos{X: 0, Y: 0, W: 12, H: 8}, grafana.GridPos{X: 12, Y: 0, W: 12, H: 8}))
-	assert.False(t, overlap(grafana.GridPos{X: 0, Y: 0, W: 12, H: 8}, grafana.GridPos{X: 0, Y: 8, W: 24, H: 1}))
+	assert.True(t, overlap(dashboard.GridPos{X: 0, Y: 0, W: 12, H: 8}, dashboard.GridPos{X: 11, Y: 7, W: 4, H: 4}))
+	assert.False(t, overlap(dashboard.GridPos{X: 0, Y: 0, W: 12, H: 8}, dashboard.GridPos{X: 12, Y: 0, W: 12, H: 8}))
+	assert.False(t, overlap(dashboard.GridPos{X: 0, Y: 0, W: 12, H: 8}, dashboard.GridPos{X: 0, Y: 8, W: 24, H: 1}))
 }
 
 func TestSLODashboardShowsWhatTheIssueAsks(t *testing.T) {
 	slos := loadSLOs(t)
-	d := SLODashboard(slos[0]) // checkout-availability: 30d, default windows
-	titles := map[string]grafana.Panel{}
-	for _, p := range d.Panels {
-		titles[p.Title] = p
-	}
+	d, err := SLODashboard(slos[0]) // checkout-availability: 30d, default windows
+	require.NoError(t, err)
 	for _, want := range []string{
 		"Objective", "SLI over time", "Error budget remaining", "Error budget burndown (30d)",
 		"Time to exhaustion at the 1h burn rate", "Alert state", "Events per second, good and bad",
 		"Burn rate 1h / 5m (page at 14.4×)", "Burn rate 6h / 30m (page at 6×)",
 		"Burn rate 1d / 2h (ticket at 3×)", "Burn rate 3d / 6h (ticket at 1×)",
 	} {
-		assert.Contains(t, titles, want)
+		panelByTitle(t, d, want)
 	}
-	p := titles["Burn rate 1h / 5m (page at 14.4×)"]
+	p := panelByTitle(t, d, "Burn rate 1h / 5m (page at 14.4×)")
 	th := p.FieldConfig.Defaults.Thresholds
 	require.NotNil(t, th)
 	assert.Equal(t, 14.4, *th.Steps[1].Value, "the page factor is drawn as a threshold line")
-	assert.Equal(t, map[string]any{"mode": "line+area"}, p.FieldConfig.Defaults.Custom["thresholdsStyle"])
-	assert.Equal(t, "30d", titles["Error budget burndown (30d)"].TimeFrom)
-	assert.Equal(t, `obsd_slo_burn_rate{slo="$slo",window="1h"}`, p.Targets[0].Expr)
-	assert.Equal(t, "1h region={{region}}", p.Targets[0].LegendFormat, "group-by labels are in the legend")
+	custom, ok := p.FieldConfig.Defaults.Custom.(*common.GraphFieldConfig)
+	require.True(t, ok, "%T", p.FieldConfig.Defaults.Custom)
+	require.NotNil(t, custom.ThresholdsStyle)
+	assert.Equal(t, common.GraphThresholdsStyleModeLineAndArea, custom.ThresholdsStyle.Mode)
+	assert.Equal(t, "30d", deref(panelByTitle(t, d, "Error budget burndown (30d)").TimeFrom))
+	q := promTargets(t, p)[0]
+	assert.Equal(t, `obsd_slo_burn_rate{slo="$slo",window="1h"}`, q.Expr)
+	assert.Equal(t, "1h region={{region}}", deref(q.LegendFormat), "group-by labels are in the legend")
 	slo := d.Templating.List[1]
 	assert.Equal(t, "slo", slo.Name)
-	assert.Equal(t, "checkout-availability", slo.Current.Value)
+	assert.Equal(t, dashboard.VariableHideHideVariable, *slo.Hide)
+	assert.Equal(t, "checkout-availability", deref(slo.Current.Value.String))
 }
 
 func TestAWindowObsdDoesNotExportIsNamedNotQueried(t *testing.T) {
-	d := SLODashboard(loadSLOs(t)[1]) // checkout-latency: a 6h/10m pair, ticket disabled
-	var found bool
-	for _, p := range d.Panels {
-		assert.NotContains(t, p.Title, "ticket")
-		if p.Title == "Burn rate 6h / 10m (page at 2×)" {
-			found = true
-			require.Len(t, p.Targets, 1)
-			assert.Contains(t, p.Targets[0].Expr, `window="6h"`)
-			assert.Contains(t, p.Description, "does not export the window(s) 10m")
-		}
+	d, err := SLODashboard(loadSLOs(t)[1]) // checkout-latency: a 6h/10m pair, ticket disabled
+	require.NoError(t, err)
+	for _, p := range panelsOf(t, d) {
+		assert.NotContains(t, p.title, "ticket")
 	}
-	assert.True(t, found)
+	p := panelByTitle(t, d, "Burn rate 6h / 10m (page at 2×)")
+	qs := promTargets(t, p)
+	require.Len(t, qs, 1)
+	assert.Contains(t, qs[0].Expr, `window="6h"`)
+	assert.Contains(t, deref(p.Description), "does not export the window(s) 10m")
 }
 
 func TestOverviewTableLinksEverySLOToItsDashboardAndRunbook(t *testing.T) {
 	slos := loadSLOs(t)
-	d := OverviewDashboard(slos)
-	var table *grafana.Panel
-	for i := range d.Panels {
-		if d.Panels[i].Type == grafana.TypeTable {
-			table = &d.Panels[i]
-		}
+	d, err := OverviewDashboard(slos)
+	require.NoError(t, err)
+	table := panelByTitle(t, d, "SLOs by error budget remaining")
+	assert.Equal(t, "table", table.Type)
+	qs := promTargets(t, table)
+	for _, q := range qs {
+		assert.Equal(t, len(slos), strings.Count(q.Expr, "max without(window, severity) ("),
+			"every query drops window and severity so the merge transform joins one row per SLO instance: %s", q.Expr)
 	}
-	require.NotNil(t, table)
-	for _, tg := range table.Targets {
-		assert.Equal(t, len(slos), strings.Count(tg.Expr, "max without(window, severity) ("),
-			"every query drops window and severity so the merge transform joins one row per SLO instance: %s", tg.Expr)
-	}
-	expr := table.Targets[0].Expr
+	expr := qs[0].Expr
 	for _, s := range slos {
 		assert.Contains(t, expr, fmt.Sprintf(`"dashboard_uid", %q`, contract.DashboardUID(s.Name)))
 	}
@@ -195,14 +287,16 @@ func TestOverviewTableLinksEverySLOToItsDashboardAndRunbook(t *testing.T) {
 	assert.Contains(t, expr, `"https://runbooks.example/checkout-latency?section=$$1&x=\"y\""`,
 		"$ is escaped for label_replace and quotes for PromQL")
 	assert.Equal(t, 1, strings.Count(expr, "search.frontend:spans-errors-for-the-public-search-api"))
-	assert.Equal(t, []map[string]any{{"displayName": "Budget remaining", "desc": false}}, table.Options["sortBy"])
-	raw, err := json.Marshal(table.FieldConfig.Overrides)
+	raw, err := json.Marshal(table)
 	require.NoError(t, err)
-	assert.Contains(t, string(raw), `/d/${__data.fields.dashboard_uid}?var-slo=${__value.raw}`)
+	assert.Contains(t, string(raw), `"sortBy":[{"displayName":"Budget remaining","desc":false}]`)
+	assert.Contains(t, string(raw), `{"title":"SLO dashboard","url":"/d/${__data.fields.dashboard_uid}?var-slo=${__value.raw}\u0026${__url_time_range}","targetBlank":false}`)
+	assert.Contains(t, string(raw), `{"title":"Runbook","url":"${__value.raw}","targetBlank":true}`)
 }
 
 func TestAgentHealthQueriesFollowTheInstanceVariable(t *testing.T) {
-	d := AgentHealthDashboard()
+	d, err := AgentHealthDashboard()
+	require.NoError(t, err)
 	exprs := Expressions(d)
 	require.NotEmpty(t, exprs)
 	for _, e := range exprs {
@@ -210,6 +304,7 @@ func TestAgentHealthQueriesFollowTheInstanceVariable(t *testing.T) {
 	}
 	v := d.Templating.List[1]
 	assert.Equal(t, "instance", v.Name)
-	assert.Equal(t, "${datasource}", v.Datasource.UID)
-	assert.True(t, v.IncludeAll && v.Multi)
+	assert.Equal(t, "${datasource}", deref(v.Datasource.Uid))
+	assert.True(t, *v.IncludeAll && *v.Multi)
+	assert.Equal(t, ".*", deref(v.AllValue))
 }

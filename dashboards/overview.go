@@ -3,7 +3,13 @@ package dashboards
 import (
 	"strings"
 
-	"github.com/obsd-dev/obsd/dashboards/grafana"
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
+	"github.com/grafana/grafana-foundation-sdk/go/common"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboardv2"
+	"github.com/grafana/grafana-foundation-sdk/go/prometheus"
+	"github.com/grafana/grafana-foundation-sdk/go/table"
+
 	"github.com/obsd-dev/obsd/slo/contract"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
@@ -15,90 +21,81 @@ const overviewTitle = "obsd SLO overview"
 // runbook. The links come from labels the table's queries attach with
 // label_replace (dashboard_uid, runbook_url), since Grafana cannot derive
 // a uid from a name.
-func OverviewDashboard(slos []*spec.SLO) *grafana.Dashboard {
+func OverviewDashboard(slos []*spec.SLO) (dashboard.Dashboard, error) {
 	slos = sortedSLOs(slos)
-	b := &board{}
-	b.add(6, 4, stat("SLOs", "none", nil, instant("count("+contract.MetricObjective+") or vector(0)")))
-	b.add(6, 4, stat("SLOs with budget spent", "none", grafana.Steps("green", grafana.Step(1, "red")),
-		instant("count("+contract.MetricBudgetRemaining+" <= 0) or vector(0)")))
-	b.add(6, 4, stat("Page alerts firing", "none", grafana.Steps("green", grafana.Step(1, "red")),
-		instant("sum("+series(contract.MetricAlertActive, contract.LabelSeverity, contract.SeverityPage)+") or vector(0)")))
-	b.add(6, 4, stat("Ticket alerts firing", "none", grafana.Steps("green", grafana.Step(1, "orange")),
-		instant("sum("+series(contract.MetricAlertActive, contract.LabelSeverity, contract.SeverityTicket)+") or vector(0)")))
-	b.newRow()
-	b.add(24, 4+2*max(len(slos), 4), sloTable(slos))
-	b.add(24, 9, budgetTrend())
-	d := newDashboard(contract.OverviewDashboardUID, overviewTitle, []string{"obsd", "obsd-slo-overview"}, "now-24h", b)
-	d.Links = []grafana.Link{
-		{Title: "SLO dashboards", Type: "dashboards", Tags: []string{"obsd-slo"}, AsDropdown: true, KeepTime: true},
-		{Title: "Agent health", Type: "link", URL: "/d/" + contract.AgentHealthDashboardUID + "/" + contract.Slug(agentTitle), KeepTime: true, Icon: "dashboard"},
-	}
-	return d
+	d := newDashboard(contract.OverviewDashboardUID, overviewTitle, []string{"obsd", "obsd-slo-overview"}, "now-24h").
+		Links([]cog.Builder[dashboard.DashboardLink]{
+			dashboard.NewDashboardLinkBuilder("SLO dashboards").Type(dashboard.DashboardLinkTypeDashboards).
+				Tags([]string{"obsd-slo"}).AsDropdown(true).KeepTime(true),
+			link("Agent health", "/d/"+contract.AgentHealthDashboardUID+"/"+contract.Slug(agentTitle), "dashboard"),
+		})
+	d.WithPanel(statPanel("SLOs", "none", nil,
+		instantQuery("count("+contract.MetricObjective+") or vector(0)")).Span(6).Height(4))
+	d.WithPanel(statPanel("SLOs with budget spent", "none", thresholds("green", step{1, "red"}),
+		instantQuery("count("+contract.MetricBudgetRemaining+" <= 0) or vector(0)")).Span(6).Height(4))
+	d.WithPanel(statPanel("Page alerts firing", "none", thresholds("green", step{1, "red"}),
+		instantQuery("sum("+series(contract.MetricAlertActive, contract.LabelSeverity, contract.SeverityPage)+") or vector(0)")).Span(6).Height(4))
+	d.WithPanel(statPanel("Ticket alerts firing", "none", thresholds("green", step{1, "orange"}),
+		instantQuery("sum("+series(contract.MetricAlertActive, contract.LabelSeverity, contract.SeverityTicket)+") or vector(0)")).Span(6).Height(4))
+	d.WithPanel(sloTable(slos).Span(24).Height(uint32(4 + 2*max(len(slos), 4))))
+	d.WithPanel(withThresholdLines(timeseriesPanel("Error budget remaining, every SLO", "percentunit",
+		rangeQuery(contract.MetricBudgetRemaining, "{{"+contract.LabelSLO+"}}")),
+		thresholds("red", step{0, "transparent"})).Span(24).Height(9))
+	return finish(contract.OverviewDashboardUID, d)
 }
 
 // sloTable is the table of every SLO with links to its dashboard and runbook.
-func sloTable(slos []*spec.SLO) grafana.Panel {
-	q := func(expr string) grafana.Target {
-		return instant(withLinks(slos, "max without(window, severity) ("+expr+")"))
+func sloTable(slos []*spec.SLO) *table.PanelBuilder {
+	q := func(expr string) *prometheus.DataqueryBuilder {
+		return instantQuery(withLinks(slos, "max without(window, severity) ("+expr+")"))
 	}
-	p := grafana.Panel{
-		Type: grafana.TypeTable, Title: "SLOs by error budget remaining",
-		Description: "Click an SLO for its dashboard, a runbook for the runbook.",
-		Targets: []grafana.Target{
-			q(contract.MetricBudgetRemaining),
-			q(contract.MetricObjective),
-			q("1 - " + series(contract.MetricErrorRatio, contract.LabelWindow, contract.WindowPeriod)),
-			q(series(contract.MetricBurnRate, contract.LabelWindow, "1h")),
-			q(contract.MetricAlertActive),
-		},
-		Transformations: []grafana.Transformation{
-			{ID: "merge", Options: map[string]any{}},
-			{ID: "organize", Options: map[string]any{
-				"excludeByName": map[string]any{"Time": true},
-				"renameByName": map[string]any{
-					"Value #A": "Budget remaining", "Value #B": "Objective", "Value #C": "SLI (period)",
-					"Value #D": "Burn rate (1h)", "Value #E": "Alert firing", "runbook_url": "Runbook",
-				},
-			}},
-		},
-		FieldConfig: grafana.FieldConfig{Defaults: grafana.FieldDefaults{
-			Unit: "none", Thresholds: grafana.Steps("green"), Color: &grafana.FieldColor{Mode: "thresholds"},
-			Custom: map[string]any{"align": "auto", "filterable": true},
-		}, Overrides: tableOverrides()},
-		Options: map[string]any{
-			"showHeader": true,
-			"sortBy":     []map[string]any{{"displayName": "Budget remaining", "desc": false}},
-		},
+	p := tablePanel("SLOs by error budget remaining", "none", "Budget remaining", false,
+		q(contract.MetricBudgetRemaining),
+		q(contract.MetricObjective),
+		q("1 - "+series(contract.MetricErrorRatio, contract.LabelWindow, contract.WindowPeriod)),
+		q(series(contract.MetricBurnRate, contract.LabelWindow, "1h")),
+		q(contract.MetricAlertActive)).
+		Description("Click an SLO for its dashboard, a runbook for the runbook.").
+		Align(common.FieldTextAlignmentAuto).Filterable(true).
+		WithTransformation(transformation("merge", map[string]any{})).
+		WithTransformation(transformation("organize", map[string]any{
+			"excludeByName": map[string]any{"Time": true},
+			"renameByName": map[string]any{
+				"Value #A": "Budget remaining", "Value #B": "Objective", "Value #C": "SLI (period)",
+				"Value #D": "Burn rate (1h)", "Value #E": "Alert firing", "runbook_url": "Runbook",
+			},
+		}))
+	cell := func(mode common.TableCellDisplayMode) dashboard.DynamicConfigValue {
+		var opts common.TableCellOptions
+		switch mode {
+		case common.TableCellDisplayModeColorBackground:
+			opts.TableColoredBackgroundCellOptions = common.NewTableColoredBackgroundCellOptions()
+		default:
+			opts.TableColorTextCellOptions = common.NewTableColorTextCellOptions()
+		}
+		return prop("custom.cellOptions", opts)
 	}
-	return p
-}
-
-// tableOverrides sets units, colours, links and hidden columns of the SLO table.
-func tableOverrides() []grafana.Override {
-	by := func(name string, props ...grafana.OverrideProperty) grafana.Override {
-		return grafana.Override{Matcher: grafana.OverrideMatcher{ID: "byName", Options: name}, Properties: props}
+	// Grafana's data links are {title, url, targetBlank}: the v1 dashboard
+	// schema types field links as dashboard links (with type, icon, tags…),
+	// so the link values use the SDK's DataLink type of the v2 schema.
+	dataLink := func(title, url string, blank bool) dashboard.DynamicConfigValue {
+		return prop("links", []dashboardv2.DataLink{{Title: title, Url: url, TargetBlank: cog.ToPtr(blank)}})
 	}
-	prop := func(id string, v any) grafana.OverrideProperty { return grafana.OverrideProperty{ID: id, Value: v} }
-	cell := func(mode string) grafana.OverrideProperty {
-		return prop("custom.cellOptions", map[string]any{"type": mode})
-	}
-	return []grafana.Override{
-		by("Budget remaining", prop("unit", "percentunit"), prop("decimals", 1), cell("color-background"),
-			prop("thresholds", grafana.Steps("red", grafana.Step(0.1, "orange"), grafana.Step(0.25, "green")))),
-		by("Objective", prop("unit", "percentunit"), prop("decimals", 3)),
-		by("SLI (period)", prop("unit", "percentunit"), prop("decimals", 3)),
-		by("Burn rate (1h)", prop("decimals", 2), cell("color-text"),
-			prop("thresholds", grafana.Steps("green", grafana.Step(1, "orange"), grafana.Step(6, "red")))),
-		by("Alert firing", cell("color-text"),
-			prop("mappings", valueMap([3]string{"0", "no", "green"}, [3]string{"1", "yes", "red"})),
-			prop("thresholds", grafana.Steps("green", grafana.Step(1, "red")))),
-		by("slo", prop("links", []grafana.DataLink{{
-			Title: "SLO dashboard",
-			URL:   "/d/${__data.fields.dashboard_uid}?var-slo=${__value.raw}&${__url_time_range}",
-		}})),
-		by("Runbook", prop("links", []grafana.DataLink{{Title: "Runbook", URL: "${__value.raw}", TargetBlank: true}})),
-		by("dashboard_uid", prop("custom.hidden", true)),
-	}
+	return p.
+		OverrideByName("Budget remaining", []dashboard.DynamicConfigValue{prop("unit", "percentunit"), prop("decimals", 1),
+			cell(common.TableCellDisplayModeColorBackground),
+			prop("thresholds", thresholdsValue("red", step{0.1, "orange"}, step{0.25, "green"}))}).
+		OverrideByName("Objective", []dashboard.DynamicConfigValue{prop("unit", "percentunit"), prop("decimals", 3)}).
+		OverrideByName("SLI (period)", []dashboard.DynamicConfigValue{prop("unit", "percentunit"), prop("decimals", 3)}).
+		OverrideByName("Burn rate (1h)", []dashboard.DynamicConfigValue{prop("decimals", 2), cell(common.TableCellDisplayModeColorText),
+			prop("thresholds", thresholdsValue("green", step{1, "orange"}, step{6, "red"}))}).
+		OverrideByName("Alert firing", []dashboard.DynamicConfigValue{cell(common.TableCellDisplayModeColorText),
+			prop("mappings", valueMap(mapping{"0", "no", "green"}, mapping{"1", "yes", "red"})),
+			prop("thresholds", thresholdsValue("green", step{1, "red"}))}).
+		OverrideByName(contract.LabelSLO, []dashboard.DynamicConfigValue{
+			dataLink("SLO dashboard", "/d/${__data.fields.dashboard_uid}?var-slo=${__value.raw}&${__url_time_range}", false)}).
+		OverrideByName("Runbook", []dashboard.DynamicConfigValue{dataLink("Runbook", "${__value.raw}", true)}).
+		OverrideByName("dashboard_uid", []dashboard.DynamicConfigValue{prop("custom.hidden", true)})
 }
 
 // withLinks attaches the labels dashboard_uid and runbook_url of each
@@ -142,11 +139,3 @@ func promString(s string) string {
 
 // replacement escapes "$" in a label_replace replacement (Go regexp expansion).
 func replacement(s string) string { return strings.ReplaceAll(s, "$", "$$") }
-
-// budgetTrend shows every SLO's budget remaining over time.
-func budgetTrend() grafana.Panel {
-	p := timeseries("Error budget remaining, every SLO", "percentunit",
-		target(contract.MetricBudgetRemaining, "{{"+contract.LabelSLO+"}}"))
-	thresholdLines(&p, grafana.Steps("red", grafana.Step(0, "transparent")))
-	return p
-}

@@ -23,8 +23,8 @@ const (
 	gatewayServiceHost  = "obsd-gateway.obsd.svc:4317"
 	agentForwardHeading = `obsd agent that forwards to the obsd gateway (deploy/kubernetes/gateway/).
 Generated from config.example.yaml by ` + "`go test ./deploy -update`" + `; do not edit.
-Differences: no slo connector (the gateway evaluates the SLOs on every
-agent's data) and the OTLP exporters point at the gateway:
+Differences: no slo connector or processor (the gateway evaluates the SLOs
+on every agent's data) and the OTLP exporters point at the gateway:
   OBSD_GATEWAY_ENDPOINT   host:port of the gateway (obsd-gateway.obsd.svc:4317)
   OBSD_GATEWAY_INSECURE   plaintext inside the cluster (true); set false
                           and give the gateway a certificate for TLS
@@ -55,11 +55,13 @@ func TestAgentForwardConfig(t *testing.T) {
 	}
 	var cfg struct {
 		Connectors map[string]any `yaml:"connectors"`
+		Processors map[string]any `yaml:"processors"`
 		Exporters  map[string]any `yaml:"exporters"`
 		Service    struct {
 			Pipelines map[string]struct {
-				Receivers []string `yaml:"receivers"`
-				Exporters []string `yaml:"exporters"`
+				Receivers  []string `yaml:"receivers"`
+				Processors []string `yaml:"processors"`
+				Exporters  []string `yaml:"exporters"`
 			} `yaml:"pipelines"`
 		} `yaml:"service"`
 	}
@@ -69,8 +71,11 @@ func TestAgentForwardConfig(t *testing.T) {
 	if _, ok := cfg.Connectors["slo"]; ok {
 		t.Error("the forwarding agent must not run the slo connector")
 	}
+	if _, ok := cfg.Processors["slo"]; ok {
+		t.Error("the forwarding agent must not run the slo processor")
+	}
 	for name, p := range cfg.Service.Pipelines {
-		if slices.Contains(p.Exporters, "slo") || slices.Contains(p.Receivers, "slo") {
+		if slices.Contains(p.Exporters, "slo") || slices.Contains(p.Receivers, "slo") || slices.Contains(p.Processors, "slo") {
 			t.Errorf("pipeline %s still uses slo", name)
 		}
 	}
@@ -163,8 +168,9 @@ func TestConfigsValidate(t *testing.T) {
 }
 
 // agentForwardConfig derives the forwarding agent's config from the agent
-// profile: the slo connector and its pipeline are removed, and the OTLP
-// exporters point at the gateway. Comments are kept.
+// profile: the slo connector, the slo processor and the connector's
+// pipeline are removed, and the OTLP exporters point at the gateway.
+// Comments are kept.
 func agentForwardConfig(example string) (string, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal([]byte(example), &doc); err != nil {
@@ -176,6 +182,9 @@ func agentForwardConfig(example string) (string, error) {
 	root := doc.Content[0]
 	root.HeadComment = ""
 	doc.HeadComment = agentForwardHeading
+	if processors := mapValue(root, "processors"); processors != nil {
+		deleteKey(processors, "slo")
+	}
 	if connectors := mapValue(root, "connectors"); connectors != nil {
 		deleteKey(connectors, "slo")
 		if len(connectors.Content) == 0 {
@@ -188,7 +197,7 @@ func agentForwardConfig(example string) (string, error) {
 	}
 	deleteKey(pipelines, "metrics/slo")
 	for i := 1; i < len(pipelines.Content); i += 2 {
-		for _, key := range []string{"receivers", "exporters"} {
+		for _, key := range []string{"receivers", "processors", "exporters"} {
 			if list := mapValue(pipelines.Content[i], key); list != nil {
 				list.Content = slices.DeleteFunc(list.Content, func(n *yaml.Node) bool { return n.Value == "slo" })
 			}

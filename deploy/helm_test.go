@@ -144,7 +144,7 @@ func TestHelmTemplateDaemonSet(t *testing.T) {
 	}
 	var hostPath string
 	for _, v := range pod.Volumes {
-		if v.HostPath != nil {
+		if v.HostPath != nil && v.Name == "state" {
 			hostPath = v.HostPath.Path
 		}
 	}

@@ -131,7 +131,7 @@ func TestDaemonSetIsHardenedAndConsistentWithItsConfig(t *testing.T) {
 	// The state directory is a hostPath mounted where the config keeps queues.
 	var hostPath string
 	for _, v := range pod.Volumes {
-		if v.HostPath != nil {
+		if v.HostPath != nil && v.Name == "state" {
 			hostPath = v.HostPath.Path
 		}
 	}

@@ -188,7 +188,10 @@ func alertingSection(amURL string) string {
 // TestAlertsSurviveKillWhileAlertmanagerIsDown: the page fires while
 // Alertmanager is down, so it waits in obsd's outbox; obsd is killed with
 // SIGKILL, Alertmanager comes up, obsd restarts on the same state directory,
-// and the page reaches on-call.
+// and the page reaches on-call. Before the restart the SLO snapshot and the
+// alert state are removed and only the outbox is kept: the restarted obsd
+// has no counts, so the SLO does not fire again, and no alert state to
+// resend from. The page can then reach on-call only from the outbox.
 func TestAlertsSurviveKillWhileAlertmanagerIsDown(t *testing.T) {
 	oncall, ticket := newWebhookReceiver(t), newWebhookReceiver(t)
 	amAddr := fmt.Sprintf("127.0.0.1:%d", harness.FreePort(t)) // nothing listens yet
@@ -209,15 +212,57 @@ func TestAlertsSurviveKillWhileAlertmanagerIsDown(t *testing.T) {
 	}, "the page did not fire and wait in the outbox while Alertmanager is down")
 
 	obsd.Kill()
+	state := filepath.Join(dir, "slo-state")
+	// The connector's files are named after its id: the outbox is the
+	// directory slo-slo.alerting/<destination>/; every file beside it
+	// (slo-slo.snapshot.json, slo-slo.alerting.json, a temporary file the
+	// kill interrupted) is state, removed.
+	batches, _ := filepath.Glob(filepath.Join(state, "*.alerting", "am", "*.batch"))
+	if len(batches) == 0 {
+		t.Fatalf("no outbox batch on disk after the kill: %v", dirList(state))
+	}
+	entries, err := os.ReadDir(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			if err := os.Remove(filepath.Join(state, e.Name())); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	startAlertmanagerOn(t, amAddr, oncall.URL+"/oncall", ticket.URL+"/ticket")
 	obsd.Restart()
 
 	harness.Eventually(t, 40*time.Second, func() bool {
 		for _, a := range oncall.received() {
-			if a.Labels["severity"] == "page" && a.Labels["slo"] == "checkout-availability" {
+			if a.Labels["severity"] == "page" && a.Labels["slo"] == "checkout-availability" && a.Status == "firing" {
 				return true
 			}
 		}
 		return false
 	}, "the page held in the outbox never reached on-call after the restart; obsd output:\n%s", obsd.Output())
+	// The restarted obsd knows nothing of the burst: the page came from the
+	// outbox, not from a new evaluation or a resend.
+	m := obsd.Metrics(t)
+	if v := harness.Sum(m, "obsd_slo_alert_active", map[string]string{"slo": "checkout-availability", "severity": "page"}); v != 0 {
+		t.Errorf("obsd_slo_alert_active{severity=page} = %v after the restart without SLO state, want 0", v)
+	}
+	if v := harness.Sum(m, "obsd_slo_events_total", map[string]string{"slo": "checkout-availability"}); v != 0 {
+		t.Errorf("obsd_slo_events_total = %v after the restart without SLO state, want 0", v)
+	}
+	if v := harness.Sum(m, "obsd_alerts_queue_depth", map[string]string{"destination": "am"}); v != 0 {
+		t.Errorf("obsd_alerts_queue_depth{destination=am} = %v once delivered, want 0", v)
+	}
+}
+
+// dirList names the files under dir, for a failure message.
+func dirList(dir string) []string {
+	var out []string
+	_ = filepath.WalkDir(dir, func(path string, _ os.DirEntry, _ error) error {
+		out = append(out, path)
+		return nil
+	})
+	return out
 }

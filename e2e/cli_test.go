@@ -122,7 +122,7 @@ func TestSubcommands(t *testing.T) {
 			"name: otlp_grpc\n", "name: otlp_http\n", "name: debug\n", "name: prometheus_remote_write\n", "name: loki\n",
 			"name: span_metrics\n", "name: forward\n", "name: slo\n",
 			"name: health_check\n", "name: file_storage\n", "name: zpages\n", "name: pprof\n", "name: bearertokenauth\n", "name: ratelimit\n",
-			"name: tenant\n", "name: tls_identity\n", "name: oversize\n",
+			"name: tenant\n", "name: tls_identity\n", "name: oversize\n", "name: wal_storage\n",
 			"name: circuit_breaker\n", "name: shed\n", "name: statuspage\n", "name: k8smeta\n"}},
 	}
 	for _, tc := range cases {

@@ -13,7 +13,7 @@ import (
 	"github.com/obsd-dev/obsd/dashboards"
 	"github.com/obsd-dev/obsd/e2e/harness"
 	"github.com/obsd-dev/obsd/e2e/sink"
-	"github.com/obsd-dev/obsd/slo/spec"
+	"github.com/obsd-dev/obsd/slo/formats"
 )
 
 // dashboardMetricsNotExercised are metric names the dashboards use that
@@ -52,11 +52,15 @@ const dashboardsPipelines = `
 func TestDashboardMetricNamesAreExposedByObsd(t *testing.T) {
 	dir := t.TempDir()
 	writeSLOFile(t, dir)
-	slos, err := spec.Load(filepath.Join(dir, "slo.yaml"))
+	slos, err := formats.Load(filepath.Join(dir, "slo.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	names, err := dashboards.MetricNames(dashboards.Dashboards(slos)...)
+	ds, err := dashboards.Dashboards(slos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := dashboards.MetricNames(ds...)
 	if err != nil {
 		t.Fatal(err)
 	}

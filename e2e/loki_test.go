@@ -102,17 +102,21 @@ const (
 )
 
 // TestLokiClientGoPushArrivesAtTheSink pushes with the real loki-client-go,
-// in protobuf+snappy and in JSON mode, and checks labels, metadata, tenant
-// and timestamps at the OTLP sink.
+// in protobuf+snappy and in JSON mode, to /loki/api/v1/push and to the
+// legacy /api/prom/push, and checks labels, metadata, tenant and
+// timestamps at the OTLP sink.
 func TestLokiClientGoPushArrivesAtTheSink(t *testing.T) {
 	client := lokiClient(t)
 	cases := []struct {
 		name     string
+		path     string
 		json     bool
 		metadata bool // loki-client-go's JSON mode drops structured metadata
 	}{
-		{"protobuf+snappy", false, true},
-		{"JSON mode (legacy labels/entries shape)", true, false},
+		{"protobuf+snappy", "/loki/api/v1/push", false, true},
+		{"JSON mode (legacy labels/entries shape)", "/loki/api/v1/push", true, false},
+		{"protobuf+snappy to the legacy /api/prom/push", "/api/prom/push", false, true},
+		{"JSON mode to the legacy /api/prom/push", "/api/prom/push", true, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -123,7 +127,7 @@ func TestLokiClientGoPushArrivesAtTheSink(t *testing.T) {
 
 			const lines = 200
 			args := []string{
-				"-url", fmt.Sprintf("http://127.0.0.1:%d/loki/api/v1/push", lokiPort),
+				"-url", fmt.Sprintf("http://127.0.0.1:%d%s", lokiPort, tc.path),
 				"-tenant", "team-a", "-lines", fmt.Sprint(lines), "-prefix", "checkout",
 				"-labels", "service_name=checkout,namespace=shop,pod=checkout-1,container=app,level=info,env=prod",
 				"-trace-id", e2eTraceID, "-span-id", e2eSpanID, "-start-ns", fmt.Sprint(e2eStartNs),
@@ -160,6 +164,89 @@ func TestLokiClientGoPushArrivesAtTheSink(t *testing.T) {
 				}
 				if fmt.Sprint(r.attrs) != fmt.Sprint(wantAttrs) {
 					t.Errorf("%q: attributes %v, want %v", body, r.attrs, wantAttrs)
+				}
+			}
+		})
+	}
+}
+
+// TestPromtailStylePushes pushes what promtail sends (its client is not
+// served as a Go module, so the requests are written as promtail writes
+// them): a batch of several streams, one per tailed file, labelled
+// {filename, job, host, ...}, as a snappy-compressed logproto.PushRequest
+// with Content-Type application/x-protobuf, User-Agent promtail/<version>
+// and the tenant in X-Scope-OrgID; entries carry structured metadata as
+// promtail 3's pipeline stages set it. Newer promtails post to
+// /loki/api/v1/push, older ones to /api/prom/push: both are checked, with
+// two batches each, at the OTLP sink.
+func TestPromtailStylePushes(t *testing.T) {
+	for _, path := range []string{"/loki/api/v1/push", "/api/prom/push"} {
+		t.Run(path, func(t *testing.T) {
+			s := sink.NewOTLP(t)
+			p := newPorts(t)
+			lokiPort := harness.FreePort(t)
+			harness.Start(t, lokiPushConfig(p, s, lokiPort))
+			url := fmt.Sprintf("http://127.0.0.1:%d%s", lokiPort, path)
+
+			files := []struct{ filename, level string }{{"/var/log/pods/shop_checkout-1/app/0.log", "info"}, {"/var/log/nginx/error.log", "error"}}
+			const batches, perStream = 2, 50
+			want := map[string]sunkRecord{}
+			for b := range batches {
+				var req push.PushRequest
+				for f, file := range files {
+					// Promtail's batch keys streams by their label string.
+					st := push.Stream{Labels: fmt.Sprintf(`{filename=%q, host="node-1", job="varlogs", level=%q}`, file.filename, file.level)}
+					for i := range perStream {
+						ts := e2eStartNs + int64(b*1000+f*100+i)
+						line := fmt.Sprintf("batch=%d file=%d line=%d msg=\"served\"", b, f, i)
+						st.Entries = append(st.Entries, push.Entry{Timestamp: time.Unix(0, ts), Line: line,
+							StructuredMetadata: push.LabelsAdapter{{Name: "trace_id", Value: e2eTraceID}}})
+						want[line] = sunkRecord{
+							// job names a resource; the other labels and the
+							// metadata are the record's.
+							resource: map[string]any{"job": "varlogs", "loki.tenant": "node-1-tenant"},
+							attrs:    map[string]any{"filename": file.filename, "host": "node-1", "level": file.level, "trace_id": e2eTraceID},
+							ts:       ts,
+						}
+					}
+					req.Streams = append(req.Streams, st)
+				}
+				buf, err := req.Marshal()
+				if err != nil {
+					t.Fatal(err)
+				}
+				hreq, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(snappy.Encode(nil, buf)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				hreq.Header.Set("Content-Type", "application/x-protobuf")
+				hreq.Header.Set("User-Agent", "promtail/2.9.10")
+				hreq.Header.Set("X-Scope-OrgID", "node-1-tenant")
+				resp, err := http.DefaultClient.Do(hreq)
+				if err != nil {
+					t.Fatal(err)
+				}
+				msg, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				// Promtail treats any 2xx as done; Loki answers 204.
+				if resp.StatusCode != http.StatusNoContent {
+					t.Fatalf("batch %d: status %d: %s", b, resp.StatusCode, msg)
+				}
+			}
+			total := batches * len(files) * perStream
+			harness.Eventually(t, 20*time.Second, func() bool { return s.LogRecordCount() >= total },
+				"sink has %d records, want %d", s.LogRecordCount(), total)
+			if n := s.LogRecordCount(); n != total {
+				t.Fatalf("sink has %d records, want exactly %d", n, total)
+			}
+			got := sinkRecords(s)
+			for line, w := range want {
+				r, ok := got[line]
+				if !ok {
+					t.Fatalf("line %q missing", line)
+				}
+				if r.ts != w.ts || fmt.Sprint(r.resource) != fmt.Sprint(w.resource) || fmt.Sprint(r.attrs) != fmt.Sprint(w.attrs) {
+					t.Fatalf("%q arrived as %+v, want %+v", line, r, w)
 				}
 			}
 		})

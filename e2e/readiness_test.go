@@ -13,8 +13,8 @@ import (
 // TestReadinessFollowsTheExporterCircuits runs obsd with two backends that
 // do not answer, each behind its own circuit_breaker, and health_check with
 // component status (on by default in obsd): "/" stays ready while one
-// circuit is open, answers 5xx once every circuit is open, and the
-// liveness path (/?pipeline=traces) stays 200 throughout.
+// circuit is open (held for 2s of probes), answers 5xx once every circuit
+// is open, and the liveness path (/?pipeline=traces) stays 200 throughout.
 func TestReadinessFollowsTheExporterCircuits(t *testing.T) {
 	p := newPorts(t)
 	deadTraces, deadLogs := harness.FreePort(t), harness.FreePort(t)
@@ -84,15 +84,26 @@ service:
 
 	post("/v1/traces", `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"0102030405060708","name":"x","flags":1}]}]}]}`)
 	harness.Eventually(t, 30*time.Second, func() bool { return state("circuit_breaker/traces") == 2 }, "the traces circuit never opened")
-	if got := health("/"); got != http.StatusOK {
-		t.Fatalf("one circuit of two open: / answered %d, want 200 (the logs backend may still take data)", got)
+	// A wrong verdict would show as fast as the right one below (once every
+	// circuit is open, "/" turns 500 within notReadyAfter): "/" must stay
+	// 200 for readyHold, many times that.
+	const readyHold = 2 * time.Second
+	probes := 0
+	for end := time.Now().Add(readyHold); time.Now().Before(end); probes++ {
+		if got := health("/"); got != http.StatusOK {
+			t.Fatalf("one circuit of two open: / answered %d after %d probes, want 200 (the logs backend may still take data)", got, probes)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 
 	post("/v1/logs", `{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":{"stringValue":"x"},"severityNumber":9}]}]}]}`)
 	harness.Eventually(t, 30*time.Second, func() bool { return state("circuit_breaker/logs") == 2 }, "the logs circuit never opened")
+	opened := time.Now()
 	harness.Eventually(t, 30*time.Second, func() bool { return health("/") >= 500 }, "every circuit open but / still answers %d", health("/"))
+	notReadyAfter := time.Since(opened)
 	if got := health("/?pipeline=traces"); got != http.StatusOK {
 		t.Errorf("liveness path answered %d with every circuit open, want 200", got)
 	}
-	t.Logf("every circuit open: / %d, /?pipeline=traces %d", health("/"), health("/?pipeline=traces"))
+	t.Logf("one circuit open: / 200 on %d probes over %s; every circuit open: / %d within %s of the logs circuit reading open, /?pipeline=traces %d",
+		probes, readyHold, health("/"), notReadyAfter.Round(time.Millisecond), health("/?pipeline=traces"))
 }

@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"context"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,8 +14,9 @@ import (
 )
 
 // TestSLOLint runs the real `obsd slo lint` the way a CI job does: the
-// shipped example SLO file is clean, a file with a mistake fails with
-// file:line, an unreadable input exits 2.
+// shipped example SLO file is clean as the README lints it (from the
+// repository root, no flags), a file with a mistake fails with file:line,
+// an unreadable input exits 2.
 func TestSLOLint(t *testing.T) {
 	root, err := harness.RepoRoot()
 	if err != nil {
@@ -39,12 +43,18 @@ slos:
 		code int
 		want string
 	}{
-		{"the example SLO file passes", []string{filepath.Join(root, "slo.example.yaml"), "--allow-missing-runbook"}, 0, ""},
+		// README: go run ./cmd/obsd slo lint slo.example.yaml
+		{"the example SLO file passes as the README lints it", []string{"slo.example.yaml"}, 0, ""},
 		{"a selector that can never match fails with its line", []string{broken}, 1, broken + ":8: error: slo \"api\": bad selector"},
 		{"a missing file exits 2", []string{filepath.Join(dir, "nope.yaml")}, 2, "nope.yaml"},
+		// Sloth's own getting-started file: no runbook is a warning, not a failure.
+		{"Sloth's getting-started file passes", []string{"slo/formats/sloth/testdata/published/examples__getting-started.yml"}, 0,
+			"warning: slo \"myservice-requests-availability\": page alerts have no runbook URL"},
+		{"--strict fails it", []string{"--strict", "slo/formats/sloth/testdata/published/examples__getting-started.yml"}, 1,
+			"error: slo \"myservice-requests-availability\": page alerts have no runbook URL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			out, code := harness.Run(t, time.Minute, append([]string{"slo", "lint"}, tc.args...)...)
+			out, code := runIn(t, root, append([]string{"slo", "lint"}, tc.args...)...)
 			if code != tc.code {
 				t.Fatalf("exit %d, want %d:\n%s", code, tc.code, out)
 			}
@@ -53,4 +63,60 @@ slos:
 			}
 		})
 	}
+}
+
+// TestSLOConvert runs the real `obsd slo convert` on a Sloth CRD and a
+// Pyrra file, then loads its output with `obsd slo rules`: a team moves
+// its SLO files over in two commands.
+func TestSLOConvert(t *testing.T) {
+	root, err := harness.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "slos.yaml")
+	msg, code := runIn(t, root, "slo", "convert", "-o", out, "slo/formats/sloth/testdata/crd.yaml",
+		"slo/formats/pyrra/testdata/published/examples__kubernetes__slos__prometheus-http-errors.yaml")
+	if code != 0 {
+		t.Fatalf("convert exit %d:\n%s", code, msg)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(data), "version: obsd/v1\n") {
+		t.Fatalf("not an obsd/v1 file:\n%s", data)
+	}
+	rules, code := runIn(t, root, "slo", "rules", "--slo", out)
+	if code != 0 {
+		t.Fatalf("rules exit %d:\n%s", code, rules)
+	}
+	for _, want := range []string{"name: obsd-slo-checkout-requests-availability", "name: obsd-slo-search-latency", "name: obsd-slo-prometheus-http-errors"} {
+		if !strings.Contains(rules, want) {
+			t.Fatalf("rules lack %q:\n%s", want, rules)
+		}
+	}
+	msg, code = runIn(t, root, "slo", "convert", "slo/formats/sloth/testdata/raw.yaml")
+	if code == 0 || !strings.Contains(msg, `slo "payments-queue-health": 'sli.raw.error_ratio_query' can only be exported`) {
+		t.Fatalf("convert of an export-only SLO: exit %d:\n%s", code, msg)
+	}
+}
+
+// runIn runs the obsd binary with args in dir and returns its combined
+// output and exit code.
+func runIn(t *testing.T, dir string, args ...string) (string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, harness.Binary(t), args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	var exitErr *exec.ExitError
+	switch {
+	case err == nil:
+		return string(out), 0
+	case errors.As(err, &exitErr):
+		return string(out), exitErr.ExitCode()
+	}
+	t.Fatalf("run obsd %v: %v", args, err)
+	return "", -1
 }

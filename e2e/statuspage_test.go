@@ -334,3 +334,63 @@ func colours(img image.Image, limit int) int {
 	}
 	return len(seen)
 }
+
+// TestStatusPageFirstRunInABrowser is the first run in the browser: obsd
+// with no flags, the status page explains that SLOs are discovered from
+// spans; a burst of failing spans of a new service, demo, makes its
+// discovered SLOs appear in place (no reload), the availability SLO first,
+// firing, with its burn rates.
+func TestStatusPageFirstRunInABrowser(t *testing.T) {
+	obsd := harness.StartDefault(t)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("obsd output:\n%s", obsd.Output())
+		}
+	})
+	ctx := browser(t)
+	run(t, ctx, chromedp.Navigate(defaultStatusPage+"/"))
+	run(t, ctx, chromedp.WaitVisible(chromedp.CSS("main")))
+	empty := evaluate[string](t, ctx, `document.querySelector("main").textContent`)
+	for _, want := range []string{"No SLO has been evaluated yet", "discover", "server or consumer spans"} {
+		if !strings.Contains(empty, want) {
+			t.Errorf("the first-run page does not say %q: %q", want, empty)
+		}
+	}
+	run(t, ctx, chromedp.Evaluate[chromedp.Void](`window.__obsdMarker = 1`))
+
+	sendServerSpans(t, defaultPorts, "demo", 10, false)
+	sendServerSpans(t, defaultPorts, "demo", 30, true)
+	harness.Eventually(t, 40*time.Second, func() bool {
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("table.slos tbody tr").length`))
+		return err == nil && n == 2
+	}, "the page never listed demo's two discovered SLOs")
+	if marker := evaluate[int](t, ctx, `window.__obsdMarker || 0`); marker != 1 {
+		t.Errorf("the page reloaded instead of refreshing in place")
+	}
+	first := evaluate[string](t, ctx, `document.querySelector("table.slos tbody tr th").textContent`)
+	if !strings.Contains(first, "availability") || !strings.Contains(first, "service=demo") {
+		t.Errorf("the first row is %q, want demo's availability SLO", first)
+	}
+	if state := evaluate[string](t, ctx, `document.querySelector("table.slos tbody tr .state").textContent`); state != "FIRING" {
+		t.Errorf("the first row's state reads %q, want FIRING", state)
+	}
+	row := evaluate[string](t, ctx, `document.querySelector("table.slos tbody tr").textContent`)
+	if !strings.Contains(row, "750×") {
+		t.Errorf("the first row does not show the 750× burn of 30 failures in 40 spans at 99.9%%: %q", row)
+	}
+	alerts := evaluate[string](t, ctx, `document.querySelector("table.alerts tbody").textContent`)
+	if !strings.Contains(alerts, "availability") || !strings.Contains(alerts, "FIRING") {
+		t.Errorf("the recent alerts do not show the page firing: %q", alerts)
+	}
+	shot := screenshot(t, ctx)
+	p := filepath.Join(t.TempDir(), "status-first-run.png")
+	if err := os.WriteFile(p, shot, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	checkPNG(t, p)
+	if *screenshots != "" {
+		if err := os.WriteFile(filepath.Join(*screenshots, "status-first-run.png"), shot, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package slo
 import (
 	"context"
 	"math"
+	"sync"
 	"testing"
 	"time"
 
@@ -176,24 +177,56 @@ func TestMemoryPerInstanceFor30Days(t *testing.T) {
 	assert.LessOrEqual(t, b, 64<<10)
 }
 
+// TestConcurrentAddAndEvaluate drives the engine from several goroutines
+// at once, as the connector does (feeds on the pipeline's goroutines, the
+// evaluation loop on its own): events, cumulative points and new instances
+// arrive while evaluations run. Under -race (CI's race stage) any
+// unsynchronised access fails it; without, the counts must still add up.
 func TestConcurrentAddAndEvaluate(t *testing.T) {
 	e, _ := newTestEngine(t, testSLO("a", 0.99))
+	ins := make([]*Instance, 7)
+	for i := range ins {
+		ins[i] = e.Instance(0, uint64(i), nil, minute(0))
+	}
+	const writers, perWriter = 4, 2000
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			cum := ins[w]
+			for i := range perWriter {
+				e.AddEvents(ins[(w+i)%len(ins)], minute(1), 1, 0)
+				// One cumulative series per writer: it counts last - first.
+				e.AddCumulative(cum, uint64(100+w), time.Time{}, minute(1).Add(time.Duration(i)*time.Millisecond), float64(i), 0)
+				if i%100 == 0 {
+					_ = e.Instance(0, uint64(1000+w*perWriter+i), nil, minute(1))
+				}
+			}
+		}()
+	}
 	done := make(chan struct{})
 	go func() {
-		defer close(done)
-		for m := 0; m < 200; m++ {
-			in := e.Instance(0, uint64(m%7), nil, minute(0))
-			e.AddEvents(in, minute(1), 1, 0)
-		}
+		wg.Wait()
+		close(done)
 	}()
-	for m := 0; m < 50; m++ {
-		e.Evaluate(context.Background(), minute(1), func(*Status) {})
+	close(start)
+	evaluations := 0
+	for running := true; running; evaluations++ {
+		select {
+		case <-done:
+			running = false
+		default:
+		}
+		e.Evaluate(context.Background(), minute(2), func(*Status) {})
 	}
-	<-done
 	var total float64
-	e.Evaluate(context.Background(), minute(1), func(s *Status) { total += s.Windows[0].Total })
-	assert.Equal(t, 200.0, total)
-	assert.Equal(t, 7, e.Len())
+	e.Evaluate(context.Background(), minute(2), func(s *Status) { total += s.Windows[0].Total })
+	t.Logf("%d evaluations ran beside the writers", evaluations)
+	assert.Equal(t, float64(writers*perWriter+writers*(perWriter-1)), total, "every event and every cumulative increase counted once")
+	assert.Equal(t, len(ins)+writers*perWriter/100, e.Len())
 }
 
 // A Prometheus-style histogram arrives as separate series: _count passes

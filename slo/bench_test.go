@@ -89,7 +89,7 @@ func BenchmarkEncodeSnapshot(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		data, _, err := e.encodeSnapshot(t0, false)
+		data, _, _, err := e.encodeSnapshot(t0, false)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/obsd-dev/obsd/slo/contract"
@@ -30,9 +31,12 @@ type Options struct {
 	CountFrom time.Time
 	// ResolveRatio is the hysteresis on resolve: a firing alert resolves
 	// only when no window pair reaches ResolveRatio × its factor
-	// (default 0.9; 1 disables hysteresis).
+	// (default DefaultResolveRatio; 1 disables hysteresis).
 	ResolveRatio float64
 }
+
+// DefaultResolveRatio is the default Options.ResolveRatio.
+const DefaultResolveRatio = 0.9
 
 // Engine holds every SLO instance and evaluates them.
 type Engine struct {
@@ -47,6 +51,13 @@ type Engine struct {
 	resolve   float64
 	notifier  Notifier
 	stats     [numOutcomes]uint64
+	// The journal (journal.go): the SLOs by name hash, the next sequence
+	// number, the batches begun and not yet committed or aborted, and the
+	// mark of the restored snapshot.
+	byNameHash map[uint64]int
+	jnext      uint64
+	inflight   []uint64
+	mark       JournalMark
 	// reused per evaluation, guarded by evalMu
 	status Status
 	trans  []contract.Transition
@@ -64,6 +75,9 @@ type Instance struct {
 	slo   *sloDef
 	group map[string]string
 	hash  uint64
+	// service is the instance's service: its group's LabelService value
+	// when grouped by it (discovered SLOs), else the SLO's.
+	service string
 	// overflow: the instance of the value sets beyond the group_by cap.
 	overflow bool
 	acc      *accounts
@@ -76,15 +90,18 @@ type Instance struct {
 	// labels[sev] are the alert labels per severity (SLO, group,
 	// alerting and severity labels).
 	labels [2]map[string]string
+	// journaled: a durable journal record defined the instance since the
+	// last snapshot, so later records need not repeat its group labels.
+	journaled atomic.Bool
 }
 
-// NewEngine validates nothing further (specs come from spec.Load) and
+// NewEngine validates nothing further (specs come from formats.Load) and
 // builds an engine for the SLOs; instances are created on demand.
 func NewEngine(slos []*spec.SLO, opts Options) (*Engine, error) {
 	e := &Engine{byName: map[string]int{}, byGroup: map[groupKey]*Instance{}, series: map[seriesKey]*seriesState{},
-		resolve: opts.ResolveRatio, notifier: opts.Notifier}
+		byNameHash: map[uint64]int{}, resolve: opts.ResolveRatio, notifier: opts.Notifier}
 	if e.resolve == 0 {
-		e.resolve = 0.9
+		e.resolve = DefaultResolveRatio
 	}
 	if e.resolve < 0 || e.resolve > 1 {
 		return nil, fmt.Errorf("'resolve_ratio' must be in (0, 1], got %v", e.resolve)
@@ -106,8 +123,14 @@ func NewEngine(slos []*spec.SLO, opts Options) (*Engine, error) {
 			errList = append(errList, fmt.Errorf("slo %q: %w", s.Name, err))
 			continue
 		}
+		d := newSLODef(i, s)
+		if other, dup := e.byNameHash[d.nameHash]; dup {
+			errList = append(errList, fmt.Errorf("slos %q and %q have names whose 64-bit hashes collide; rename one", e.slos[other].spec.Name, s.Name))
+			continue
+		}
 		e.byName[s.Name] = len(e.slos)
-		e.slos = append(e.slos, newSLODef(i, s))
+		e.byNameHash[d.nameHash] = len(e.slos)
+		e.slos = append(e.slos, d)
 	}
 	if err := errors.Join(errList...); err != nil {
 		return nil, err
@@ -185,7 +208,11 @@ func (e *Engine) instanceLocked(slo int, groupHash uint64, group func() map[stri
 	if group != nil {
 		g = group()
 	}
-	in := &Instance{id: uint32(len(e.instances)), slo: d, group: g, hash: groupHash, acc: newAccounts(d.layout, now), created: now}
+	in := &Instance{id: uint32(len(e.instances)), slo: d, group: g, hash: groupHash, service: d.spec.Service,
+		acc: newAccounts(d.layout, now), created: now}
+	if v := g[contract.LabelService]; v != "" {
+		in.service = v
+	}
 	switch {
 	case groupHash == OverflowHash:
 		in.overflow = true
@@ -226,7 +253,7 @@ func (e *Engine) AddCumulative(in *Instance, seriesHash uint64, start, ts time.T
 		st = start.UnixNano()
 	}
 	e.mu.Lock()
-	o := e.cumulative(in, seriesHash, st, ts.UnixNano(), total, bad)
+	o := e.cumulative(in, seriesHash, st, ts.UnixNano(), total, bad, e.countFrom)
 	e.stats[o]++
 	e.mu.Unlock()
 	return o

@@ -38,6 +38,8 @@ type WindowResult struct {
 // Status is everything the engine knows about one instance at one
 // evaluation; the connector turns it into obsd_slo_* metrics.
 type Status struct {
+	// Service is the SLO's service, or the instance's group value of
+	// contract.LabelService when the SLO is grouped by it.
 	SLO, Service string
 	// Group holds the group-by attribute values (nil without group_by).
 	Group  map[string]string
@@ -96,6 +98,8 @@ type sloDef struct {
 	// grouped counts the SLO's group instances (overflow excluded),
 	// against its group_by cap spec.Limit().
 	grouped int
+	// nameHash names the SLO in journal records (HashString of its name).
+	nameHash uint64
 }
 
 type sevDef struct {
@@ -119,7 +123,7 @@ func newSLODef(i int, s *spec.SLO) *sloDef {
 			durs = append(durs, p.Long, p.Short)
 		}
 	}
-	d := &sloDef{index: i, spec: s, layout: newLayout(durs, s.Period), budget: errorBudget(s.Objective)}
+	d := &sloDef{index: i, spec: s, layout: newLayout(durs, s.Period), budget: errorBudget(s.Objective), nameHash: HashString(HashSeed, s.Name)}
 	newPeriodLayout(d.layout, s)
 	for w := range d.report {
 		d.report[w] = d.layout.byDur[durs[w]]
@@ -166,7 +170,14 @@ func extraWindows(l *layout, sevs [2]spec.Severity) ([]int, []string) {
 }
 
 func (d *sloDef) alertLabels(sev int, group map[string]string) map[string]string {
-	s := d.spec
+	return AlertLabels(d.spec, sev, group)
+}
+
+// AlertLabels are the labels the transitions of severity sev (Page or
+// Ticket) of an instance of s carry (contract.Transition.Labels): the
+// SLO's labels, the instance's group values, the alerting labels and the
+// severity's labels, later ones winning.
+func AlertLabels(s *spec.SLO, sev int, group map[string]string) map[string]string {
 	m := map[string]string{}
 	maps.Copy(m, s.Labels)
 	maps.Copy(m, group)
@@ -212,7 +223,7 @@ func (e *Engine) evaluate(in *Instance, t int64, now time.Time) {
 	s := d.spec
 	in.acc.advance(t)
 	st := &e.status
-	*st = Status{SLO: s.Name, Service: s.Service, Group: in.group, Labels: s.Labels, Objective: s.Objective, At: now,
+	*st = Status{SLO: s.Name, Service: in.service, Group: in.group, Labels: s.Labels, Objective: s.Objective, At: now,
 		Events: in.acc.events, BadEvents: in.acc.badEvents, DurableEvents: in.durable[0], DurableBadEvents: in.durable[1],
 		CountingSince: time.Unix(0, in.created).UTC(), Extra: e.extra[:0]}
 	for i, w := range d.report {
@@ -347,7 +358,7 @@ func (e *Engine) transition(in *Instance, sev, pair int, now time.Time) contract
 		since = a.pendingSince
 	}
 	tte := in.exhaustion(e.status.BudgetRemaining, bl, now)
-	return contract.Transition{SLO: s.Name, Service: s.Service, Labels: in.labels[sev], Annotations: sd.annotations,
+	return contract.Transition{SLO: s.Name, Service: in.service, Labels: in.labels[sev], Annotations: sd.annotations,
 		Severity: contract.Severities[sev], State: a.state.String(), LongWindow: p.p.Long, ShortWindow: p.p.Short,
 		BurnRateLong: bl, BurnRateShort: bs, Threshold: p.p.Factor, Objective: s.Objective,
 		BudgetRemaining: e.status.BudgetRemaining, TimeToExhaustion: tte,

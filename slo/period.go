@@ -200,7 +200,7 @@ func (in *Instance) exhaustion(remaining, burn float64, now time.Time) time.Dura
 }
 
 // checkPeriodKind rejects calendar and budgeting settings the engine
-// cannot run (spec.Load already refuses them; this guards other callers,
+// cannot run (formats.Load already refuses them; this guards other callers,
 // such as importers that build spec.SLO themselves).
 func checkPeriodKind(s *spec.SLO) error {
 	if c := s.Calendar; c != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/obsd-dev/obsd/slo/contract"
+	"github.com/obsd-dev/obsd/slo/formats"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
@@ -419,7 +420,7 @@ func TestEngineRefusesPeriodKindsItCannotRun(t *testing.T) {
 // The guide's examples, loaded from their YAML, run in the engine.
 func TestGuideExamplesRunInTheEngine(t *testing.T) {
 	load := func(name string) *spec.SLO {
-		slos, err := spec.Load("spec/testdata/guide/" + name + ".yaml")
+		slos, err := formats.Load("formats/testdata/guide/" + name + ".yaml")
 		require.NoError(t, err)
 		return slos[0]
 	}

@@ -87,8 +87,10 @@ func HashString(h uint64, s string) uint64 {
 const HashSeed uint64 = 14695981039346656037
 
 // cumulative turns one cumulative point (start and ts in ns, start 0 when
-// unknown) into a delta per the OTel data model and adds it.
-func (e *Engine) cumulative(in *Instance, hash uint64, start, ts int64, total, bad float64) Outcome {
+// unknown) into a delta per the OTel data model and adds it. countFrom is
+// Options.CountFrom of the engine that first saw the point (a replayed
+// point keeps its own).
+func (e *Engine) cumulative(in *Instance, hash uint64, start, ts int64, total, bad float64, countFrom int64) Outcome {
 	if !valid(total, bad) {
 		return Invalid
 	}
@@ -96,7 +98,7 @@ func (e *Engine) cumulative(in *Instance, hash uint64, start, ts int64, total, b
 	s := e.series[k]
 	if s == nil {
 		e.series[k] = &seriesState{start: start, last: ts, total: total, bad: bad}
-		if start > 0 && start <= ts && start >= e.countFrom {
+		if start > 0 && start <= ts && start >= countFrom {
 			return fromAdd(in.acc.add(ts, total, bad), Counted)
 		}
 		return Baselined

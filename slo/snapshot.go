@@ -8,9 +8,12 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/obsd-dev/obsd/internal/atomicfile"
+	"github.com/obsd-dev/obsd/slo/contract"
+	"github.com/obsd-dev/obsd/slo/spec"
 )
 
 // SnapshotVersion is the version of the snapshot format written.
@@ -26,6 +29,9 @@ type snapshot struct {
 	Written   time.Time      `json:"written"`
 	Instances []snapInstance `json:"instances"`
 	Series    []snapSeries   `json:"series,omitempty"`
+	// Journal says which journal records the snapshot holds (absent when
+	// no batch was ever begun): replay skips them.
+	Journal *JournalMark `json:"journal,omitempty"`
 }
 
 type snapInstance struct {
@@ -96,28 +102,41 @@ type snapSeries struct {
 // Once the file is in place, the counters it holds become the instances'
 // durable counters (Status.DurableEvents).
 func (e *Engine) WriteSnapshot(path string, now time.Time) error {
-	data, written, err := e.encodeSnapshot(now, false)
+	_, err := e.Checkpoint(path, now)
+	return err
+}
+
+// Checkpoint is WriteSnapshot returning the journal mark the snapshot
+// holds: once it returned, the journal records the mark covers may be
+// deleted. Once the file is in place, the counters it holds become the
+// instances' durable counters.
+func (e *Engine) Checkpoint(path string, now time.Time) (JournalMark, error) {
+	data, written, mark, err := e.encodeSnapshot(now, false)
 	if err != nil {
-		return fmt.Errorf("could not encode slo snapshot: %w", err)
+		return JournalMark{}, fmt.Errorf("could not encode slo snapshot: %w", err)
 	}
 	if err := atomicfile.Write(path, data, 0o600); err != nil {
-		return fmt.Errorf("could not write slo snapshot %s: %w", path, err)
+		return JournalMark{}, fmt.Errorf("could not write slo snapshot %s: %w", path, err)
 	}
 	e.mu.Lock()
 	for i, d := range written {
 		e.instances[i].durable = d
 	}
 	e.mu.Unlock()
-	return nil
+	return mark, nil
 }
 
 // encodeSnapshot encodes the state and returns, per instance in order,
-// the counters it holds. adopt carries the durable counters along (for
-// Adopt; a file on disk is durable itself).
-func (e *Engine) encodeSnapshot(now time.Time, adopt bool) ([]byte, [][2]float64, error) {
+// the counters it holds, and the journal mark it holds. adopt carries the
+// durable counters along (for Adopt; a file on disk is durable itself).
+func (e *Engine) encodeSnapshot(now time.Time, adopt bool) ([]byte, [][2]float64, JournalMark, error) {
 	e.mu.Lock()
 	s := snapshot{Version: SnapshotVersion, Written: now.UTC(), Instances: make([]snapInstance, 0, len(e.instances))}
 	written := make([][2]float64, 0, len(e.instances))
+	mark := JournalMark{Next: e.jnext, Pending: slices.Clone(e.inflight)}
+	if e.jnext > 0 {
+		s.Journal = &mark
+	}
 	for _, in := range e.instances {
 		si := snapInstance{SLO: in.slo.spec.Name, Group: in.group, Hash: in.hash, Now: in.acc.now,
 			Events: in.acc.events, BadEvents: in.acc.badEvents, Created: in.created}
@@ -135,13 +154,16 @@ func (e *Engine) encodeSnapshot(now time.Time, adopt bool) ([]byte, [][2]float64
 		}
 		encodePeriod(in.acc, &si)
 		s.Instances = append(s.Instances, si)
+		// The snapshot holds the instance: journal records written after
+		// it may name it without its labels only once one defined it.
+		in.journaled.Store(false)
 	}
 	for k, v := range e.series {
 		s.Series = append(s.Series, snapSeries{Inst: int(k.inst), Hash: k.hash, Start: v.start, Last: v.last, Total: v.total, Bad: v.bad})
 	}
 	e.mu.Unlock()
 	data, err := json.Marshal(&s)
-	return data, written, err
+	return data, written, mark, err
 }
 
 // encodeTier keeps the slices from minLo to the newest one written.
@@ -168,8 +190,9 @@ func encodeTier(r *ring, minLo int64) snapTier {
 // before feeding data. A missing file is not an error (fresh start). A
 // corrupt or unreadable file is renamed to "<path>.corrupt-<time>" and
 // the error returned for logging; the engine then starts fresh. Instances
-// of SLOs no longer declared are skipped; slices are kept for tiers whose
-// resolution is unchanged.
+// of SLOs no longer declared, and those of services a discovered SLO
+// (spec.SpanSLI.AnyService) now excepts, are skipped; slices are kept for
+// tiers whose resolution is unchanged.
 func (e *Engine) RestoreSnapshot(path string, now time.Time) error {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -261,7 +284,7 @@ func (e *Engine) restore(s *snapshot, now time.Time, adopt bool) {
 	ids := make([]*Instance, len(s.Instances))
 	for i, si := range s.Instances {
 		slo, ok := e.byName[si.SLO]
-		if !ok {
+		if !ok || excepted(e.slos[slo].spec, si.Group) {
 			continue
 		}
 		group := si.Group
@@ -288,6 +311,17 @@ func (e *Engine) restore(s *snapshot, now time.Time, adopt bool) {
 			e.series[seriesKey{inst: in.id, hash: se.Hash}] = &seriesState{start: se.Start, last: se.Last, total: se.Total, bad: se.Bad}
 		}
 	}
+	if s.Journal != nil {
+		e.mark = *s.Journal
+		e.jnext = max(e.jnext, s.Journal.Next)
+	}
+}
+
+// excepted reports whether a saved instance of an AnyService SLO is of a
+// service it no longer counts (one that has SLOs of its own now).
+func excepted(s *spec.SLO, group map[string]string) bool {
+	sli := s.SLI.Spans
+	return sli != nil && sli.AnyService && slices.Contains(sli.ExceptServices, group[contract.LabelService])
 }
 
 // restoreTiers puts the slices of the tiers whose resolution is unchanged
@@ -356,7 +390,7 @@ func restorePeriod(a *accounts, si *snapInstance, periodWindow int) {
 // series of the SLOs both engines declare, matched by name), e.g. when a
 // reloaded configuration builds a new engine. Call it before feeding e.
 func (e *Engine) Adopt(old *Engine, now time.Time) error {
-	data, _, err := old.encodeSnapshot(now, true)
+	data, _, _, err := old.encodeSnapshot(now, true)
 	if err != nil {
 		return fmt.Errorf("could not copy slo state: %w", err)
 	}

@@ -98,7 +98,7 @@ func FuzzDecodeSnapshot(f *testing.F) {
 	e, _ := newTestEngine(f, testSLO("a", 0.99))
 	in := e.Instance(0, HashSeed, nil, t0)
 	e.AddCumulative(in, 1, t0, minute(1), 10, 1)
-	data, _, err := e.encodeSnapshot(t0, false)
+	data, _, _, err := e.encodeSnapshot(t0, false)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func FuzzDecodeSnapshot(f *testing.F) {
 	in = e.Instance(0, HashSeed, nil, t0)
 	e.AddEvents(in, minute(1), 10, 1)
 	e.Evaluate(context.Background(), minute(10), nil)
-	if data, _, err = e.encodeSnapshot(minute(10), false); err != nil {
+	if data, _, _, err = e.encodeSnapshot(minute(10), false); err != nil {
 		f.Fatal(err)
 	}
 	f.Add(data)

@@ -15,7 +15,6 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/probabilisticsamplerprocessor"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/redactionprocessor"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/resourceprocessor"
-	"github.com/open-telemetry/opentelemetry-collector-contrib/receiver/filelogreceiver"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/receiver/fluentforwardreceiver"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/receiver/jaegerreceiver"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/receiver/kafkareceiver"
@@ -47,10 +46,13 @@ import (
 	"github.com/obsd-dev/obsd/extensions/ratelimit"
 	"github.com/obsd-dev/obsd/extensions/statuspage"
 	"github.com/obsd-dev/obsd/extensions/tlsidentity"
+	"github.com/obsd-dev/obsd/extensions/walstorage"
+	"github.com/obsd-dev/obsd/internal/retryhint"
 	"github.com/obsd-dev/obsd/processors/correlation"
 	"github.com/obsd-dev/obsd/processors/k8smeta"
 	"github.com/obsd-dev/obsd/processors/shed"
 	"github.com/obsd-dev/obsd/processors/tenant"
+	"github.com/obsd-dev/obsd/receivers/filelog"
 	"github.com/obsd-dev/obsd/receivers/lokipush"
 )
 
@@ -59,13 +61,19 @@ import (
 func components() (otelcol.Factories, error) {
 	var err error
 	factories := otelcol.Factories{Telemetry: otelconftelemetry.NewFactory()}
+	// The slo processor counts into the engine of the slo connector of the
+	// same name: one pair of factories shares the engines.
+	sloConnector, sloProcessor := sloconnector.NewFactories()
 
 	factories.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](
-		otlpreceiver.NewFactory(),
+		// The collector's OTLP receiver, whose pipeline refusals
+		// (memory_limiter, a full or unwritable queue) carry a retry delay.
+		retryhint.Receiver(otlpreceiver.NewFactory(), retryhint.PipelineDelay),
 		jaegerreceiver.NewFactory(),
 		prometheusreceiver.NewFactory(),
 		zipkinreceiver.NewFactory(),
-		filelogreceiver.NewFactory(),
+		// contrib's file_log, counting what it cuts, skips and drops.
+		filelog.NewFactory(),
 		syslogreceiver.NewFactory(),
 		fluentforwardreceiver.NewFactory(),
 		kafkareceiver.NewFactory(),
@@ -90,6 +98,7 @@ func components() (otelcol.Factories, error) {
 		shed.NewFactory(),
 		k8smeta.NewFactory(),
 		tenant.NewFactory(),
+		sloProcessor,
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -111,7 +120,7 @@ func components() (otelcol.Factories, error) {
 	factories.Connectors, err = otelcol.MakeFactoryMap[connector.Factory](
 		spanmetricsconnector.NewFactory(),
 		forwardconnector.NewFactory(),
-		sloconnector.NewFactory(),
+		sloConnector,
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -128,6 +137,7 @@ func components() (otelcol.Factories, error) {
 		tlsidentity.NewFactory(),
 		oversize.NewFactory(),
 		statuspage.NewFactory(),
+		walstorage.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err

@@ -21,6 +21,7 @@ import (
 	"github.com/obsd-dev/obsd/extensions/ratelimit"
 	"github.com/obsd-dev/obsd/extensions/statuspage"
 	"github.com/obsd-dev/obsd/extensions/tlsidentity"
+	"github.com/obsd-dev/obsd/extensions/walstorage"
 	"github.com/obsd-dev/obsd/processors/correlation"
 	"github.com/obsd-dev/obsd/processors/k8smeta"
 	"github.com/obsd-dev/obsd/processors/shed"
@@ -48,6 +49,7 @@ func TestComponentREADMEsStateTheFactorysStability(t *testing.T) {
 		{"extensions/ratelimit", ratelimit.NewFactory()},
 		{"extensions/statuspage", statuspage.NewFactory()},
 		{"extensions/tlsidentity", tlsidentity.NewFactory()},
+		{"extensions/walstorage", walstorage.NewFactory()},
 		{"connectors/slo", sloconnector.NewFactory()},
 	}
 	for _, c := range own {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -9,8 +10,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/obsd-dev/obsd/dashboards"
+	"github.com/obsd-dev/obsd/dashboards/plot"
 	"github.com/obsd-dev/obsd/internal/k8smanifest"
 	"github.com/obsd-dev/obsd/slo/contract"
+	"github.com/obsd-dev/obsd/slo/formats"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
@@ -23,20 +26,20 @@ func newDashboardsCommand() *cobra.Command {
 }
 
 type plotFlags struct {
-	slo, name, input, out string
-	width, height         int
+	slo, name, input, out, instance string
+	width, height                   int
 }
 
-// newDashboardsPlotCommand draws an SLO dashboard's burn-rate and budget
-// panels from `obsd slo backtest` output (the future
-// `obsd slo backtest --plot` calls runDashboardsPlot the same way).
+// newDashboardsPlotCommand draws an SLO's backtest from `obsd slo
+// backtest` output, as `obsd slo backtest --plot` does.
 func newDashboardsPlotCommand() *cobra.Command {
 	var f plotFlags
 	c := &cobra.Command{
 		Use:   "plot --slo FILE --name SLO --input BACKTEST.jsonl --out FILE.png",
-		Short: "Draw an SLO's burn-rate and budget panels from backtest output as PNG",
-		Long: "Reads the JSON lines of `obsd slo backtest` and draws the SLO's alert-window burn rates with the\n" +
-			"factors as dashed red lines (top) and the error budget remaining with 0 as a line (bottom).",
+		Short: "Draw an SLO's backtest (burn rates, thresholds, alerts, budget) as PNG",
+		Long: "Reads the JSON lines of `obsd slo backtest` and draws the SLO's burn rate per alert window with the\n" +
+			"page and ticket factors as labelled dashed lines and the periods each alert fired shaded (top), and the\n" +
+			"error budget remaining in percent with the zero line (bottom), on a UTC time axis.",
 		Args: cobra.NoArgs,
 		RunE: func(_ *cobra.Command, _ []string) error { return runDashboardsPlot(f) },
 	}
@@ -44,8 +47,9 @@ func newDashboardsPlotCommand() *cobra.Command {
 	c.Flags().StringVar(&f.name, "name", "", "SLO name (default: the only SLO of the file)")
 	c.Flags().StringVar(&f.input, "input", "", "backtest output (JSON lines)")
 	c.Flags().StringVar(&f.out, "out", "", "PNG file to write")
-	c.Flags().IntVar(&f.width, "width", 1200, "width in pixels")
-	c.Flags().IntVar(&f.height, "height", 800, "height in pixels")
+	c.Flags().StringVar(&f.instance, "instance", "", "instance of a grouped SLO, as \"k=v, k=v\" (default: the only one)")
+	c.Flags().IntVar(&f.width, "width", 1000, "width in pixels")
+	c.Flags().IntVar(&f.height, "height", 680, "height in pixels")
 	for _, n := range []string{"slo", "input", "out"} {
 		_ = c.MarkFlagRequired(n)
 	}
@@ -53,7 +57,7 @@ func newDashboardsPlotCommand() *cobra.Command {
 }
 
 func runDashboardsPlot(f plotFlags) error {
-	slos, err := spec.Load(f.slo)
+	slos, err := formats.Load(f.slo)
 	if err != nil {
 		return fmt.Errorf("could not load SLOs: %w", err)
 	}
@@ -66,7 +70,7 @@ func runDashboardsPlot(f plotFlags) error {
 		return fmt.Errorf("invalid '--input': %w", err)
 	}
 	defer in.Close()
-	return writePlot(f.out, s, in, f.width, f.height)
+	return writePlot(f.out, s, in, f.instance, plot.Options{Width: f.width, Height: f.height, Source: filepath.Base(f.input)})
 }
 
 // pickSLO returns the SLO called name, or the only SLO when name is empty.
@@ -87,6 +91,7 @@ func pickSLO(slos []*spec.SLO, name string) (*spec.SLO, error) {
 
 type dashboardsFlags struct {
 	slos          []string
+	configs       []string
 	out           string
 	grafanaURL    string
 	provisionPath string
@@ -99,7 +104,7 @@ type dashboardsFlags struct {
 func newDashboardsGenerateCommand() *cobra.Command {
 	var f dashboardsFlags
 	c := &cobra.Command{
-		Use:   "generate --slo FILE... (--out DIR [--grafana-url URL] [--provision-path DIR] | --format configmap)",
+		Use:   "generate (--slo FILE... | --config URI...) (--out DIR [--grafana-url URL] [--provision-path DIR] | --format configmap)",
 		Short: "Write Grafana dashboards for SLOs and obsd's health, with a provisioning file",
 		Long: "Writes one dashboard per SLO, an SLO overview and an agent health dashboard as JSON into DIR,\n" +
 			"plus " + dashboards.ProvisioningFile + " (Grafana file provisioning, apiVersion 1).\n" +
@@ -112,6 +117,7 @@ func newDashboardsGenerateCommand() *cobra.Command {
 		},
 	}
 	c.Flags().StringSliceVar(&f.slos, "slo", nil, "SLO file (path or glob); repeatable")
+	c.Flags().StringArrayVar(&f.configs, "config", nil, "instead of --slo: obsd's config, for every SLO of its slo connectors, discovered ones included (json format)")
 	c.Flags().StringVar(&f.out, "out", "", "output directory")
 	c.Flags().StringVar(&f.grafanaURL, "grafana-url", "", "Grafana base URL, to print each SLO's dashboard URL")
 	c.Flags().StringVar(&f.provisionPath, "provision-path", "", "directory of the JSON files as Grafana sees it (default: --out, made absolute)")
@@ -123,12 +129,15 @@ func newDashboardsGenerateCommand() *cobra.Command {
 	c.Flags().StringVar(&f.folderAnnotation, "folder-annotation", "grafana_folder",
 		"configmap: the annotation the sidecar reads the folder from (its sidecar.dashboards.folderAnnotation)")
 	c.Flags().StringVar(&f.folder, "folder", "obsd", "configmap: Grafana folder of the dashboards (empty: no folder annotation)")
-	_ = c.MarkFlagRequired("slo")
 	return c
 }
 
 func runDashboardsGenerate(stdout io.Writer, f dashboardsFlags) error {
 	switch {
+	case len(f.slos) > 0 == (len(f.configs) > 0):
+		return fmt.Errorf("give either '--slo' (SLO files) or '--config' (obsd's config)")
+	case len(f.configs) > 0 && f.format == k8smanifest.FormatConfigMap:
+		return fmt.Errorf("'--config' writes --format json; --format configmap takes the SLO files (--slo) it annotates with their digest")
 	case f.format == k8smanifest.FormatConfigMap:
 		if f.out != "" || f.grafanaURL != "" || f.provisionPath != "" {
 			return fmt.Errorf("'--out', '--grafana-url' and '--provision-path' are for --format json; --format configmap writes the ConfigMaps to stdout")
@@ -139,7 +148,13 @@ func runDashboardsGenerate(stdout io.Writer, f dashboardsFlags) error {
 	case f.out == "":
 		return fmt.Errorf("'--out' is required with --format json")
 	}
-	slos, err := spec.Load(f.slos...)
+	var slos []*spec.SLO
+	var err error
+	if len(f.configs) > 0 {
+		slos, err = configSLOs(context.Background(), f.configs)
+	} else {
+		slos, err = formats.Load(f.slos...)
+	}
 	if err != nil {
 		return fmt.Errorf("could not load SLOs: %w", err)
 	}
@@ -170,7 +185,7 @@ func runDashboardsGenerate(stdout io.Writer, f dashboardsFlags) error {
 // runDashboardsConfigMaps writes the dashboards of runDashboardsGenerate,
 // without the provisioning file, as ConfigMaps.
 func runDashboardsConfigMaps(stdout io.Writer, f dashboardsFlags) error {
-	slos, err := spec.Load(f.slos...)
+	slos, err := formats.Load(f.slos...)
 	if err != nil {
 		return fmt.Errorf("could not load SLOs: %w", err)
 	}

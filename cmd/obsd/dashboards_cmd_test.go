@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/obsd-dev/obsd/slo/backtest"
-	"github.com/obsd-dev/obsd/slo/spec"
+	"github.com/obsd-dev/obsd/slo/formats"
 )
 
 func TestDashboardsGenerateWritesDashboardsAndProvisioning(t *testing.T) {
@@ -54,6 +54,8 @@ func TestDashboardsGenerateRejectsBadInput(t *testing.T) {
 	}{
 		{"a missing SLO file is an error naming it", []string{"--slo", "nope.yaml", "--out", "x"}, "could not load SLOs"},
 		{"--out is required", []string{"--slo", "../../dashboards/testdata/slos.yaml"}, "'--out' is required with --format json"},
+		{"SLO files or a config is required", []string{"--out", "x"}, "give either '--slo' (SLO files) or '--config'"},
+		{"not both", []string{"--slo", "a.yaml", "--config", "b.yaml", "--out", "x"}, "give either"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,7 +72,7 @@ func TestDashboardsGenerateRejectsBadInput(t *testing.T) {
 
 func TestDashboardsPlotDrawsBacktestOutput(t *testing.T) {
 	dir := t.TempDir()
-	slos, err := spec.Load("../../slo/backtest/testdata/slos.yaml")
+	slos, err := formats.Load("../../slo/backtest/testdata/slos.yaml")
 	require.NoError(t, err)
 	data, err := os.ReadFile("../../slo/backtest/testdata/input.om")
 	require.NoError(t, err)
@@ -95,4 +97,26 @@ func TestDashboardsPlotDrawsBacktestOutput(t *testing.T) {
 	cmd = newDashboardsCommand()
 	cmd.SetArgs([]string{"plot", "--slo", "../../slo/backtest/testdata/slos.yaml", "--input", input, "--out", out})
 	assert.ErrorContains(t, cmd.Execute(), "'--name' is required: the file declares 2 SLOs")
+}
+
+// TestDashboardsForTheConfigsDiscoveredSLOs: with --config, the dashboards
+// are those of what obsd runs: the SLO files' and the discovered SLOs,
+// whose panels name each service in their legend.
+func TestDashboardsForTheConfigsDiscoveredSLOs(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "dash")
+	var stdout bytes.Buffer
+	cmd := newDashboardsCommand()
+	cmd.SetOut(&stdout)
+	cmd.SetArgs([]string{"generate", "--config", "testdata/gameday/obsd.yaml", "--out", out, "--grafana-url", "https://grafana.example"})
+	require.NoError(t, cmd.Execute())
+	for _, name := range []string{"obsd-slo-checkout-availability.json", "obsd-slo-availability.json", "obsd-slo-latency.json"} {
+		_, err := os.Stat(filepath.Join(out, name))
+		assert.NoError(t, err, "no dashboard %s", name)
+	}
+	data, err := os.ReadFile(filepath.Join(out, "obsd-slo-availability.json"))
+	require.NoError(t, err)
+	assert.Contains(t, string(data), `service={{service}}`, "a discovered SLO's series are told apart by service")
+	assert.Contains(t, string(data), `"discovered"`)
+	assert.Contains(t, stdout.String(), "availability\thttps://grafana.example/d/obsd-slo-availability/slo-availability?var-slo=availability\n",
+		"the URL the status page and the alerts link to")
 }

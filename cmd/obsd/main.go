@@ -33,6 +33,11 @@ var defaultFeatureGates = []string{
 	// component_health.include_recoverable_errors, readiness fails while
 	// every exporter circuit is open (extensions/circuitbreaker).
 	"extension.healthcheck.useComponentStatus",
+	// Stanza receivers (file_log, syslog, ...) hand each batch to the
+	// pipeline before the reader moves on and checkpoints its offset, so
+	// that what a checkpoint says was read is in the persistent queue: a
+	// kill -9 then re-reads (duplicates) rather than skips (loses) lines.
+	"stanza.synchronousLogEmitter",
 }
 
 func main() {

@@ -14,5 +14,6 @@ func newRootCommand() *cobra.Command {
 	cmd.AddCommand(newSLOCommand())
 	cmd.AddCommand(newDashboardsCommand())
 	cmd.AddCommand(newRulesCommand())
+	cmd.AddCommand(newGamedayCommand())
 	return cmd
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -12,22 +13,23 @@ import (
 
 	"github.com/obsd-dev/obsd/dashboards/plot"
 	"github.com/obsd-dev/obsd/slo/backtest"
+	"github.com/obsd-dev/obsd/slo/formats"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
 // newSLOCommand groups obsd's SLO tools.
 func newSLOCommand() *cobra.Command {
 	c := &cobra.Command{Use: "slo", Short: "SLO tools"}
-	c.AddCommand(newSLOBacktestCommand(), newSLORulesCommand(), newSLOLintCommand())
+	c.AddCommand(newSLOBacktestCommand(), newSLORulesCommand(), newSLOLintCommand(), newSLOConvertCommand())
 	return c
 }
 
 type backtestFlags struct {
 	slo, input, from, to string
 	step                 time.Duration
-	// plot, when set, is a PNG file to draw the burn-rate and budget
-	// panels of plotSLO's dashboard into, from this backtest's output.
-	plot, plotSLO string
+	// plot, when set, is a PNG file to draw plotSLO's backtest into (the
+	// instance plotInstance of a grouped SLO).
+	plot, plotSLO, plotInstance string
 }
 
 func newSLOBacktestCommand() *cobra.Command {
@@ -47,8 +49,9 @@ func newSLOBacktestCommand() *cobra.Command {
 	c.Flags().DurationVar(&f.step, "step", time.Minute, "evaluation step")
 	c.Flags().StringVar(&f.from, "from", "", "first evaluation time (RFC3339 or Unix seconds; default: first sample)")
 	c.Flags().StringVar(&f.to, "to", "", "last evaluation time (RFC3339 or Unix seconds; default: last sample)")
-	c.Flags().StringVar(&f.plot, "plot", "", "also write the SLO dashboard's burn-rate and budget panels as a PNG to this file")
+	c.Flags().StringVar(&f.plot, "plot", "", "also draw the SLO's burn rates, thresholds, alerts and budget as a PNG into this file")
 	c.Flags().StringVar(&f.plotSLO, "plot-slo", "", "SLO to plot (default: the only SLO of the file)")
+	c.Flags().StringVar(&f.plotInstance, "plot-instance", "", "instance of a grouped SLO to plot, as \"k=v, k=v\" (default: the only one)")
 	_ = c.MarkFlagRequired("slo")
 	_ = c.MarkFlagRequired("input")
 	return c
@@ -66,7 +69,7 @@ func runBacktest(stdout io.Writer, stderr *os.File, f backtestFlags) error {
 	if err != nil {
 		return fmt.Errorf("invalid '--to': %w", err)
 	}
-	slos, err := spec.Load(f.slo)
+	slos, err := formats.Load(f.slo)
 	if err != nil {
 		return fmt.Errorf("could not load slos: %w", err)
 	}
@@ -99,18 +102,20 @@ func runBacktest(stdout io.Writer, stderr *os.File, f backtestFlags) error {
 	if plotSLO == nil {
 		return nil
 	}
-	return writePlot(f.plot, plotSLO, &lines, 1200, 800)
+	return writePlot(f.plot, plotSLO, &lines, f.plotInstance, plot.Options{Source: filepath.Base(f.input)})
 }
 
-// writePlot draws an SLO's burn-rate and budget panels from backtest output
-// (JSON lines) into a PNG file.
-func writePlot(path string, s *spec.SLO, backtestOutput io.Reader, width, height int) error {
+// writePlot draws an SLO instance's backtest (JSON lines) into a PNG file.
+func writePlot(path string, s *spec.SLO, backtestOutput io.Reader, instance string, opts plot.Options) error {
 	steps, err := plot.ReadSteps(backtestOutput, s.Name)
 	if err != nil {
 		return err
 	}
+	if steps, err = plot.Instance(steps, instance); err != nil {
+		return fmt.Errorf("invalid '--plot-instance': %w", err)
+	}
 	var buf bytes.Buffer
-	if err := plot.Render(&buf, s, steps, width, height); err != nil {
+	if err := plot.Render(&buf, s, steps, opts); err != nil {
 		return err
 	}
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {

@@ -14,7 +14,7 @@ import (
 )
 
 // TestSLOBacktestPlot: `obsd slo backtest --plot` prints the JSON lines and
-// draws the dashboard's burn-rate and budget panels as a 1200x800 PNG.
+// draws the SLO's backtest as a 1000x680 PNG (the README's width).
 func TestSLOBacktestPlot(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "pay.png")
 	cmd := newSLOCommand()
@@ -31,7 +31,7 @@ func TestSLOBacktestPlot(t *testing.T) {
 	defer f.Close()
 	img, err := png.Decode(f)
 	require.NoError(t, err)
-	assert.Equal(t, image.Rect(0, 0, 1200, 800), img.Bounds())
+	assert.Equal(t, image.Rect(0, 0, 1000, 680), img.Bounds())
 	assert.False(t, uniform(img), "the plot is blank")
 
 	cmd = newSLOCommand()
@@ -51,4 +51,28 @@ func uniform(img image.Image) bool {
 		}
 	}
 	return true
+}
+
+// TestTheREADMEBacktestCommandRuns runs the README's backtest example on
+// its scenario: the plot of the eu instance, and a refusal naming the
+// instances when the one asked for does not exist.
+func TestTheREADMEBacktestCommandRuns(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "api.png")
+	args := []string{"backtest", "--slo", "../../slo.example.yaml", "--input", "../../docs/examples/api-incident.om", "--step", "5m",
+		"--plot", out, "--plot-slo", "api-availability"}
+	cmd := newSLOCommand()
+	cmd.SetOut(&bytes.Buffer{})
+	cmd.SetArgs(args)
+	require.NoError(t, cmd.Execute())
+	f, err := os.Open(out)
+	require.NoError(t, err)
+	defer f.Close()
+	img, err := png.Decode(f)
+	require.NoError(t, err)
+	assert.False(t, uniform(img))
+
+	cmd = newSLOCommand()
+	cmd.SetOut(&bytes.Buffer{})
+	cmd.SetArgs(append(args, "--plot-instance", "region=us"))
+	assert.ErrorContains(t, cmd.Execute(), `'--plot-instance': no instance "region=us"; the SLO's instances: "region=eu"`)
 }

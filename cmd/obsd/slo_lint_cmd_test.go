@@ -20,6 +20,12 @@ func TestSLOLintExitStatus(t *testing.T) {
 		{"errors exit 1", []string{dir + "problems.yaml"}, lintFlags{}, 1, "problems.yaml:5: error: "},
 		{"warnings alone exit 0", []string{dir + "sloth.yaml"}, lintFlags{allowMissingRunbook: true}, 0, "warning: "},
 		{"warnings exit 1 with --werror", []string{dir + "sloth.yaml"}, lintFlags{allowMissingRunbook: true, werror: true}, 1, "warning: "},
+		{"a Sloth file without a runbook exits 0", []string{dir + "sloth.yaml"}, lintFlags{}, 0, "warning: slo \"myservice-requests-availability\": page alerts have no runbook URL"},
+		{"--strict makes the missing runbook an error", []string{dir + "sloth.yaml"}, lintFlags{strict: true}, 1, "error: slo \"myservice-requests-availability\": page alerts have no runbook URL"},
+		{"keys Sloth ignores are warnings", []string{"../../slo/formats/sloth/testdata/lenient.yaml"}, lintFlags{allowMissingRunbook: true}, 0,
+			"warning: slo \"api-availability\": 'alerting.pageAlert' is ignored (Sloth ignores it too): did you mean 'alerting.page_alert'?"},
+		{"--strict makes them errors", []string{"../../slo/formats/sloth/testdata/lenient.yaml"}, lintFlags{allowMissingRunbook: true, strict: true}, 1,
+			"error: slo \"api-availability\": 'alerting.pageAlert' is ignored"},
 		{"an unreadable input exits 2", []string{dir + "nope.yaml"}, lintFlags{}, 2, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -8,8 +8,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/obsd-dev/obsd/internal/k8smanifest"
+	"github.com/obsd-dev/obsd/slo/formats"
 	"github.com/obsd-dev/obsd/slo/rules"
-	"github.com/obsd-dev/obsd/slo/spec"
 )
 
 type rulesFlags struct {
@@ -35,7 +35,8 @@ func newSLORulesCommand() *cobra.Command {
 			"Metric SLIs read the application's metrics (--source metrics, the default) or, with --source agents, the exact\n" +
 			"window sums obsd agents export in alert_mode ruler or both; span and log SLIs always read the agents' sums,\n" +
 			"added across agents (sum by the SLO's group labels): run the agents with alert_mode: ruler and load these\n" +
-			"rules into a Prometheus, Mimir or VictoriaMetrics ruler.\n" +
+			"rules into a Prometheus, Mimir or VictoriaMetrics ruler. SLOs obsd cannot evaluate itself (Sloth raw error\n" +
+			"ratios, Pyrra bool_gauge) are exported as their tool writes them.\n" +
 			"--format prometheus-operator wraps the same rule groups in a PrometheusRule manifest (kubectl apply -f -)\n" +
 			"annotated with the SLO files' digest, which the Helm chart checks against the SLO files it mounts.",
 		Args: cobra.NoArgs,
@@ -50,7 +51,7 @@ func newSLORulesCommand() *cobra.Command {
 					return err
 				}
 			}
-			return runRules(cmd.OutOrStdout(), f)
+			return runRules(cmd.OutOrStdout(), cmd.ErrOrStderr(), f)
 		},
 	}
 	c.Flags().StringSliceVar(&f.slos, "slo", nil, "SLO files (paths or globs; repeat or separate with commas)")
@@ -69,8 +70,11 @@ func newSLORulesCommand() *cobra.Command {
 	return c
 }
 
-func runRules(stdout io.Writer, f rulesFlags) error {
-	slos, err := spec.Load(f.slos...)
+func runRules(stdout, stderr io.Writer, f rulesFlags) error {
+	slos, warnings, err := formats.LoadExport(f.slos...)
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "warning: %v\n", w)
+	}
 	if err != nil {
 		return fmt.Errorf("could not load slos: %w", err)
 	}

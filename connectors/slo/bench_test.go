@@ -135,6 +135,14 @@ func BenchmarkConsumeLogs100SLOs(b *testing.B) {
 // svc-0..svc-9 and route 0..9; sli is a format with %[1]d the service and
 // %[2]d the route.
 func hundredSLOHarness(b *testing.B, sli string) *harness {
+	path := hundredSLOFile(b, sli)
+	cfg := testConfig(filepath.Dir(path))
+	cfg.SLOs = []string{path}
+	return newHarness(b, cfg, t0)
+}
+
+// hundredSLOFile writes hundredSLOHarness's SLO file and returns its path.
+func hundredSLOFile(b *testing.B, sli string) string {
 	dir := b.TempDir()
 	var file strings.Builder
 	file.WriteString("version: obsd/v1\nslos:\n")
@@ -147,7 +155,30 @@ func hundredSLOHarness(b *testing.B, sli string) *harness {
 	if err := os.WriteFile(path, []byte(file.String()), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	cfg := testConfig(dir)
-	cfg.SLOs = []string{path}
-	return newHarness(b, cfg, t0)
+	return path
+}
+
+// BenchmarkConsumeDiscoveredSpans: one resource of 100 server spans of a
+// service without SLOs of its own, counted in both discovered SLOs.
+func BenchmarkConsumeDiscoveredSpans(b *testing.B) {
+	h := newHarness(b, discoverConfig(b.TempDir(), 100), t0)
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "demo")
+	spans := rs.ScopeSpans().AppendEmpty().Spans()
+	for i := range 100 {
+		sp := spans.AppendEmpty()
+		sp.SetName("GET /orders")
+		sp.SetKind(ptrace.SpanKindServer)
+		sp.Attributes().PutInt("http.response.status_code", []int64{200, 500}[i%2])
+		sp.SetStartTimestamp(pcommon.NewTimestampFromTime(t0))
+		sp.SetEndTimestamp(pcommon.NewTimestampFromTime(t0.Add(time.Duration(i) * 10 * time.Millisecond)))
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		_ = h.traces.ConsumeTraces(ctx, td)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*100), "ns/span")
 }

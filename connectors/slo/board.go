@@ -158,7 +158,7 @@ func (b *board) observe(st *sloengine.Status) {
 }
 
 // placeholder is an SLO that has seen no event yet (no instance exists):
-// listed with no data, so the page shows every configured SLO.
+// listed with no data, so the page shows every SLO of the files.
 func (b *board) placeholder(sp *boardSpec) status.SLO {
 	s := status.SLO{Name: sp.Name, Service: sp.Service, Description: sp.Description, Objective: sp.Objective,
 		Period: status.Duration(sp.Period), BudgetRemaining: 1, TimeToExhaustion: -1, NoData: true,
@@ -212,14 +212,19 @@ func (b *board) record(ts []contract.Transition) {
 }
 
 // group recovers the group-by values of a transition: its labels that are
-// group-by keys of the SLO's SLI.
+// group-by keys of the SLO's SLI, and the game-day labels of a game-day
+// instance (gameday.go).
 func (b *board) group(t contract.Transition) map[string]string {
 	sp := b.specs[t.SLO]
 	if sp == nil {
 		return nil
 	}
 	var g map[string]string
-	for _, k := range sp.GroupBy() {
+	keys := sp.GroupBy()
+	if t.Labels[contract.LabelGameday] == contract.GamedayTrue {
+		keys = append(slices.Clip(keys), contract.LabelGameday, contract.LabelGamedayDrill)
+	}
+	for _, k := range keys {
 		if v, ok := t.Labels[k]; ok {
 			if g == nil {
 				g = map[string]string{}
@@ -228,6 +233,21 @@ func (b *board) group(t contract.Transition) map[string]string {
 		}
 	}
 	return g
+}
+
+// forgetGameday drops the entries of game-day instances (their engine was
+// replaced by a fresh one); their alert history stays.
+func (b *board) forgetGameday() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for k, e := range b.slos {
+		if e.cur.Group[contract.LabelGameday] == contract.GamedayTrue {
+			if e.hist != nil {
+				b.histories--
+			}
+			delete(b.slos, k)
+		}
+	}
 }
 
 // Snapshot returns every instance with its history, sorted by key, and the
@@ -247,7 +267,9 @@ func (b *board) Snapshot() status.Snapshot {
 		have[e.cur.Name] = true
 	}
 	for _, sp := range b.specs {
-		if !have[sp.Name] {
+		// A discovered SLO has no instance before its first service: it
+		// shows up with the services it finds.
+		if !have[sp.Name] && (sp.SLI.Spans == nil || !sp.SLI.Spans.AnyService) {
 			snap.SLOs = append(snap.SLOs, b.placeholder(sp))
 		}
 	}
@@ -261,7 +283,8 @@ func (b *board) Snapshot() status.Snapshot {
 			for k, v := range d.Breakers {
 				br[k] = v.String()
 			}
-			snap.Destinations = append(snap.Destinations, status.Destination{Name: d.Name, Queued: d.Queued, Breakers: br, Source: b.id})
+			snap.Destinations = append(snap.Destinations, status.Destination{Name: d.Name, Queued: d.Queued, Breakers: br, Source: b.id,
+				LastDelivered: d.LastDelivered.UTC(), LastError: d.LastError, LastErrorAt: d.LastErrorAt.UTC()})
 		}
 	}
 	return snap

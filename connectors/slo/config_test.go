@@ -36,6 +36,8 @@ func TestLoadConfig(t *testing.T) {
 	full.EvaluationInterval = 5 * time.Second
 	full.MaxFutureSkew = time.Minute
 	full.State = StateConfig{Directory: "/var/lib/obsd/slo", SnapshotInterval: 30 * time.Second}
+	walID := component.MustNewIDWithName("wal_storage", "queue")
+	full.Storage = &walID
 	al := alerting.DefaultConfig()
 	full.Alerting = &al
 	full.Alerting.AlertName = "CheckoutBurn"
@@ -45,12 +47,27 @@ func TestLoadConfig(t *testing.T) {
 		"oncall": {Webhook: &alerting.WebhookConfig{URL: "http://127.0.0.1:9/hook"}},
 	}
 
+	discovered := createDefaultConfig().(*Config)
+	d := defaultDiscoverConfig()
+	discovered.Discover = &d
+
+	discoverFull := createDefaultConfig().(*Config)
+	discoverFull.SLOs = []string{"testdata/slos.yaml"}
+	discoverFull.Discover = &DiscoverConfig{Period: Duration(28 * 24 * time.Hour), ServiceLimit: 20,
+		Labels:       map[string]string{"origin": "discovered"},
+		Availability: DiscoveredSLOConfig{Enabled: true, Name: "svc-availability", Objective: 99.5, RunbookURL: "https://runbooks.example/availability"},
+		Latency:      DiscoveredLatencyConfig{DiscoveredSLOConfig: DiscoveredSLOConfig{Enabled: false, Name: "svc-latency", Objective: 95}, Threshold: time.Second}}
+	discoverFull.Gameday.Enabled = false
+
 	tests := map[string]struct {
 		name string
 		want *Config
 	}{
-		"only the SLO files given gets every default": {"", minimal},
-		"every field can be set from the YAML":        {"full", full},
+		"only the SLO files given gets every default":        {"", minimal},
+		"every field can be set from the YAML":               {"full", full},
+		"an empty discover section turns discovery on":       {"discover_empty", discovered},
+		"discover: {} is the same":                           {"discover_braces", discovered},
+		"every discover field can be set, next to SLO files": {"discover_full", discoverFull},
 	}
 	for desc, tt := range tests {
 		t.Run(desc, func(t *testing.T) {
@@ -69,6 +86,15 @@ func TestDefaults(t *testing.T) {
 	assert.Equal(t, 10*time.Minute, cfg.MaxFutureSkew)
 	assert.Empty(t, cfg.State.Directory, "no persistence by default")
 	assert.False(t, cfg.hasAlerting(), "no alert destinations by default")
+	assert.Nil(t, cfg.Discover, "no discovery unless asked for")
+	assert.True(t, cfg.Gameday.Enabled, "game days count in game-day instances by default")
+	d := defaultDiscoverConfig()
+	assert.Equal(t, Duration(30*24*time.Hour), d.Period)
+	assert.Equal(t, 100, d.ServiceLimit)
+	assert.Equal(t, DiscoveredSLOConfig{Enabled: true, Name: "availability", Objective: 99.9}, d.Availability)
+	assert.Equal(t, 500*time.Millisecond, d.Latency.Threshold)
+	assert.Equal(t, 99.0, d.Latency.Objective)
+	assert.Nil(t, cfg.Storage, "no journal by default")
 }
 
 func TestValidateErrors(t *testing.T) {
@@ -76,7 +102,7 @@ func TestValidateErrors(t *testing.T) {
 		name string
 		want []string
 	}{
-		"no SLO files is an error":                          {"no_slos", []string{"'slos' must list at least one SLO file"}},
+		"no SLO files and no discovery is an error":         {"no_slos", []string{"'slos' must list at least one SLO file, or 'discover' be set"}},
 		"an SLO file that does not exist is a config error": {"missing_file", []string{"'slos'", "does-not-exist.yaml"}},
 		"zero intervals are refused, all at once": {"zero_intervals", []string{
 			"'evaluation_interval' must be greater than zero",
@@ -84,6 +110,18 @@ func TestValidateErrors(t *testing.T) {
 			"'max_future_skew' must be greater than zero"}},
 		"alert destinations need a state directory for their outboxes": {"alerting_without_state", []string{"'state.directory' is required"}},
 		"the alerting section is validated when it has destinations":   {"alerting_unknown_receiver", []string{"nobody"}},
+		"every discover problem is reported, naming its key": {"discover_invalid", []string{
+			"'discover::period' must be at least 7d, got 1d",
+			"'discover::service_limit' must be at least 1",
+			"'discover::labels' has an invalid label name \"bad-name\"",
+			"'discover::labels' must not set \"service\"",
+			"'discover::availability::name' must match",
+			"'discover::availability::objective' must be a percentage",
+			"'discover::latency::threshold' must be greater than zero"}},
+		"discovery with both kinds off is refused": {"discover_both_off", []string{"enables neither"}},
+		"a discovered name that an SLO file uses is refused": {"discover_name_clash", []string{
+			"discovered SLO name \"checkout-spans\" is also an SLO of testdata/slos.yaml"}},
+		"a journal needs the snapshots that truncate it": {"storage_without_state", []string{"'state.directory' is required when 'storage' is set"}},
 	}
 	for desc, tt := range tests {
 		t.Run(desc, func(t *testing.T) {

@@ -35,20 +35,18 @@ func (c *sloConnector) Capabilities() consumer.Capabilities {
 	return consumer.Capabilities{MutatesData: false}
 }
 
-// ConsumeTraces counts the server and consumer spans of span SLIs.
-func (c *sloConnector) ConsumeTraces(_ context.Context, td ptrace.Traces) error {
-	c.ref.Value().consumeTraces(td)
-	return nil
+// ConsumeTraces counts the server and consumer spans of span SLIs (and
+// journals them first when 'storage' is set).
+func (c *sloConnector) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
+	return c.ref.Value().countTraces(ctx, td, nil)
 }
 
 // ConsumeMetrics counts the sums and histograms of metric SLIs.
-func (c *sloConnector) ConsumeMetrics(_ context.Context, md pmetric.Metrics) error {
-	c.ref.Value().consumeMetrics(md)
-	return nil
+func (c *sloConnector) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
+	return c.ref.Value().countMetrics(ctx, md, nil)
 }
 
 // ConsumeLogs counts the log records of log SLIs.
-func (c *sloConnector) ConsumeLogs(_ context.Context, ld plog.Logs) error {
-	c.ref.Value().consumeLogs(ld)
-	return nil
+func (c *sloConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	return c.ref.Value().countLogs(ctx, ld, nil)
 }

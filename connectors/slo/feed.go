@@ -12,6 +12,8 @@ import (
 	"go.uber.org/zap"
 
 	sloengine "github.com/obsd-dev/obsd/slo"
+	"github.com/obsd-dev/obsd/slo/contract"
+	"github.com/obsd-dev/obsd/slo/match"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
@@ -84,79 +86,139 @@ func spanStatus(attrs pcommon.Map) int64 {
 	return 0
 }
 
-// consumeTraces feeds server and consumer spans into the span SLIs.
-func (s *runner) consumeTraces(td ptrace.Traces) {
+// scanTraces reads the server and consumer spans of the span SLIs into b:
+// the explicit SLIs of their service, else the discovered SLOs
+// (discover.go). Spans marked for a game day count at once in the game-day
+// instances (gameday.go), an in-memory engine outside b and the journal.
+func (s *runner) scanTraces(b *sloengine.Batch, td ptrace.Traces) {
 	now := s.now()
 	limit := now.Add(s.cfg.MaxFutureSkew)
 	rss := td.ResourceSpans()
 	for i := range rss.Len() {
 		rs := rss.At(i)
-		slis := s.spanSLOs[str(rs.Resource().Attributes().Get("service.name"))]
+		res := rs.Resource().Attributes()
+		if drill, ok := res.Get(contract.AttrGamedayDrill); ok {
+			s.gameday.consume(s, rs, drill.AsString(), now, limit)
+			continue
+		}
+		svc := str(res.Get("service.name"))
+		slis := s.spanSLOs[svc]
 		if len(slis) == 0 {
+			if len(s.discovered) > 0 && svc != "" && !s.explicit[svc] {
+				s.feedDiscovered(b, rs, svc, now, limit)
+			}
 			continue
 		}
 		sss := rs.ScopeSpans()
 		for j := range sss.Len() {
 			spans := sss.At(j).Spans()
 			for k := range spans.Len() {
-				s.feedSpan(spans.At(k), slis, now, limit)
+				s.feedSpan(b, spans.At(k), slis, now, limit)
 			}
 		}
 	}
 }
 
+// serverOrConsumer: only server and consumer spans are SLI events.
+func serverOrConsumer(sp ptrace.Span) bool {
+	kind := sp.Kind()
+	return kind == ptrace.SpanKindServer || kind == ptrace.SpanKindConsumer
+}
+
 // feedSpan counts one span in every SLI of its service (slis) it matches.
-func (s *runner) feedSpan(sp ptrace.Span, slis []compiledSLO, now, limit time.Time) {
-	if kind := sp.Kind(); kind != ptrace.SpanKindServer && kind != ptrace.SpanKindConsumer {
+func (s *runner) feedSpan(b *sloengine.Batch, sp ptrace.Span, slis []compiledSLO, now, limit time.Time) {
+	if !serverOrConsumer(sp) {
 		return
 	}
-	attrs := sp.Attributes()
-	route := str(attrs.Get("http.route"))
+	route := str(sp.Attributes().Get("http.route"))
 	for i := range slis {
 		c := &slis[i]
-		sli := c.spec.SLI.Spans
 		if !c.spanName.match(sp.Name()) || !c.spanRoute.match(route) {
 			continue
 		}
-		end := sp.EndTimestamp().AsTime()
-		if end.After(limit) {
-			s.own.future.Add(1)
-			continue
+		if end, bad, ok := s.spanEvent(c.spec.SLI.Spans, sp, limit); ok {
+			b.AddEvents(s.engine.Instance(c.idx, sloengine.HashSeed, nil, now), end, 1, bad)
 		}
-		d := time.Duration(sp.EndTimestamp() - sp.StartTimestamp())
-		var bad float64
-		if sli.Bad(sp.Status().Code() == ptrace.StatusCodeError, spanStatus(attrs), d) {
-			bad = 1
-		}
-		in := s.engine.Instance(c.idx, sloengine.HashSeed, nil, now)
-		s.engine.AddEvents(in, end, 1, bad)
 	}
 }
 
+// spanEvent is the event of one matched server or consumer span: its end
+// time and whether it is bad (1) as the SLI says. A span ending beyond
+// limit is no event (ok false) and is counted.
+func (s *runner) spanEvent(sli *spec.SpanSLI, sp ptrace.Span, limit time.Time) (end time.Time, bad float64, ok bool) {
+	end = sp.EndTimestamp().AsTime()
+	if end.After(limit) {
+		s.own.future.Add(1)
+		return end, 0, false
+	}
+	d := time.Duration(sp.EndTimestamp() - sp.StartTimestamp())
+	if match.SpanBad(sli, sp.Status().Code() == ptrace.StatusCodeError, spanStatus(sp.Attributes()), d) {
+		bad = 1
+	}
+	return end, bad, true
+}
+
 // point is one metric data point being matched: its attributes, the
-// resource's, and the series hash prefix (resource, scope, metric name).
+// resource's, the resource's Prometheus job, and the series hash prefix
+// (resource, scope, metric name).
 type point struct {
 	attrs, res pcommon.Map
+	job        string
 	prefix     uint64
 	start, ts  pcommon.Timestamp
 	cumulative bool
 }
 
+// get returns label k of the point: a point attribute, else a resource
+// attribute, else Prometheus' own name for a resource attribute: "job"
+// and "instance" are what Prometheus calls the target that the prometheus
+// receiver (and OTLP ingestion) turn into service.name (with
+// service.namespace) and service.instance.id, so an SLO written for
+// Prometheus (job="api") matches the same series here.
 func (p *point) get(k string) string {
 	if v, ok := p.attrs.Get(k); ok {
 		return str(v, true)
 	}
-	return str(p.res.Get(k))
+	if v, ok := p.res.Get(k); ok {
+		return str(v, true)
+	}
+	switch k {
+	case labelJob:
+		return p.job
+	case labelInstance:
+		return str(p.res.Get(attrServiceInstanceID))
+	}
+	return ""
 }
 
-// consumeMetrics feeds monotonic sums and histograms into metric SLIs.
-func (s *runner) consumeMetrics(md pmetric.Metrics) {
+// Prometheus' target labels and the resource attributes they come from.
+const (
+	labelJob              = "job"
+	labelInstance         = "instance"
+	attrServiceName       = "service.name"
+	attrServiceNamespace  = "service.namespace"
+	attrServiceInstanceID = "service.instance.id"
+)
+
+// promJob is the job label Prometheus gives a resource:
+// "<service.namespace>/<service.name>", or service.name alone.
+func promJob(res pcommon.Map) string {
+	name := str(res.Get(attrServiceName))
+	if ns := str(res.Get(attrServiceNamespace)); ns != "" {
+		return ns + "/" + name
+	}
+	return name
+}
+
+// scanMetrics reads the monotonic sums and histograms of metric SLIs into b.
+func (s *runner) scanMetrics(b *sloengine.Batch, md pmetric.Metrics) {
 	now := s.now()
 	limit := pcommon.NewTimestampFromTime(now.Add(s.cfg.MaxFutureSkew))
 	rms := md.ResourceMetrics()
 	for i := range rms.Len() {
 		rm := rms.At(i)
 		res := rm.Resource().Attributes()
+		job := promJob(res)
 		rh := hashMap(sloengine.HashSeed, res)
 		sms := rm.ScopeMetrics()
 		for j := range sms.Len() {
@@ -165,14 +227,14 @@ func (s *runner) consumeMetrics(md pmetric.Metrics) {
 			ms := sm.Metrics()
 			for k := range ms.Len() {
 				m := ms.At(k)
-				p := point{res: res, prefix: sloengine.HashString(sh, m.Name())}
-				s.feedMetric(m, &p, now, limit)
+				p := point{res: res, job: job, prefix: sloengine.HashString(sh, m.Name())}
+				s.feedMetric(b, m, &p, now, limit)
 			}
 		}
 	}
 }
 
-func (s *runner) feedMetric(m pmetric.Metric, p *point, now time.Time, limit pcommon.Timestamp) {
+func (s *runner) feedMetric(b *sloengine.Batch, m pmetric.Metric, p *point, now time.Time, limit pcommon.Timestamp) {
 	name := m.Name()
 	switch m.Type() {
 	case pmetric.MetricTypeSum:
@@ -193,7 +255,7 @@ func (s *runner) feedMetric(m pmetric.Metric, p *point, now time.Time, limit pco
 				s.own.future.Add(1)
 				continue
 			}
-			s.feedSum(name, p, v, now)
+			s.feedSum(b, name, p, v, now)
 		}
 	case pmetric.MetricTypeHistogram:
 		h := m.Histogram()
@@ -206,7 +268,7 @@ func (s *runner) feedMetric(m pmetric.Metric, p *point, now time.Time, limit pco
 				s.own.future.Add(1)
 				continue
 			}
-			s.feedHistogram(name, p, now, func(l *spec.MetricLatency) (uint64, bool) {
+			s.feedHistogram(b, name, p, now, func(l *spec.MetricLatency) (uint64, bool) {
 				return sloengine.ExplicitBad(dp.ExplicitBounds(), dp.BucketCounts(), l.Threshold)
 			}, dp.Count(), dp.ExplicitBounds())
 		}
@@ -221,7 +283,7 @@ func (s *runner) feedMetric(m pmetric.Metric, p *point, now time.Time, limit pco
 				s.own.future.Add(1)
 				continue
 			}
-			s.feedHistogram(name, p, now, func(l *spec.MetricLatency) (uint64, bool) {
+			s.feedHistogram(b, name, p, now, func(l *spec.MetricLatency) (uint64, bool) {
 				pos := dp.Positive()
 				return sloengine.ExponentialBad(dp.Scale(), pos.Offset(), pos.BucketCounts(), l.Threshold), true
 			}, dp.Count(), pcommon.NewFloat64Slice())
@@ -231,28 +293,28 @@ func (s *runner) feedMetric(m pmetric.Metric, p *point, now time.Time, limit pco
 
 // feedSum matches one sum point against ratio SLIs and the Prometheus
 // style "_count" / "_bucket{le}" series of latency SLIs.
-func (s *runner) feedSum(name string, p *point, v float64, now time.Time) {
+func (s *runner) feedSum(b *sloengine.Batch, name string, p *point, v float64, now time.Time) {
 	for _, c := range s.slos {
 		var total, bad float64
 		var groupBy []string
 		switch {
 		case c.spec.SLI.Metric != nil:
-			t, b := c.spec.SLI.Metric.Match(name, p.get)
-			if !t && !b {
+			isTotal, isBad := match.Ratio(c.spec.SLI.Metric, name, p.get)
+			if !isTotal && !isBad {
 				continue
 			}
-			if t {
+			if isTotal {
 				total = v
 			}
-			if b {
+			if isBad {
 				bad = v
 			}
 			groupBy = c.spec.SLI.Metric.GroupBy
 		case c.spec.SLI.Latency != nil:
-			switch c.spec.SLI.Latency.Role(name, p.get) {
-			case spec.LatencyCount:
+			switch match.Latency(c.spec.SLI.Latency, name, p.get) {
+			case match.LatencyCount:
 				total, bad = v, v
-			case spec.LatencyGood:
+			case match.LatencyGood:
 				bad = -v
 			default:
 				continue
@@ -261,16 +323,16 @@ func (s *runner) feedSum(name string, p *point, v float64, now time.Time) {
 		default:
 			continue
 		}
-		s.add(c, groupBy, p, total, bad, now)
+		s.add(b, c, groupBy, p, total, bad, now)
 	}
 }
 
 // feedHistogram matches one OTel histogram point against latency SLIs;
 // above computes the observations over the SLI's threshold.
-func (s *runner) feedHistogram(name string, p *point, now time.Time, above func(*spec.MetricLatency) (uint64, bool), count uint64, bounds pcommon.Float64Slice) {
+func (s *runner) feedHistogram(b *sloengine.Batch, name string, p *point, now time.Time, above func(*spec.MetricLatency) (uint64, bool), count uint64, bounds pcommon.Float64Slice) {
 	for _, c := range s.slos {
 		l := c.spec.SLI.Latency
-		if l == nil || l.Role(name, p.get) != spec.LatencyHistogram {
+		if l == nil || match.Latency(l, name, p.get) != match.LatencyHistogram {
 			continue
 		}
 		bad, ok := above(l)
@@ -281,12 +343,12 @@ func (s *runner) feedHistogram(name string, p *point, now time.Time, above func(
 			}
 			continue
 		}
-		s.add(c, l.GroupBy, p, float64(count), float64(bad), now)
+		s.add(b, c, l.GroupBy, p, float64(count), float64(bad), now)
 	}
 }
 
-// add hands one matched point to the engine, in the instance of its group.
-func (s *runner) add(c compiledSLO, groupBy []string, p *point, total, bad float64, now time.Time) {
+// add records one matched point in b, in the instance of its group.
+func (s *runner) add(b *sloengine.Batch, c compiledSLO, groupBy []string, p *point, total, bad float64, now time.Time) {
 	gh := sloengine.HashSeed
 	for _, g := range groupBy {
 		gh = sloengine.HashString(sloengine.HashString(gh, p.get(g)), "\xff")
@@ -311,8 +373,8 @@ func (s *runner) add(c compiledSLO, groupBy []string, p *point, total, bad float
 		start = p.start.AsTime()
 	}
 	if p.cumulative {
-		s.engine.AddCumulative(in, sh, start, p.ts.AsTime(), total, bad)
+		b.AddCumulative(in, sh, start, p.ts.AsTime(), total, bad)
 	} else {
-		s.engine.AddDelta(in, sh, start, p.ts.AsTime(), total, bad)
+		b.AddDelta(in, sh, start, p.ts.AsTime(), total, bad)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	sloengine "github.com/obsd-dev/obsd/slo"
+	"github.com/obsd-dev/obsd/slo/match"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
@@ -137,7 +138,7 @@ func (r *logRecord) bodyField(path []string) string {
 		}
 		return r.text(b)
 	case pcommon.ValueTypeStr:
-		val, _, buf, err := spec.JSONField(b.Str(), path, r.buf)
+		val, _, buf, err := match.JSONField(b.Str(), path, r.buf)
 		r.buf = buf
 		if err != nil {
 			r.malformed = true
@@ -148,8 +149,8 @@ func (r *logRecord) bodyField(path []string) string {
 	return ""
 }
 
-// consumeLogs feeds the log records of services with log SLIs.
-func (s *runner) consumeLogs(ld plog.Logs) {
+// scanLogs reads the log records of services with log SLIs into b.
+func (s *runner) scanLogs(b *sloengine.Batch, ld plog.Logs) {
 	if !s.anyLogSLI {
 		return
 	}
@@ -168,7 +169,7 @@ func (s *runner) consumeLogs(ld plog.Logs) {
 		for j := range sls.Len() {
 			lrs := sls.At(j).LogRecords()
 			for k := range lrs.Len() {
-				s.feedLog(lrs.At(k), slis, &rec, now, limit)
+				s.feedLog(b, lrs.At(k), slis, &rec, now, limit)
 			}
 		}
 	}
@@ -176,7 +177,7 @@ func (s *runner) consumeLogs(ld plog.Logs) {
 
 // feedLog counts one record in every log SLI of its service (slis). Its
 // time is the record's timestamp, else its observed timestamp, else now.
-func (s *runner) feedLog(lr plog.LogRecord, slis []compiledSLO, rec *logRecord, now time.Time, limit pcommon.Timestamp) {
+func (s *runner) feedLog(b *sloengine.Batch, lr plog.LogRecord, slis []compiledSLO, rec *logRecord, now time.Time, limit pcommon.Timestamp) {
 	rec.reset(lr)
 	ts := lr.Timestamp()
 	if ts == 0 {
@@ -187,12 +188,12 @@ func (s *runner) feedLog(lr plog.LogRecord, slis []compiledSLO, rec *logRecord, 
 	}
 	sev := int32(lr.SeverityNumber())
 	if sev == 0 {
-		sev = spec.SeverityFromText(lr.SeverityText())
+		sev = match.SeverityFromText(lr.SeverityText())
 	}
 	for _, c := range slis {
 		l := c.spec.SLI.Logs
 		rec.malformed = false
-		total, bad := l.Match(sev, rec.get)
+		total, bad := match.Log(l, sev, rec.get)
 		gh := sloengine.HashSeed
 		if total {
 			for i := range l.GroupBy {
@@ -217,7 +218,7 @@ func (s *runner) feedLog(lr plog.LogRecord, slis []compiledSLO, rec *logRecord, 
 		if in.Overflow() {
 			s.overflowed(c, 1)
 		}
-		s.engine.AddEvents(in, ts.AsTime(), 1, b2f(bad))
+		b.AddEvents(in, ts.AsTime(), 1, b2f(bad))
 	}
 }
 

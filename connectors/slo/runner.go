@@ -29,12 +29,18 @@ const (
 	outcomeFuture      = "too_far_future" // stamped beyond max_future_skew
 	outcomeBadBoundary = "bad_threshold"  // latency threshold not a bucket boundary
 	outcomeMalformed   = "malformed_body" // a log SLI read a field of a body that is not a JSON object
+	// outcomeGameday: a span counted in a game-day instance (gameday.go),
+	// never in a real SLO; outcomeGamedayDropped: a drill's span not
+	// counted at all (game days disabled, or too many drills at once).
+	outcomeGameday        = "gameday"
+	outcomeGamedayDropped = "gameday_dropped"
 )
 
 // ownOutcomes counts the points refused by the connector itself, one
 // counter per connector-own outcome.
 type ownOutcomes struct {
 	future, badBoundary, malformed atomic.Uint64
+	gameday, gamedayDropped        atomic.Uint64
 }
 
 // restoreFailures counts the state files unreadable at start, by file.
@@ -58,6 +64,13 @@ type runner struct {
 	spanSLOs map[string][]compiledSLO
 	// logSLOs are the log SLIs by service.name.
 	logSLOs map[string][]compiledSLO
+	// discovered are the discovered SLOs (discover.go), which count the
+	// spans of every service without SLOs of its own; explicit holds the
+	// services with SLOs of their own.
+	discovered []compiledSLO
+	explicit   map[string]bool
+	// gameday holds the game-day instances (gameday.go).
+	gameday *gameday
 	alerts  *alerting.Manager
 	tel     *telemetry
 	// board is what the status page shows (board.go).
@@ -81,6 +94,11 @@ type runner struct {
 	restoreFailures restoreFailures
 	// boundaryLogged: one log line per SLO for a bad latency threshold.
 	boundaryLogged sync.Map
+	// journal keeps the accepted requests' events between snapshots
+	// (journal.go); nil without 'storage'. journalLogged: the last time a
+	// journal write failure was logged (Unix ns).
+	journal       atomic.Pointer[journal]
+	journalLogged atomic.Int64
 
 	mu     sync.Mutex
 	cancel context.CancelFunc // nil until Start
@@ -130,11 +148,14 @@ func (m *anchoredMatcher) match(s string) bool {
 }
 
 func newRunner(id component.ID, cfg *Config, set component.TelemetrySettings, now func() time.Time) (*runner, error) {
-	slos, err := spec.Load(cfg.SLOs...)
+	slos, explicit, err := cfg.LoadSLOs(id.String())
 	if err != nil {
-		return nil, fmt.Errorf("could not load slos: %w", err)
+		return nil, err
 	}
-	s := &runner{id: id, cfg: cfg, logger: set.Logger, now: now}
+	s := &runner{id: id, cfg: cfg, logger: set.Logger, now: now, explicit: map[string]bool{}}
+	for _, svc := range explicit {
+		s.explicit[svc] = true
+	}
 	if s.logger == nil {
 		s.logger = zap.NewNop()
 	}
@@ -169,7 +190,9 @@ func newRunner(id component.ID, cfg *Config, set component.TelemetrySettings, no
 		s.anyLogSLI = s.anyLogSLI || sp.SLI.Logs != nil
 	}
 	for _, c := range s.slos {
-		if sli := c.spec.SLI.Spans; sli != nil {
+		if sli := c.spec.SLI.Spans; sli != nil && sli.AnyService {
+			s.discovered = append(s.discovered, c)
+		} else if sli != nil {
 			if s.spanSLOs == nil {
 				s.spanSLOs = map[string][]compiledSLO{}
 			}
@@ -185,6 +208,7 @@ func newRunner(id component.ID, cfg *Config, set component.TelemetrySettings, no
 	s.overflow = make([]atomic.Uint64, len(s.slos))
 	s.overflowLogged = make([]atomic.Bool, len(s.slos))
 	s.board = newBoard(id, s.engine.SLOs(), s.alerts, cfg.AlertMode)
+	s.gameday = newGameday(s.engine.SLOs(), sloengine.NotifierFunc(s.notify))
 	if s.tel, err = newTelemetry(set.MeterProvider, s); err != nil {
 		return nil, err
 	}
@@ -215,13 +239,34 @@ func (s *runner) notify(_ context.Context, ts []contract.Transition) {
 	s.alerts.Notify(ts...)
 }
 
-// Start restores the state and launches the evaluation loop; the shared
-// reference calls it once, with the component ID's first instance.
-func (s *runner) Start(ctx context.Context, _ component.Host) error {
+// Start restores the state (the snapshot, then the journal over it) and
+// launches the evaluation loop; the shared reference calls it once, with
+// the component ID's first instance.
+func (s *runner) Start(ctx context.Context, host component.Host) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.started = s.now()
 	s.restore()
+	restored := s.engine.Len() > 0
+	if s.cfg.Storage != nil {
+		j, err := openJournal(ctx, host, s.id, *s.cfg.Storage, s.logger)
+		if err != nil {
+			return fmt.Errorf("slo %s: %w", s.id, err)
+		}
+		points, err := j.replay(ctx, s.engine, s.now())
+		if err != nil {
+			_ = j.close(ctx)
+			return fmt.Errorf("slo %s: %w", s.id, err)
+		}
+		if points > 0 {
+			s.logger.Info("slo journal replayed over the snapshot", zap.Int("points", points))
+			restored = true
+		}
+		s.journal.Store(j)
+		// A checkpoint at once: the replayed records go, and what follows
+		// is numbered after them.
+		s.snapshot()
+	}
 	if s.alerts != nil {
 		if err := s.alerts.Start(ctx); err != nil {
 			return err
@@ -230,7 +275,7 @@ func (s *runner) Start(ctx context.Context, _ component.Host) error {
 	loopCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.wg.Add(1)
-	go s.loop(loopCtx)
+	go s.loop(loopCtx, restored)
 	return nil
 }
 
@@ -270,9 +315,14 @@ func (s *runner) restore() {
 // loop evaluates at every multiple of evaluation_interval since the Unix
 // epoch (so that agents with the same interval evaluate, and stamp their
 // window sums, at the same instants) and snapshots every snapshot_interval
-// until ctx ends.
-func (s *runner) loop(ctx context.Context) {
+// until ctx ends. After a restart that restored counts, it evaluates once
+// at once (for obsd's own /metrics and the status page; the pipelines get
+// the next aligned one), so that they show without waiting an interval.
+func (s *runner) loop(ctx context.Context, restored bool) {
 	defer s.wg.Done()
+	if restored {
+		s.runEvaluation(ctx, s.now(), false)
+	}
 	every := s.cfg.EvaluationInterval
 	eval := time.NewTimer(alignedAfter(s.now(), every).Sub(s.now()))
 	defer eval.Stop()
@@ -312,7 +362,11 @@ func alignedAfter(t time.Time, every time.Duration) time.Time {
 
 // evaluate runs one evaluation: metrics to the next consumer and to the
 // self-telemetry, transitions to alerting.
-func (s *runner) evaluate(ctx context.Context, now time.Time) {
+func (s *runner) evaluate(ctx context.Context, now time.Time) { s.runEvaluation(ctx, now, true) }
+
+// runEvaluation is evaluate; it sends the metrics to the next consumer only
+// with emit.
+func (s *runner) runEvaluation(ctx context.Context, now time.Time, emit bool) {
 	// Dead series (pods gone, label churn) must not pile up. The horizon is
 	// long on purpose: a forgotten series that comes back with the same
 	// start time would count its whole cumulative value again.
@@ -327,9 +381,10 @@ func (s *runner) evaluate(ctx context.Context, now time.Time) {
 		recs = append(recs, r)
 		em.add(&r)
 	})
+	s.gameday.evaluate(ctx, now, s.board.observe)
 	s.tel.setRecords(recs)
 	next := s.next.Load()
-	if next == nil || len(recs) == 0 {
+	if !emit || next == nil || len(recs) == 0 {
 		return
 	}
 	if err := (*next).ConsumeMetrics(ctx, em.md); err != nil {
@@ -339,7 +394,11 @@ func (s *runner) evaluate(ctx context.Context, now time.Time) {
 
 // recordOptions says what the records of an SLO keep.
 func (s *runner) recordOptions(name string) recordOptions {
-	o := recordOptions{durable: s.cfg.State.Directory != "", sums: s.cfg.exportsSums()}
+	// Without a journal, a crash loses what was counted since the last
+	// snapshot: export the counters as of that snapshot so they never go
+	// back. With one, every acknowledged request is on disk: the live
+	// counters are durable themselves.
+	o := recordOptions{durable: s.cfg.State.Directory != "" && s.cfg.Storage == nil, sums: s.cfg.exportsSums()}
 	if i, ok := s.engine.SLOIndex(name); ok {
 		o.timeslices = s.slos[i].spec.Budgeting.Method != spec.Occurrences
 	}
@@ -350,19 +409,25 @@ func (s *runner) recordOptions(name string) recordOptions {
 // cumulative-to-delta state is dropped.
 const seriesIdleTimeout = 24 * time.Hour
 
-// snapshot writes the engine snapshot and the alerting state.
+// snapshot writes the engine snapshot and the alerting state, and
+// truncates the journal records the snapshot holds.
 func (s *runner) snapshot() {
 	p := s.path("snapshot.json")
 	if p == "" {
 		return
 	}
-	if err := s.engine.WriteSnapshot(p, s.now()); err != nil {
+	mark, err := s.engine.Checkpoint(p, s.now())
+	if err != nil {
 		s.logger.Error("cannot write the slo snapshot", zap.Error(err))
+	} else if j := s.journal.Load(); j != nil {
+		if err := j.truncate(context.Background(), mark); err != nil {
+			s.logger.Error("cannot truncate the slo journal; replay skips what the snapshot holds", zap.Error(err))
+		}
 	}
 	if s.alerts == nil {
 		return
 	}
-	data, err := json.Marshal(s.alerts.ExportState())
+	data, err := json.Marshal(withoutGamedayAlerts(s.alerts.ExportState()))
 	if err == nil {
 		err = atomicfile.Write(s.path("alerting.json"), data, 0o600)
 	}
@@ -382,6 +447,9 @@ func (s *runner) Shutdown(ctx context.Context) error {
 		s.cancel()
 		s.wg.Wait()
 		s.snapshot()
+	}
+	if j := s.journal.Swap(nil); j != nil {
+		err = errors.Join(err, j.close(ctx))
 	}
 	err = errors.Join(err, s.stopAlerts(ctx))
 	err = errors.Join(err, s.tel.unregister())

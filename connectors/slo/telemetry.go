@@ -37,6 +37,7 @@ func newTelemetry(mp metric.MeterProvider, s *runner) (*telemetry, error) {
 	points := b.Int64ObservableCounter(contract.MetricPoints, help(contract.MetricPoints))
 	restore := b.Int64ObservableCounter(contract.MetricRestoreFailures, help(contract.MetricRestoreFailures))
 	overflow := b.Int64ObservableCounter(contract.MetricGroupOverflow, help(contract.MetricGroupOverflow))
+	journaled := b.Int64ObservableCounter(contract.MetricJournalRecords, help(contract.MetricJournalRecords))
 	periodStart := b.Float64ObservableGauge(contract.MetricPeriodStart, help(contract.MetricPeriodStart), metric.WithUnit("s"))
 	periodEnd := b.Float64ObservableGauge(contract.MetricPeriodEnd, help(contract.MetricPeriodEnd), metric.WithUnit("s"))
 	winEvents := b.Float64ObservableGauge(contract.MetricWindowEvents, help(contract.MetricWindowEvents))
@@ -49,10 +50,15 @@ func newTelemetry(mp metric.MeterProvider, s *runner) (*telemetry, error) {
 		o.ObserveInt64(points, int64(s.own.future.Load()), metric.WithAttributes(attribute.String(contract.LabelOutcome, outcomeFuture)))
 		o.ObserveInt64(points, int64(s.own.badBoundary.Load()), metric.WithAttributes(attribute.String(contract.LabelOutcome, outcomeBadBoundary)))
 		o.ObserveInt64(points, int64(s.own.malformed.Load()), metric.WithAttributes(attribute.String(contract.LabelOutcome, outcomeMalformed)))
+		o.ObserveInt64(points, int64(s.own.gameday.Load()), metric.WithAttributes(attribute.String(contract.LabelOutcome, outcomeGameday)))
+		o.ObserveInt64(points, int64(s.own.gamedayDropped.Load()), metric.WithAttributes(attribute.String(contract.LabelOutcome, outcomeGamedayDropped)))
 		for _, c := range s.slos {
 			if len(c.spec.GroupBy()) > 0 {
 				o.ObserveInt64(overflow, int64(s.overflow[c.idx].Load()), metric.WithAttributes(attribute.String(contract.LabelSLO, c.spec.Name)))
 			}
+		}
+		if j := s.journal.Load(); j != nil {
+			j.counts.observe(o, journaled)
 		}
 		o.ObserveInt64(restore, int64(s.restoreFailures.slo.Load()), metric.WithAttributes(attribute.String(contract.LabelState, contract.StateFileSLO)))
 		o.ObserveInt64(restore, int64(s.restoreFailures.alerting.Load()), metric.WithAttributes(attribute.String(contract.LabelState, contract.StateFileAlerting)))
@@ -85,7 +91,7 @@ func newTelemetry(mp metric.MeterProvider, s *runner) (*telemetry, error) {
 			}
 		}
 		return nil
-	}, objective, events, bad, ratio, burn, budget, active, points, restore, overflow, periodStart, periodEnd, winEvents, winBad)
+	}, objective, events, bad, ratio, burn, budget, active, points, restore, overflow, journaled, periodStart, periodEnd, winEvents, winBad)
 	if err := b.Err(); err != nil {
 		return nil, err
 	}

@@ -1,22 +1,24 @@
-// Package plot draws what an SLO dashboard's burn-rate and budget panels
-// will show, from the output of `obsd slo backtest`, as a PNG: the burn
-// rates of the SLO's alert windows with each pair's factor as a dashed
-// line (top), and the error budget remaining with 0 as a line (bottom).
-// It uses only the standard library (no font: the legend is the colour
-// order documented on Render).
+// Package plot draws an SLO's backtest (`obsd slo backtest --plot`) as a
+// PNG a person can read: the SLO, objective and period in the title; the
+// burn rate of each alert window with a legend and each pair's factor as
+// a labelled dashed line; the periods each alert fired shaded; the error
+// budget remaining in percent with the zero line; a UTC time axis. Build
+// makes the figure (a model in data units, whose structure Describe
+// writes for golden tests), Draw rasterises it with an embedded bitmap
+// font. Only the standard library is used.
 package plot
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"image"
 	"image/color"
 	"image/png"
 	"io"
-	"math"
 	"slices"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -31,6 +33,13 @@ type Step struct {
 	Group           map[string]string  `json:"group,omitempty"`
 	BurnRate        map[string]float64 `json:"burn_rate"`
 	BudgetRemaining float64            `json:"budget_remaining"`
+	Alerts          []StepAlert        `json:"alerts"`
+}
+
+// StepAlert is one severity's alert state at a step.
+type StepAlert struct {
+	Severity string `json:"severity"`
+	State    string `json:"state"`
 }
 
 // maxLine bounds one backtest line.
@@ -61,19 +70,46 @@ func ReadSteps(r io.Reader, slo string) ([]Step, error) {
 	return out, nil
 }
 
-// Palette is the colour of each burn-rate window line in order of
-// Windows(s); the budget line is drawn in Palette[0].
-var Palette = []color.RGBA{
-	{0x1f, 0x77, 0xb4, 0xff}, {0xff, 0x7f, 0x0e, 0xff}, {0x2c, 0xa0, 0x2c, 0xff},
-	{0x94, 0x67, 0xbd, 0xff}, {0x8c, 0x56, 0x4b, 0xff}, {0x17, 0xbe, 0xcf, 0xff},
+// Instance returns the steps of one instance of a grouped SLO: the one
+// whose group is instance ("k=v, k=v", as GroupString writes it), or the
+// only one when instance is empty; the error lists the instances.
+func Instance(steps []Step, instance string) ([]Step, error) {
+	by := map[string][]Step{}
+	for _, s := range steps {
+		k := GroupString(s.Group)
+		by[k] = append(by[k], s)
+	}
+	keys := make([]string, 0, len(by))
+	for k := range by {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	switch {
+	case instance != "":
+		if st, ok := by[instance]; ok {
+			return st, nil
+		}
+		return nil, fmt.Errorf("no instance %q; the SLO's instances: %s", instance, quoteAll(keys))
+	case len(keys) > 1:
+		return nil, fmt.Errorf("the SLO has %d instances, choose one: %s", len(keys), quoteAll(keys))
+	}
+	return steps, nil
 }
 
-var (
-	red   = color.RGBA{0xd6, 0x27, 0x28, 0xff}
-	grey  = color.RGBA{0xcc, 0xcc, 0xcc, 0xff}
-	black = color.RGBA{0x33, 0x33, 0x33, 0xff}
-	white = color.RGBA{0xff, 0xff, 0xff, 0xff}
-)
+func quoteAll(keys []string) string {
+	q := make([]string, len(keys))
+	for i, k := range keys {
+		q[i] = fmt.Sprintf("%q", k)
+	}
+	return strings.Join(q, ", ")
+}
+
+// Palette is the colour of each burn-rate window line in order of
+// Windows(s).
+var Palette = []color.RGBA{
+	{0x1f, 0x77, 0xb4, 0xff}, {0xff, 0x7f, 0x0e, 0xff}, {0x2c, 0xa0, 0x2c, 0xff},
+	{0x94, 0x67, 0xbd, 0xff}, {0x8c, 0x56, 0x4b, 0xff}, {0x17, 0xbe, 0xcf, 0xff}, {0xe3, 0x77, 0xc2, 0xff},
+}
 
 // Windows returns the distinct windows (as in the backtest's burn_rate
 // keys, e.g. "1h") of the SLO's enabled alert pairs, long before short,
@@ -95,83 +131,20 @@ func Windows(s *spec.SLO) (windows []string, factors []float64) {
 	return windows, factors
 }
 
-// Render writes a width×height PNG of steps (from ReadSteps) for s.
-func Render(w io.Writer, s *spec.SLO, steps []Step, width, height int) error {
-	if width < 100 || height < 100 || width > 8192 || height > 8192 {
-		return fmt.Errorf("plot size %dx%d must be between 100x100 and 8192x8192", width, height)
+// Render writes the PNG of one SLO instance's steps (Build, then Draw).
+func Render(w io.Writer, s *spec.SLO, steps []Step, opts Options) error {
+	f, err := Build(s, steps, opts)
+	if err != nil {
+		return err
 	}
-	if len(steps) == 0 {
-		return errors.New("no backtest steps for slo " + s.Name)
+	img, err := Draw(f)
+	if err != nil {
+		return err
 	}
-	img := image.NewRGBA(image.Rect(0, 0, width, height))
-	fill(img, img.Bounds(), white)
-	t0, t1 := steps[0].Time, steps[0].Time
-	for _, st := range steps {
-		t0, t1 = minTime(t0, st.Time), maxTime(t1, st.Time)
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return err
 	}
-	x := func(t time.Time) float64 {
-		if !t1.After(t0) {
-			return 0.5
-		}
-		return float64(t.Sub(t0)) / float64(t1.Sub(t0))
-	}
-	margin := 10
-	top := image.Rect(margin, margin, width-margin, height/2-margin/2)
-	bottom := image.Rect(margin, height/2+margin/2, width-margin, height-margin)
-	burnPanel(img, top, s, steps, x)
-	budgetPanel(img, bottom, steps, x)
-	return png.Encode(w, img)
-}
-
-// burnPanel draws the windows' burn rates and the factors as dashed lines.
-func burnPanel(img *image.RGBA, r image.Rectangle, s *spec.SLO, steps []Step, x func(time.Time) float64) {
-	windows, factors := Windows(s)
-	hi := 1.0
-	for _, f := range factors {
-		hi = max(hi, f)
-	}
-	for _, st := range steps {
-		for _, w := range windows {
-			if v := st.BurnRate[w]; !math.IsNaN(v) && !math.IsInf(v, 0) {
-				hi = max(hi, v)
-			}
-		}
-	}
-	c := chart{img: img, r: r, lo: 0, hi: hi * 1.1}
-	c.frame()
-	c.hline(1, grey, false)
-	for _, f := range factors {
-		c.hline(f, red, true)
-	}
-	for i, w := range windows {
-		c.series(steps, x, func(st Step) (float64, bool) { v, ok := st.BurnRate[w]; return v, ok }, Palette[i%len(Palette)])
-	}
-}
-
-// budgetPanel draws the error budget remaining with 0 as a line.
-func budgetPanel(img *image.RGBA, r image.Rectangle, steps []Step, x func(time.Time) float64) {
-	lo, hi := 0.0, 1.0
-	for _, st := range steps {
-		if v := st.BudgetRemaining; !math.IsNaN(v) && !math.IsInf(v, 0) {
-			lo, hi = min(lo, v), max(hi, v)
-		}
-	}
-	c := chart{img: img, r: r, lo: lo - 0.05*(hi-lo), hi: hi + 0.05*(hi-lo)}
-	c.frame()
-	c.hline(0, red, true)
-	c.series(steps, x, func(st Step) (float64, bool) { return st.BudgetRemaining, true }, Palette[0])
-}
-
-func minTime(a, b time.Time) time.Time {
-	if b.Before(a) {
-		return b
-	}
-	return a
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
+	_, err = w.Write(buf.Bytes())
+	return err
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/obsd-dev/obsd/slo/backtest"
+	"github.com/obsd-dev/obsd/slo/formats"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
@@ -25,7 +26,7 @@ const (
 // backtestOutput runs the real backtest on its own test data.
 func backtestOutput(t *testing.T) ([]*spec.SLO, []byte) {
 	t.Helper()
-	slos, err := spec.Load(backtestSLOs)
+	slos, err := formats.Load(backtestSLOs)
 	require.NoError(t, err)
 	data, err := os.ReadFile(backtestInput)
 	require.NoError(t, err)
@@ -45,19 +46,20 @@ func TestRenderBacktestOutputAsPNG(t *testing.T) {
 		assert.Equal(t, "pay-availability", st.SLO)
 	}
 	var png1 bytes.Buffer
-	require.NoError(t, Render(&png1, slos[0], steps, 800, 600))
+	require.NoError(t, Render(&png1, slos[0], steps, Options{Width: 800, Height: 600}))
 	img, err := png.Decode(bytes.NewReader(png1.Bytes()))
 	require.NoError(t, err)
 	assert.Equal(t, image.Rect(0, 0, 800, 600), img.Bounds())
 
-	// The burst in the data shows: the 5m burn rate line (first colour of
-	// the window after 1h) reaches above the page factor line in the top half.
 	windows, factors := Windows(slos[0])
 	assert.Equal(t, []string{"1h", "5m", "6h", "30m", "1d", "2h", "3d"}, windows)
 	assert.InDeltaSlice(t, []float64{14.4, 6, 3, 1}, factors, 1e-9)
-	assert.True(t, hasColour(img, image.Rect(0, 0, 800, 300), Palette[1]), "the 5m burn rate is drawn")
-	assert.True(t, hasColour(img, image.Rect(0, 300, 800, 600), Palette[0]), "the budget is drawn")
-	assert.True(t, hasColour(img, image.Rect(0, 0, 800, 300), red), "the factors are drawn")
+	// The burst in the data shows: the 5m burn rate line (the second
+	// colour), the page threshold and the page band are drawn in the top
+	// half, the budget line in the bottom part.
+	assert.True(t, hasColour(img, image.Rect(0, 0, 800, 360), Palette[1]), "the 5m burn rate is drawn")
+	assert.True(t, hasColour(img, image.Rect(0, 380, 800, 600), budgetColor), "the budget is drawn")
+	assert.True(t, hasColour(img, image.Rect(0, 0, 800, 360), pageColor), "the page factors are drawn")
 }
 
 func hasColour(img image.Image, r image.Rectangle, c interface{ RGBA() (r, g, b, a uint32) }) bool {
@@ -83,15 +85,29 @@ func TestRenderRejectsBadInput(t *testing.T) {
 		w, h  int
 		want  string
 	}{
-		{"a size under 100 pixels is refused", steps, 99, 600, "must be between"},
+		{"a size too small to read is refused", steps, 599, 600, "must be between"},
 		{"a huge size is refused", steps, 800, 10000, "must be between"},
 		{"no steps for the SLO is an error naming it", nil, 800, 600, "no backtest steps for slo pay-availability"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.ErrorContains(t, Render(&bytes.Buffer{}, slos[0], tt.steps, tt.w, tt.h), tt.want)
+			assert.ErrorContains(t, Render(&bytes.Buffer{}, slos[0], tt.steps, Options{Width: tt.w, Height: tt.h}), tt.want)
 		})
 	}
+}
+
+func TestInstanceChoosesOneGroup(t *testing.T) {
+	steps := []Step{{SLO: "a", Group: map[string]string{"region": "eu"}}, {SLO: "a", Group: map[string]string{"region": "us"}}}
+	_, err := Instance(steps, "")
+	assert.ErrorContains(t, err, `choose one: "region=eu", "region=us"`)
+	got, err := Instance(steps, "region=us")
+	require.NoError(t, err)
+	assert.Equal(t, steps[1:], got)
+	_, err = Instance(steps, "region=ap")
+	assert.ErrorContains(t, err, `no instance "region=ap"`)
+	got, err = Instance(steps[:1], "")
+	require.NoError(t, err, "the only instance needs no choice")
+	assert.Len(t, got, 1)
 }
 
 func TestReadStepsNamesTheBadLine(t *testing.T) {
@@ -103,7 +119,7 @@ func TestReadStepsNamesTheBadLine(t *testing.T) {
 }
 
 func BenchmarkRender(b *testing.B) {
-	slos, err := spec.Load(backtestSLOs)
+	slos, err := formats.Load(backtestSLOs)
 	require.NoError(b, err)
 	data, err := os.ReadFile(backtestInput)
 	require.NoError(b, err)
@@ -115,7 +131,7 @@ func BenchmarkRender(b *testing.B) {
 	require.NoError(b, err)
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := Render(&bytes.Buffer{}, slos[0], steps, 800, 600); err != nil {
+		if err := Render(&bytes.Buffer{}, slos[0], steps, Options{Width: 800, Height: 600}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -131,7 +147,7 @@ func FuzzReadSteps(f *testing.F) {
 			return
 		}
 		var out bytes.Buffer
-		if err := Render(&out, s, steps, 100, 100); err != nil {
+		if err := Render(&out, s, steps, Options{Width: 600, Height: 400}); err != nil {
 			t.Fatalf("render of parsed steps failed: %v", err)
 		}
 		if _, err := png.Decode(&out); err != nil {

@@ -105,7 +105,7 @@ func otlpGRPCExporter(name, addr string) exporter {
 // otel_scope_* labels, its own in-memory queue (the exporter has no
 // sending_queue), retries for ever.
 func remoteWriteExporter(name, url string) exporter {
-	return exporter{fmt.Sprintf("  %s:\n    endpoint: %s\n    timeout: 10s\n    disable_scope_info: true\n    add_metric_suffixes: false\n    middlewares: [{id: %s}]\n%s    remote_write_queue:\n      enabled: true\n      queue_size: 10000\n      num_consumers: 2\n",
+	return exporter{fmt.Sprintf("  %s:\n    endpoint: %s\n    timeout: 10s\n    disable_scope_info: true\n    translation_strategy: UnderscoreEscapingWithoutSuffixes\n    middlewares: [{id: %s}]\n%s    remote_write_queue:\n      enabled: true\n      queue_size: 10000\n      num_consumers: 2\n",
 		name, url, breakerOf(name), retryYAML), breakerOf(name)}
 }
 

@@ -14,12 +14,21 @@ import (
 // to the sink; obsd is killed with SIGKILL mid-stream and restarted on the
 // same directory while the load goes on. Every item acknowledged to the
 // client reaches the sink; duplicates are counted and reported.
-func TestKill9UnderLoad(t *testing.T) {
+func TestKill9UnderLoad(t *testing.T) { kill9UnderLoad(t, "kill9", options{}) }
+
+// TestWALKill9UnderLoad is TestKill9UnderLoad with the queues on
+// wal_storage, fsync never: what the process wrote is in the page cache,
+// which a kill -9 does not lose.
+func TestWALKill9UnderLoad(t *testing.T) {
+	kill9UnderLoad(t, "wal_kill9", options{WAL: true, WALConfig: "    fsync: never\n"})
+}
+
+func kill9UnderLoad(t *testing.T, name string, opts options) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	s := sink.NewOTLP(t)
 	p := newPorts(t)
-	o := harness.StartInDir(t, t.TempDir(), config(p, s, options{}))
+	o := harness.StartInDir(t, t.TempDir(), config(p, s, opts))
 	dumpOnFailure(t, o)
 	conn := dial(t, p.GRPC)
 	traces := load.New(conn, load.Config{Signal: load.Traces, BatchSize: 100, Streams: 3, Rate: 60})
@@ -47,7 +56,7 @@ func TestKill9UnderLoad(t *testing.T) {
 
 	rt, rl := waitDelivered(t, s, 60*time.Second, traces, logs)
 	errs := traces.Stats().Errors
-	summary(t, "kill9", "kills=%d traces{%s} logs{%s} total_downtime=%s client_errors=%v",
+	summary(t, name, "kills=%d traces{%s} logs{%s} total_downtime=%s client_errors=%v",
 		kills, rt, rl, downtime.Round(100*time.Millisecond), errs)
 	if rt.Lost != 0 || rl.Lost != 0 {
 		t.Fatalf("acknowledged items lost after kill -9: spans %d (first %v), logs %d (first %v)",

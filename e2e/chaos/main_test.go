@@ -69,11 +69,76 @@ type options struct {
 	// Breaker puts a circuit_breaker/<signal> extension (3 failures open
 	// it for 2s) on each exporter.
 	Breaker bool
+	// WAL puts the persistent queues on wal_storage/queue (obsd's own
+	// write-ahead log) instead of file_storage/queue; WALConfig is extra
+	// YAML for it (indented by four spaces), e.g. "    fsync: never\n".
+	WAL       bool
+	WALConfig string
+	// SLO, when set (Connectors must be empty), runs the slo connector on
+	// the SLO file slo.yaml of the
+	// instance directory with its journal on the queues' storage ('storage'),
+	// snapshots every SLO.SnapshotInterval; spans and logs are counted in
+	// line by the slo processor (config.example.yaml's shape), or, with
+	// SLO.FanOut, by the connector as an exporter of the traces and logs
+	// pipelines. Its metrics go down a metrics/slo pipeline to the sink.
+	SLO *sloOptions
+}
+
+// sloOptions shape the slo connector of a chaos instance.
+type sloOptions struct {
+	SnapshotInterval string // "10s" (the default) when empty
+	FanOut           bool
+}
+
+// sloYAML is the slo processor and connector of o.SLO: the processors
+// section's extra entry, the connectors section, the slo processor's
+// place in the traces and logs pipelines, the traces and logs pipelines'
+// extra exporters, and the extra pipelines.
+func sloYAML(o options, storageID string) (proc, conn, inline, exporters, pipelines string) {
+	if o.SLO == nil {
+		return "", o.Connectors, "", "", o.Pipelines
+	}
+	snap := o.SLO.SnapshotInterval
+	if snap == "" {
+		snap = "10s"
+	}
+	conn = fmt.Sprintf(`connectors:
+  slo:
+    slos: ["{{DIR}}/slo.yaml"]
+    evaluation_interval: 1s
+    state:
+      directory: "{{DIR}}/slo-state"
+      snapshot_interval: %s
+    storage: %s
+`, snap, storageID)
+	pipelines = o.Pipelines + `    metrics/slo:
+      receivers: [slo]
+      exporters: [otlp_grpc/traces]
+`
+	if o.SLO.FanOut {
+		return "", conn, "", ", slo", pipelines
+	}
+	// The connector must also be an exporter somewhere: the OTLP metrics.
+	pipelines += `    metrics:
+      receivers: [otlp]
+      exporters: [slo]
+`
+	return "  slo: {}\n", conn, ", slo", "", pipelines
+}
+
+// storageYAML is the storage extension's id and its block in the
+// extensions section.
+func storageYAML(o options) (id, block string) {
+	if o.WAL {
+		return "wal_storage/queue", "  wal_storage/queue:\n    directory: \"{{DIR}}/queue\"\n" + o.WALConfig
+	}
+	return "file_storage/queue", "  file_storage/queue:\n    directory: \"{{DIR}}/queue\"\n    create_directory: true\n    timeout: 5s\n"
 }
 
 // config is obsd with OTLP (gRPC and HTTP) and lokipush in, a persistent
-// queue per signal on file_storage in the instance directory, batching in
-// the queue (no batch processor), and the sink as the OTLP backend.
+// queue per signal on file_storage (or wal_storage, o.WAL) in the instance
+// directory, batching in the queue (no batch processor), and the sink as
+// the OTLP backend.
 func config(p ports, s *sink.OTLP, o options) harness.Config {
 	if o.Timeout == "" {
 		o.Timeout = "5s"
@@ -85,6 +150,8 @@ func config(p ports, s *sink.OTLP, o options) harness.Config {
 		o.QueueSize = 100000
 	}
 	mw, httpMW, ext, extIDs, health := extensionsYAML(o)
+	storageID, storageBlock := storageYAML(o)
+	sloProc, connectors, inline, sloExporters, pipelines := sloYAML(o, storageID)
 	exporter := func(name string) string {
 		backend := s
 		if name == "logs" && o.LogsTo != nil {
@@ -110,18 +177,14 @@ processors:
     check_interval: 1s
     limit_mib: %d
     spike_limit_mib: %d
-exporters:
+%sexporters:
 %s%s%s
 extensions:
-  file_storage/queue:
-    directory: "{{DIR}}/queue"
-    create_directory: true
-    timeout: 5s
-  health_check:
+%s  health_check:
     endpoint: 127.0.0.1:%d%s
 %s
 service:
-  extensions: [health_check, file_storage/queue%s]
+  extensions: [health_check, %s%s]
   telemetry:
     logs:
       level: info
@@ -139,16 +202,16 @@ service:
   pipelines:
     traces:
       receivers: [otlp]
-      processors: [memory_limiter]
-      exporters: [otlp_grpc/traces%s]
+      processors: [memory_limiter%s]
+      exporters: [otlp_grpc/traces%s%s]
     logs:
       receivers: [otlp, lokipush]
-      processors: [memory_limiter]
-      exporters: [otlp_grpc/logs]
+      processors: [memory_limiter%s]
+      exporters: [otlp_grpc/logs%s]
 %s
 `, p.GRPC, mw, p.HTTP, httpMW, p.Loki, strings.ReplaceAll(mw, "        ", "    "),
-		o.LimitMiB, o.LimitMiB/5, exporter("traces"), exporter("logs"), o.Connectors,
-		p.Health, health, ext, extIDs, p.Metrics, o.TraceExporters, o.Pipelines)
+		o.LimitMiB, o.LimitMiB/5, sloProc, exporter("traces"), exporter("logs"), connectors, storageBlock,
+		p.Health, health, ext, storageID, extIDs, p.Metrics, inline, o.TraceExporters, sloExporters, inline, sloExporters, pipelines)
 	return harness.Config{YAML: yaml, HealthPort: p.Health, MetricsPort: p.Metrics}
 }
 
@@ -178,13 +241,14 @@ func extensionsYAML(o options) (mw, httpMW, ext, extIDs, health string) {
 }
 
 // exporterYAML is the otlp_grpc/<name> exporter to addr: a persistent
-// queue on file_storage with batching inside it, retries for ever, and the
-// circuit_breaker/<name> middleware when o.Breaker.
+// queue on the storage extension with batching inside it, retries for
+// ever, and the circuit_breaker/<name> middleware when o.Breaker.
 func exporterYAML(name, addr string, o options) string {
 	breaker := ""
 	if o.Breaker {
 		breaker = fmt.Sprintf("\n    middlewares: [{id: circuit_breaker/%s}]", name)
 	}
+	storageID, _ := storageYAML(o)
 	return fmt.Sprintf(`  otlp_grpc/%s:
     endpoint: %s%s
     tls:
@@ -197,7 +261,7 @@ func exporterYAML(name, addr string, o options) string {
       max_elapsed_time: 0s
     sending_queue:
       enabled: true
-      storage: file_storage/queue
+      storage: %s
       sizer: requests
       queue_size: %d
       num_consumers: 4
@@ -206,7 +270,7 @@ func exporterYAML(name, addr string, o options) string {
         sizer: items
         min_size: 1000
         max_size: 5000
-`, name, addr, breaker, o.Timeout, o.QueueSize)
+`, name, addr, breaker, o.Timeout, storageID, o.QueueSize)
 }
 
 // dumpOnFailure logs the tail of obsd's output when the test failed.

@@ -115,6 +115,7 @@ type Obsd struct {
 	// health_check extension and the self-metrics endpoint.
 	HealthPort, MetricsPort int
 	args                    []string
+	runAs                   *syscall.Credential
 }
 
 // Config is what Start needs: the config YAML and the ports in it that the
@@ -125,6 +126,10 @@ type Config struct {
 	MetricsPort int
 	// ExtraArgs are appended after --config.
 	ExtraArgs []string
+	// RunAs, when set, runs obsd as that user and group (the test process
+	// must be root); the instance directory is handed to it. Use it to
+	// test what a non-root agent cannot read.
+	RunAs *syscall.Credential
 }
 
 // Start writes cfg to a file, starts obsd on it and waits until the health
@@ -146,7 +151,10 @@ func StartInDir(t testing.TB, dir string, cfg Config) *Obsd {
 		t.Fatalf("write config: %v", err)
 	}
 	o := &Obsd{t: t, ConfigPath: path, Dir: dir, HealthPort: cfg.HealthPort, MetricsPort: cfg.MetricsPort,
-		args: append([]string{"--config", path}, cfg.ExtraArgs...)}
+		args: append([]string{"--config", path}, cfg.ExtraArgs...), runAs: cfg.RunAs}
+	if cfg.RunAs != nil {
+		handOver(t, dir, cfg.RunAs)
+	}
 	o.start()
 	t.Cleanup(func() {
 		if o.Running() {
@@ -175,6 +183,9 @@ func (o *Obsd) start() {
 	o.output = &syncBuffer{}
 	o.exited = make(chan struct{})
 	o.cmd = exec.Command(Binary(o.t), o.args...)
+	if o.runAs != nil {
+		o.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: o.runAs}
+	}
 	o.cmd.Stdout = o.output
 	o.cmd.Stderr = o.output
 	if err := o.cmd.Start(); err != nil {
@@ -327,4 +338,25 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// handOver lets cred run the binary and own dir: the directories above
+// both get o+x (t.TempDir and the build directory are 0700), dir and
+// everything in it becomes cred's.
+func handOver(t testing.TB, dir string, cred *syscall.Credential) {
+	t.Helper()
+	for _, d := range []string{filepath.Dir(Binary(t)), dir, filepath.Dir(dir)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatalf("run as %d: %v", cred.Uid, err)
+		}
+	}
+	err := filepath.WalkDir(dir, func(p string, _ os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, int(cred.Uid), int(cred.Gid))
+	})
+	if err != nil {
+		t.Fatalf("run as %d: %v", cred.Uid, err)
+	}
 }

@@ -93,6 +93,30 @@ func TestHTTPBreakerOpensFailsFastAndClosesOnRecovery(t *testing.T) {
 			assert.Equal(t, before, backend.calls.Load(), "no call reaches the backend while the circuit is open")
 			assert.Equal(t, map[string]int64{"breaker=circuit_breaker/http,": 20}, metricValues(t, reader, metricRejected, labelBreaker))
 			assert.Equal(t, map[string]int64{"breaker=circuit_breaker/http,": int64(breakerstate.Open)}, metricValues(t, reader, metricState, labelBreaker))
+
+			// The backend recovers. The hour-long delay is cut short as if
+			// it had passed (the timer itself is TestHTTPBreakerProbesHalfOpenAndCloses's):
+			// success_threshold (2) good probes close the circuit, and calls
+			// reach the backend again.
+			backend.failing.Store(false)
+			b.cb.HalfOpen()
+			require.Equal(t, breakerstate.HalfOpen, b.State())
+			for i := range 2 {
+				resp := post(t, c, srv.URL)
+				assert.Equal(t, http.StatusOK, resp.StatusCode, "probe %d", i)
+				assert.Empty(t, resp.Header.Get("Retry-After"), "a probe's answer is the backend's")
+			}
+			require.Equal(t, breakerstate.Closed, b.State(), "two good probes close the circuit")
+			for range 5 {
+				assert.Equal(t, http.StatusOK, post(t, c, srv.URL).StatusCode)
+			}
+			assert.Equal(t, before+7, backend.calls.Load(), "every call after the recovery reaches the backend")
+			assert.Equal(t, map[string]int64{"breaker=circuit_breaker/http,": int64(breakerstate.Closed)}, metricValues(t, reader, metricState, labelBreaker))
+			assert.Equal(t, map[string]int64{"breaker=circuit_breaker/http,": 20}, metricValues(t, reader, metricRejected, labelBreaker), "nothing more rejected")
+			got := metricValues(t, reader, metricTransitions, labelBreaker, labelTo)
+			assert.Equal(t, int64(1), got["breaker=circuit_breaker/http,to=open,"])
+			assert.Equal(t, int64(1), got["breaker=circuit_breaker/http,to=half_open,"])
+			assert.Equal(t, int64(1), got["breaker=circuit_breaker/http,to=closed,"])
 		})
 	}
 }

@@ -14,7 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/obsd-dev/obsd/extensions/internal/retryhint"
+	"github.com/obsd-dev/obsd/internal/retryhint"
 )
 
 // GetHTTPRoundTripper wraps an HTTP client's transport: while the circuit

@@ -13,8 +13,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/obsd-dev/obsd/extensions/internal/retryhint"
 	"github.com/obsd-dev/obsd/extensions/ratelimit/internal/limiter"
+	"github.com/obsd-dev/obsd/internal/retryhint"
 )
 
 // refusalStatus is the google.rpc.Status of a refusal: RESOURCE_EXHAUSTED

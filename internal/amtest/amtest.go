@@ -1,8 +1,8 @@
 // Package amtest runs the real Alertmanager (Debian's
 // prometheus-alertmanager) on loopback for tests, with the repository's
-// alerting/alertmanager.example.yml: its webhook receivers pointed at the
-// test's servers and its group waits shortened so notifications come in
-// well under a second. It is imported by tests only.
+// alerting/alertmanager.example.yml: its webhook receivers (on-call,
+// ticket, game-day drills) pointed at the test's servers and its group
+// waits shortened so notifications come in well under a second. It is imported by tests only.
 package amtest
 
 import (
@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -33,6 +34,37 @@ func ExampleConfig() string {
 // its log is printed when the test failed.
 func Start(t testing.TB, addr, oncall, ticket string) string {
 	t.Helper()
+	return StartWith(t, addr, Receivers{Oncall: oncall, Ticket: ticket})
+}
+
+// Receivers are the webhook URLs the example config's receivers notify;
+// an empty one keeps the example's URL.
+type Receivers struct {
+	Oncall, Ticket string
+	// Gameday is the game-day drills' receiver (obsd gameday --listen).
+	Gameday string
+}
+
+// StartWith is Start with every receiver's URL given.
+func StartWith(t testing.TB, addr string, r Receivers) string {
+	t.Helper()
+	return Run(t, addr, r).URL
+}
+
+// Process is a running Alertmanager.
+type Process struct {
+	// URL is its base URL.
+	URL  string
+	stop func()
+}
+
+// Stop kills Alertmanager now (e.g. to see obsd's delivery fail); the
+// test's cleanup does it otherwise.
+func (p *Process) Stop() { p.stop() }
+
+// Run is StartWith returning the process, to stop it during the test.
+func Run(t testing.TB, addr string, r Receivers) *Process {
+	t.Helper()
 	bin, err := exec.LookPath(Binary)
 	if err != nil {
 		t.Fatalf("%s comes from Debian's prometheus-alertmanager package (apt-get install -y prometheus-alertmanager): %v", Binary, err)
@@ -41,12 +73,15 @@ func Start(t testing.TB, addr, oncall, ticket string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := strings.NewReplacer(
-		"http://127.0.0.1:9101/oncall", oncall,
-		"http://127.0.0.1:9102/ticket", ticket,
-		"group_wait: 10s", "group_wait: 200ms",
-		"group_interval: 1m", "group_interval: 500ms",
-	).Replace(string(data))
+	var pairs []string
+	for _, p := range [][2]string{{"http://127.0.0.1:9101/oncall", r.Oncall}, {"http://127.0.0.1:9102/ticket", r.Ticket},
+		{"http://127.0.0.1:9097/gameday", r.Gameday}} {
+		if p[1] != "" {
+			pairs = append(pairs, p[0], p[1])
+		}
+	}
+	pairs = append(pairs, "group_wait: 10s", "group_wait: 200ms", "group_interval: 1m", "group_interval: 500ms")
+	cfg := strings.NewReplacer(pairs...).Replace(string(data))
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "alertmanager.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
@@ -63,9 +98,15 @@ func Start(t testing.TB, addr, oncall, ticket string) string {
 		_ = logs.Close()
 		t.Fatalf("start alertmanager: %v", err)
 	}
+	var once sync.Once
+	kill := func() {
+		once.Do(func() {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		})
+	}
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		kill()
 		_ = logs.Close()
 		if t.Failed() {
 			out, _ := os.ReadFile(logs.Name())
@@ -75,7 +116,7 @@ func Start(t testing.TB, addr, oncall, ticket string) string {
 	base := "http://" + addr
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		if ready(base) {
-			return base
+			return &Process{URL: base, stop: kill}
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("alertmanager on %s did not become ready in 30s", addr)

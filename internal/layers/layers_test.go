@@ -90,8 +90,8 @@ func TestFoldersImportDownwardsOnly(t *testing.T) {
 
 // sameComponent reports whether two packages under a component folder
 // (e.g. extensions/statuspage and extensions/statuspage/internal/web)
-// belong to the same component. A folder's internal/ (e.g.
-// extensions/internal/retryhint) is shared by that folder's components.
+// belong to the same component. A folder's own internal/ (e.g.
+// extensions/internal/...) is shared by that folder's components.
 func sameComponent(a, b string) bool {
 	ra := strings.Split(strings.TrimPrefix(a, module), "/")
 	rb := strings.Split(strings.TrimPrefix(b, module), "/")

@@ -62,6 +62,21 @@ func (m *Map[K, V]) LoadOrStore(key K, create func() (V, error)) (*Ref[K, V], er
 	return &Ref[K, V]{m: m, key: key, e: e}, nil
 }
 
+// Acquire takes one more reference to key's value when a live reference
+// holds one, and reports false (creating nothing) when none does: for a
+// component that uses a value another component kind creates (the slo
+// processor counting into the slo connector's engine).
+func (m *Map[K, V]) Acquire(key K) (*Ref[K, V], bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.entries[key]
+	if !ok {
+		return nil, false
+	}
+	e.refs++
+	return &Ref[K, V]{m: m, key: key, e: e}, true
+}
+
 // Get returns key's value while a live reference holds one, without
 // taking a reference (for inspection; the value may be shut down at any
 // moment after).

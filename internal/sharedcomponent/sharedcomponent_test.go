@@ -194,3 +194,31 @@ func TestConcurrentInstances(t *testing.T) {
 		}
 	}
 }
+
+func TestAcquireTakesAReferenceOnlyToAValueThatExists(t *testing.T) {
+	m := NewMap[component.ID, *fake]()
+	if _, ok := m.Acquire(idA); ok {
+		t.Fatal("Acquire of an absent key created a value")
+	}
+	created := 0
+	owner := load(t, m, idA, &created)
+	user, ok := m.Acquire(idA)
+	if !ok || user.Value() != owner.Value() {
+		t.Fatal("Acquire did not share the live value")
+	}
+	if err := owner.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, shutdowns := owner.Value().counts(); shutdowns != 0 {
+		t.Fatal("the value stopped while an acquired reference held it")
+	}
+	if err := user.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, shutdowns := owner.Value().counts(); shutdowns != 1 {
+		t.Fatal("the acquired reference's release did not stop the value")
+	}
+	if _, ok := m.Acquire(idA); ok || created != 1 {
+		t.Fatal("a released value was acquired again")
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/prometheus/model/textparse"
 
 	"github.com/obsd-dev/obsd/slo"
+	"github.com/obsd-dev/obsd/slo/match"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
@@ -180,7 +181,7 @@ func (m *matcher) feed(s Sample) {
 		switch {
 		case sp.SLI.Metric != nil:
 			by = sp.SLI.Metric.GroupBy
-			isTotal, isBad := sp.SLI.Metric.Match(name, get)
+			isTotal, isBad := match.Ratio(sp.SLI.Metric, name, get)
 			if !isTotal && !isBad {
 				continue
 			}
@@ -192,10 +193,10 @@ func (m *matcher) feed(s Sample) {
 			}
 		case sp.SLI.Latency != nil:
 			by = sp.SLI.Latency.GroupBy
-			switch sp.SLI.Latency.Role(name, get) {
-			case spec.LatencyCount:
+			switch match.Latency(sp.SLI.Latency, name, get) {
+			case match.LatencyCount:
 				total, bad = s.V, s.V
-			case spec.LatencyGood:
+			case match.LatencyGood:
 				bad = -s.V
 			default:
 				continue

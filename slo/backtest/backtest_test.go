@@ -12,14 +12,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/obsd-dev/obsd/slo/spec"
+	"github.com/obsd-dev/obsd/slo/formats"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
 func run(t *testing.T, opts Options) []byte {
 	t.Helper()
-	slos, err := spec.Load("testdata/slos.yaml")
+	slos, err := formats.Load("testdata/slos.yaml")
 	require.NoError(t, err)
 	data, err := os.ReadFile("testdata/input.om")
 	require.NoError(t, err)
@@ -75,7 +75,7 @@ func TestParseRejectsSamplesWithoutTimestamp(t *testing.T) {
 }
 
 func TestBacktestSlothGroupBy(t *testing.T) {
-	slos, err := spec.Parse("sloth.yaml", []byte(`version: prometheus/v1
+	slos, err := formats.Parse("sloth.yaml", []byte(`version: prometheus/v1
 service: pay
 slos:
   - name: by-code-route

@@ -48,7 +48,39 @@ const (
 	MetricWindowEvents = "obsd_slo_window_events"
 	// MetricWindowBadEvents is MetricWindowEvents for the bad events.
 	MetricWindowBadEvents = "obsd_slo_window_bad_events"
+	// MetricJournalRecords counts the journal records of accepted requests
+	// (their SLO events, kept between two snapshots so that a crash loses
+	// none), by LabelOutcome (the Journal* values).
+	MetricJournalRecords = "obsd_slo_journal_records_total"
 )
+
+// Values of LabelOutcome on MetricJournalRecords.
+const (
+	// JournalCommitted: written in the same storage batch as the exporter
+	// queue's put of the request.
+	JournalCommitted = "committed"
+	// JournalWritten: written alone (no queue put of the same log carried
+	// it), before the request was acknowledged.
+	JournalWritten = "written"
+	// JournalFailed: could not be written; the events were counted, but a
+	// crash before the next snapshot loses them.
+	JournalFailed = "failed"
+	// JournalReplayed: replayed at start over the last snapshot.
+	JournalReplayed = "replayed"
+	// JournalDropped: unreadable at start, or naming SLOs no longer
+	// declared; not (or only partly) replayed.
+	JournalDropped = "dropped"
+)
+
+// EmittedMetrics are the per-SLO metrics the slo connector emits down its
+// metrics pipelines on every evaluation (and also exposes on obsd's own
+// /metrics), in alert mode both (local leaves out the window sums, ruler
+// the per-agent ratios, burn rates, budget, period bounds and alert
+// states). The others (MetricPoints, MetricRestoreFailures,
+// MetricGroupOverflow, MetricJournalRecords) are self-metrics, on /metrics
+// only.
+var EmittedMetrics = [...]string{MetricObjective, MetricEvents, MetricBadEvents, MetricErrorRatio, MetricBurnRate,
+	MetricBudgetRemaining, MetricAlertActive, MetricPeriodStart, MetricPeriodEnd, MetricWindowEvents, MetricWindowBadEvents}
 
 // Labels of the obsd_slo_* metrics. Every per-SLO series also carries the
 // SLO's own labels and its group-by values.
@@ -156,6 +188,8 @@ func Help(metric string) string {
 		return "Data points, spans and log records offered to the SLO engine, by outcome."
 	case MetricRestoreFailures:
 		return "State files (state=slo: the SLO snapshot, state=alerting: the alert state) unreadable at start; obsd started that state fresh."
+	case MetricJournalRecords:
+		return "Journal records of accepted requests' SLO events (kept between snapshots so that a crash loses none), by outcome."
 	case MetricGroupOverflow:
 		return "Data points, spans and log records of a grouped SLO counted in its overflow instance (group labels __overflow__) because the SLO reached its group_by_limit."
 	case MetricWindowEvents:

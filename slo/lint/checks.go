@@ -38,6 +38,9 @@ func (l *linter) check(s *spec.SLO) {
 	}
 	l.checkRunbook(s)
 	l.checkSLI(s)
+	if why := s.ExportOnly(); why != "" {
+		l.add(s, fieldName, Warning, "%s; the slo connector refuses it (obsd slo rules exports it)", why)
+	}
 }
 
 func pct(r float64) string { return strconv.FormatFloat(r*100, 'g', 10, 64) + "%" }
@@ -118,9 +121,16 @@ func (l *linter) checkRunbook(s *spec.SLO) {
 	if !a.Page.Enabled || a.RunbookURL != "" || a.Annotations["runbook_url"] != "" || a.Page.Annotations["runbook_url"] != "" {
 		return
 	}
-	if !l.opt.AllowMissingRunbook {
-		l.add(s, fieldAlerting, Error, "page alerts have no runbook URL: whoever is paged at night needs one (set it, or pass --allow-missing-runbook)")
+	if l.opt.AllowMissingRunbook {
+		return
 	}
+	// obsd loads and evaluates such an SLO correctly: a warning, an error
+	// only with --strict.
+	sev := Warning
+	if l.opt.Strict {
+		sev = Error
+	}
+	l.add(s, fieldAlerting, sev, "page alerts have no runbook URL: whoever is paged at night needs one (set it, or pass --allow-missing-runbook)")
 }
 
 // causeRe matches metric names of resources (causes) rather than what

@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/obsd-dev/obsd/slo/formats"
+	"github.com/obsd-dev/obsd/slo/formats/openslo"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
@@ -20,7 +22,7 @@ import (
 var yamlFence = regexp.MustCompile("(?s)```yaml\n(.*?)```\n")
 
 // TestGuide: every yaml block of docs/slo-guide.md is an SLO file that
-// loads with spec.Load and that obsd slo lint finds no error in.
+// loads with formats.Load and that obsd slo lint finds no error in.
 func TestGuide(t *testing.T) {
 	guide, err := os.ReadFile("../../docs/slo-guide.md")
 	require.NoError(t, err)
@@ -32,10 +34,10 @@ func TestGuide(t *testing.T) {
 		t.Run("block "+strconv.Itoa(i+1), func(t *testing.T) {
 			path := filepath.Join(dir, "block-"+strconv.Itoa(i+1)+".yaml")
 			require.NoError(t, os.WriteFile(path, b[1], 0o600))
-			slos, err := spec.Load(path)
+			slos, err := formats.Load(path)
 			require.NoError(t, err, "yaml block %d of docs/slo-guide.md:\n%s", i+1, b[1])
 			require.NotEmpty(t, slos)
-			if spec.IsOpenSLO(b[1]) {
+			if openslo.Is(b[1]) {
 				kinds["openslo"] = true
 			}
 			for _, s := range slos {
@@ -49,7 +51,7 @@ func TestGuide(t *testing.T) {
 			}
 		})
 	}
-	_, err = spec.Load(filepath.Join(dir, "*.yaml"))
+	_, err = formats.Load(filepath.Join(dir, "*.yaml"))
 	assert.NoError(t, err, "the guide's examples load together: their names are unique")
 	for _, k := range []string{"metric ratio", "latency", "spans", "logs", "rolling", "calendar", "timeslices", "openslo"} {
 		assert.True(t, kinds[k], "the guide has no worked example of %s", k)

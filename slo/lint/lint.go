@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/obsd-dev/obsd/slo/formats"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
@@ -46,6 +47,9 @@ func (f Finding) String() string {
 type Options struct {
 	// AllowMissingRunbook accepts page alerts without a runbook URL.
 	AllowMissingRunbook bool
+	// Strict makes errors of the warnings about keys a format's own tool
+	// ignores (Sloth, Pyrra) and about page alerts without a runbook.
+	Strict bool
 }
 
 // UnreadableError is returned by Run when an input cannot be read at all
@@ -77,10 +81,14 @@ func Run(patterns []string, opt Options) ([]Finding, error) {
 		locs[f] = newLocator(data)
 	}
 	l := &linter{opt: opt, locs: locs, files: files}
-	slos, errs := spec.LoadPartial(files...)
+	slos, errs := formats.LoadPartial(files...)
 	for _, err := range errs {
+		sev := Error
+		if spec.IsWarning(err) && !opt.Strict {
+			sev = Warning
+		}
 		for _, e := range flatten(err) {
-			l.loadError(e)
+			l.loadError(e, sev)
 		}
 	}
 	seen := map[string]*spec.SLO{}
@@ -165,7 +173,7 @@ var (
 
 // loadError turns one loader error into a finding at the best line: the
 // field of the SLO or document it names, else a YAML line it quotes.
-func (l *linter) loadError(err error) {
+func (l *linter) loadError(err error, sev Severity) {
 	msg := err.Error()
 	var file string
 	for _, f := range l.files {
@@ -174,7 +182,7 @@ func (l *linter) loadError(err error) {
 		}
 	}
 	if file == "" {
-		l.out = append(l.out, Finding{File: "-", Line: 1, Severity: Error, Message: oneLine(msg)})
+		l.out = append(l.out, Finding{File: "-", Line: 1, Severity: sev, Message: oneLine(msg)})
 		return
 	}
 	rest := strings.TrimPrefix(msg, file+": ")
@@ -198,7 +206,7 @@ func (l *linter) loadError(err error) {
 	if line <= 0 {
 		line = 1
 	}
-	l.out = append(l.out, Finding{File: file, Line: line, Severity: Error, Message: oneLine(rest)})
+	l.out = append(l.out, Finding{File: file, Line: line, Severity: sev, Message: oneLine(rest)})
 }
 
 func oneLine(s string) string {

@@ -28,7 +28,8 @@ func TestLintGolden(t *testing.T) {
 		{"a missing runbook is allowed on request", "problems-allow-runbook", []string{"testdata/problems.yaml"}, Options{AllowMissingRunbook: true}, true},
 		{"a name used in two files is an error in the later one", "duplicates", []string{"testdata/dup-*.yaml"}, Options{}, true},
 		{"loader errors are findings at the field they name", "invalid", []string{"testdata/invalid.yaml", "testdata/unknown-key.yaml"}, Options{}, true},
-		{"Sloth files are linted", "sloth", []string{"testdata/sloth.yaml"}, Options{}, true},
+		{"Sloth files are linted; a missing runbook alone does not fail them", "sloth", []string{"testdata/sloth.yaml"}, Options{}, false},
+		{"--strict fails a missing runbook", "sloth-strict", []string{"testdata/sloth.yaml"}, Options{Strict: true}, true},
 		{"OpenSLO files are linted, loader errors at their document", "openslo", []string{"testdata/openslo.yaml"}, Options{}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/obsd-dev/obsd/slo/formats"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
@@ -88,7 +89,7 @@ func (a agentSeries) input() string {
 // under min_events does not; group labels come out as remote write names
 // them; labels and annotations are obsd's.
 func TestPromtoolAgentRulesAddAgents(t *testing.T) {
-	slos, err := spec.Parse("agents.yaml", []byte(agentSLOs))
+	slos, err := formats.Parse("agents.yaml", []byte(agentSLOs))
 	require.NoError(t, err)
 	out, err := Generate(slos, Options{GrafanaURL: "https://grafana.example"})
 	require.NoError(t, err)
@@ -158,9 +159,9 @@ func TestPromtoolAgentRulesAddAgents(t *testing.T) {
 }
 
 func TestPromtoolCheckRulesFromAgents(t *testing.T) {
-	agents, err := spec.Parse("agents.yaml", []byte(agentSLOs))
+	agents, err := formats.Parse("agents.yaml", []byte(agentSLOs))
 	require.NoError(t, err)
-	periods, err := spec.Load("testdata/periods/periods.yaml")
+	periods, err := formats.Load("testdata/periods/periods.yaml")
 	require.NoError(t, err)
 	for _, tc := range []struct {
 		name string
@@ -192,7 +193,7 @@ func TestPromtoolCheckRulesFromAgents(t *testing.T) {
 }
 
 func TestPeriodsFromAgents(t *testing.T) {
-	slos, err := spec.Load("testdata/periods/periods.yaml")
+	slos, err := formats.Load("testdata/periods/periods.yaml")
 	require.NoError(t, err)
 	groups, _ := Groups(slos, Options{Source: SourceAgents})
 	require.Len(t, groups, 3)
@@ -229,7 +230,7 @@ func TestPeriodsFromAgents(t *testing.T) {
 // is a group field of Prometheus ≥ 2.53 and Mimir ≥ 2.13, so it is only
 // written when asked for (Prometheus 2.42's promtool refuses it).
 func TestQueryOffset(t *testing.T) {
-	slos, err := spec.Parse("agents.yaml", []byte(agentSLOs))
+	slos, err := formats.Parse("agents.yaml", []byte(agentSLOs))
 	require.NoError(t, err)
 	for _, format := range []string{FormatPrometheus, FormatMimir} {
 		out, err := Generate(slos, Options{Format: format, QueryOffset: 15 * time.Second})

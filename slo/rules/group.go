@@ -24,6 +24,9 @@ func group(s *spec.SLO, q queries, opts Options) rulefmt.RuleGroup {
 		g.Rules = append(g.Rules, rulefmt.Rule{Record: recordName(s, w), Expr: q.errorRatio(w), Labels: base})
 	}
 	for _, w := range alertWins {
+		if q.events == nil {
+			break
+		}
 		g.Rules = append(g.Rules, rulefmt.Rule{Record: EventsRecord + dur(w.d), Expr: q.events(w), Labels: base})
 	}
 	for _, sev := range []struct {
@@ -49,7 +52,7 @@ func alertRule(s *spec.SLO, severity string, sev spec.Severity, p spec.WindowPai
 		fmt.Sprintf("(%s%s%s / %s >= %s)", ErrorRatioRecord, long, sel, b, f),
 		fmt.Sprintf("(%s%s%s / %s >= %s)", ErrorRatioRecord, short, sel, b, f),
 	}
-	if s.Alerting.MinEvents > 0 {
+	if s.Alerting.MinEvents > 0 && s.SLI.PromQL == nil {
 		me := num(s.Alerting.MinEvents)
 		terms = append(terms,
 			fmt.Sprintf("(%s%s%s >= %s)", EventsRecord, long, sel, me),

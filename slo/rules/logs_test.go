@@ -6,11 +6,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/obsd-dev/obsd/slo/spec"
+	"github.com/obsd-dev/obsd/slo/formats"
 )
 
 func TestLogSLOsReadTheAgentsSums(t *testing.T) {
-	slos, err := spec.Parse("logs.yaml", []byte(`version: obsd/v1
+	slos, err := formats.Parse("logs.yaml", []byte(`version: obsd/v1
 slos:
   - name: worker-errors
     service: worker

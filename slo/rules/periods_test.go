@@ -12,11 +12,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/obsd-dev/obsd/slo/spec"
+	"github.com/obsd-dev/obsd/slo/formats"
 )
 
 func TestCalendarAndTimeslicePeriods(t *testing.T) {
-	slos, err := spec.Load("testdata/periods/periods.yaml")
+	slos, err := formats.Load("testdata/periods/periods.yaml")
 	require.NoError(t, err)
 	groups, skipped := Groups(slos, Options{})
 	require.Empty(t, skipped)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/obsd-dev/obsd/slo/backtest"
 	"github.com/obsd-dev/obsd/slo/conformance"
+	"github.com/obsd-dev/obsd/slo/formats"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
@@ -65,7 +66,7 @@ func scenarioSeries() []conformance.Series {
 // only through its resolve hysteresis (burn rates between 0.9× and 1× the
 // factor) have no Prometheus equivalent and are not compared.
 func TestPromtoolRulesFireWhenObsdFires(t *testing.T) {
-	slos, err := spec.Parse("scenario.yaml", []byte(scenarioSLOs))
+	slos, err := formats.Parse("scenario.yaml", []byte(scenarioSLOs))
 	require.NoError(t, err)
 	series := scenarioSeries()
 	lines := backtestLines(t, slos, series)

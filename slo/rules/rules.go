@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -203,6 +204,13 @@ type queries struct {
 }
 
 func queriesOf(s *spec.SLO, source string) (queries, bool) {
+	if s.SLI.PromQL != nil {
+		// An error ratio only Prometheus computes (Sloth's raw SLIs): no
+		// obsd counts it, so not from the agents either. Written with each
+		// window, as Sloth writes it; it has no event count.
+		expr := s.SLI.PromQL.ErrorRatio
+		return queries{errorRatio: func(w window) string { return windowPlaceholder.ReplaceAllString(expr, dur(w.d)) }}, true
+	}
 	if source == SourceAgents || s.SLI.Spans != nil || s.SLI.Logs != nil {
 		return agentQueries(s), true
 	}
@@ -242,9 +250,14 @@ func sliKind(s *spec.SLO) string {
 		return "log"
 	case s.SLI.Latency != nil:
 		return "latency"
+	case s.SLI.PromQL != nil:
+		return "PromQL"
 	}
 	return "metric"
 }
+
+// windowPlaceholder is the {{.window}} of Sloth's and Pyrra's query templates.
+var windowPlaceholder = regexp.MustCompile(`{{\s*\.window\s*}}`)
 
 // leRegexp matches the threshold's le label as client libraries ("1")
 // and OTel translation ("1.0") write it.

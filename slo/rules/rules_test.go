@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/obsd-dev/obsd/slo/formats"
 	"github.com/obsd-dev/obsd/slo/spec"
 )
 
@@ -20,7 +21,7 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 
 func load(t *testing.T) []*spec.SLO {
 	t.Helper()
-	slos, err := spec.Load("testdata/*.yaml")
+	slos, err := formats.Load("testdata/*.yaml")
 	require.NoError(t, err)
 	return slos
 }
@@ -96,7 +97,7 @@ func TestPromtoolCheckRules(t *testing.T) {
 }
 
 func BenchmarkGenerate(b *testing.B) {
-	slos, err := spec.Load("testdata/*.yaml")
+	slos, err := formats.Load("testdata/*.yaml")
 	require.NoError(b, err)
 	b.ReportAllocs()
 	for b.Loop() {

@@ -6,14 +6,18 @@ import (
 	"github.com/obsd-dev/obsd/internal/yamllimit"
 )
 
+// MaxFileSize is the largest SLO file the readers accept.
+const MaxFileSize = yamllimit.MaxBytes
+
 // MaxExpandedNodes bounds an SLO file's YAML with every alias expanded: a
 // "billion laughs" file of a few hundred bytes is refused before it is
 // decoded, while ordinary anchors and merge keys stay usable.
 const MaxExpandedNodes = yamllimit.MaxExpandedNodes
 
-// checkLimits refuses a file larger than MaxFileSize or whose aliases
-// expand beyond MaxExpandedNodes, naming the file.
-func checkLimits(file string, data []byte) error {
+// CheckLimits refuses a file larger than MaxFileSize or whose aliases
+// expand beyond MaxExpandedNodes, naming the file. Every reader runs it
+// before it decodes anything.
+func CheckLimits(file string, data []byte) error {
 	if len(data) > MaxFileSize {
 		return fmt.Errorf("%s: slo file is larger than %d bytes", file, MaxFileSize)
 	}

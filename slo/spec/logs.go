@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/obsd-dev/obsd/slo/contract"
 )
 
 // LogSLI counts the log records of a service: every record matching
@@ -100,31 +102,6 @@ func ParseLogField(name string) (LogField, error) {
 	return f, nil
 }
 
-// Matches reports whether the fields read through get (which returns ""
-// for an absent field, as in Prometheus) satisfy every matcher.
-func (s *LogSelector) Matches(get func(*LogField) string) bool {
-	for i := range s.Matchers {
-		m := &s.Matchers[i]
-		if !m.Matcher.Matches(get(&m.Field)) {
-			return false
-		}
-	}
-	return true
-}
-
-// Match reports whether a record of the SLI's service counts as an event
-// and whether it is a bad one; sev is its SeverityNumber (0 unknown). It
-// does not allocate; get's result is used before get is called again.
-func (l *LogSLI) Match(sev int32, get func(*LogField) string) (total, bad bool) {
-	if !l.Total.Matches(get) {
-		return false, false
-	}
-	if l.MinSeverity > 0 && sev < l.MinSeverity {
-		return true, false
-	}
-	return true, l.Bad.Matches(get)
-}
-
 // UsesBody reports whether any matcher or group_by field reads the body.
 func (l *LogSLI) UsesBody() bool {
 	for _, s := range [2]*LogSelector{&l.Total, &l.Bad} {
@@ -161,78 +138,6 @@ func ParseSeverity(s string) (int32, error) {
 	return 0, fmt.Errorf("%q is not a severity (TRACE, DEBUG, INFO, WARN, ERROR, FATAL or 1-24)", s)
 }
 
-// SeverityFromText maps a record's SeverityText to the lowest number of
-// its range when the record carries no SeverityNumber ("error", "ERR",
-// "Warning", "critical" ...); 0 when unknown. It does not allocate.
-func SeverityFromText(text string) int32 {
-	for _, a := range severityAliases {
-		if strings.EqualFold(text, a.text) {
-			return a.num
-		}
-	}
-	return 0
-}
-
-var severityAliases = [...]struct {
-	text string
-	num  int32
-}{
-	{"TRACE", 1}, {"DEBUG", 5}, {"INFO", 9}, {"INFORMATION", 9}, {"NOTICE", 10},
-	{"WARN", 13}, {"WARNING", 13}, {"ERROR", 17}, {"ERR", 17},
-	{"FATAL", 21}, {"CRITICAL", 21}, {"CRIT", 21}, {"ALERT", 22}, {"EMERGENCY", 23}, {"PANIC", 21},
-}
-
-// rawLogs is sli.logs in obsd's format.
-type rawLogs struct {
-	Service     string   `yaml:"service"`
-	Total       string   `yaml:"total"`
-	Bad         string   `yaml:"bad"`
-	MinSeverity string   `yaml:"min_severity"`
-	GroupBy     []string `yaml:"group_by"`
-}
-
-func convertLogs(r rawLogs, service string, e *errs) *LogSLI {
-	l := &LogSLI{Service: r.Service}
-	if l.Service == "" {
-		l.Service = service
-	}
-	var err error
-	if l.Total, err = ParseLogSelector(r.Total); err != nil {
-		e.addf("sli.logs.total", "is not a valid log selector: %v", err)
-	}
-	if l.Bad, err = ParseLogSelector(r.Bad); err != nil {
-		e.addf("sli.logs.bad", "is not a valid log selector: %v", err)
-	}
-	if r.MinSeverity != "" {
-		if l.MinSeverity, err = ParseSeverity(r.MinSeverity); err != nil {
-			e.addf("sli.logs.min_severity", "%v", err)
-		}
-	}
-	if len(l.Bad.Matchers) == 0 && r.MinSeverity == "" {
-		e.addf("sli.logs", "must set 'bad' (a non-empty selector) or 'min_severity'")
-	}
-	for i, g := range r.GroupBy {
-		f, err := ParseLogField(g)
-		if err != nil {
-			e.addf(fmt.Sprintf("sli.logs.group_by[%d]", i), "%v", err)
-			continue
-		}
-		l.GroupBy = append(l.GroupBy, f)
-	}
-	return l
-}
-
-// groupByLimit validates group_by_limit: 0 means DefaultGroupByLimit.
-func groupByLimit(n int, e *errs) int {
-	switch {
-	case n == 0:
-		return DefaultGroupByLimit
-	case n < 1:
-		e.addf("group_by_limit", "must be at least 1 (0 or absent: %d), got %d", DefaultGroupByLimit, n)
-	}
-	return n
-}
-
 // GroupBy returns the names of the SLO's group_by attributes (the group
 // label names of its instances); nil when the SLO is not grouped.
 func (s *SLO) GroupBy() []string {
@@ -241,6 +146,8 @@ func (s *SLO) GroupBy() []string {
 		return s.SLI.Metric.GroupBy
 	case s.SLI.Latency != nil:
 		return s.SLI.Latency.GroupBy
+	case s.SLI.Spans != nil && s.SLI.Spans.AnyService:
+		return []string{contract.LabelService}
 	case s.SLI.Logs != nil && len(s.SLI.Logs.GroupBy) > 0:
 		names := make([]string, len(s.SLI.Logs.GroupBy))
 		for i, f := range s.SLI.Logs.GroupBy {

@@ -2,7 +2,6 @@ package spec
 
 import (
 	"fmt"
-	"strings"
 	"time"
 	// The Go toolchain's embedded IANA time zone database, so that
 	// 'calendar.time_zone' loads in distroless images without /usr/share/zoneinfo.
@@ -27,6 +26,9 @@ func (c *CalendarPeriod) Bounds(t time.Time) (start, end time.Time) {
 	if loc == nil {
 		loc = time.UTC
 	}
+	if !c.Start.IsZero() {
+		return c.anchoredBounds(t, loc)
+	}
 	lt := t.In(loc)
 	y, m, d := lt.Date()
 	switch c.Unit {
@@ -50,107 +52,63 @@ func (c *CalendarPeriod) Bounds(t time.Time) (start, end time.Time) {
 	return start, end
 }
 
+// anchoredBounds is Bounds for periods anchored at c.Start.
+func (c *CalendarPeriod) anchoredBounds(t time.Time, loc *time.Location) (start, end time.Time) {
+	a := c.Start.In(loc)
+	ay, am, ad := a.Date()
+	hh, mm, ss := a.Clock()
+	at := func(k int) time.Time {
+		if c.Unit == CalendarWeek {
+			return time.Date(ay, am, ad+7*k, hh, mm, ss, 0, loc)
+		}
+		months := k
+		if c.Unit == CalendarQuarter {
+			months = 3 * k
+		}
+		first := time.Date(ay, am+time.Month(months), 1, 0, 0, 0, 0, loc)
+		last := time.Date(first.Year(), first.Month()+1, 0, 0, 0, 0, 0, loc).Day()
+		return time.Date(first.Year(), first.Month(), min(ad, last), hh, mm, ss, 0, loc)
+	}
+	lt := t.In(loc)
+	var k int
+	switch c.Unit {
+	case CalendarWeek:
+		k = int(lt.Sub(a) / (7 * 24 * time.Hour))
+	case CalendarQuarter:
+		k = ((lt.Year()-ay)*12 + int(lt.Month()-am)) / 3
+	default:
+		k = (lt.Year()-ay)*12 + int(lt.Month()-am)
+	}
+	for at(k).After(t) {
+		k--
+	}
+	for !at(k + 1).After(t) {
+		k++
+	}
+	return at(k), at(k + 1)
+}
+
 // String is "month (Europe/Berlin)".
 func (c *CalendarPeriod) String() string {
 	loc := "UTC"
 	if c.Location != nil {
 		loc = c.Location.String()
 	}
+	if !c.Start.IsZero() {
+		return fmt.Sprintf("%s (%s, from %s)", c.Unit, loc, c.Start.In(c.Location).Format("2006-01-02 15:04:05"))
+	}
 	return fmt.Sprintf("%s (%s)", c.Unit, loc)
 }
 
-// rawCalendar is 'calendar: {unit: month, time_zone: Europe/Berlin}'.
-type rawCalendar struct {
-	Unit     string `yaml:"unit"`
-	TimeZone string `yaml:"time_zone"`
-}
+// MinPeriod is the shortest rolling compliance period.
+const MinPeriod = time.Hour
 
-// rawBudgeting is 'budgeting: {method: timeslices, slice_target: 95, slice_window: 5m}'.
-type rawBudgeting struct {
-	Method      string   `yaml:"method"`
-	SliceTarget float64  `yaml:"slice_target"` // percent
-	SliceWindow Duration `yaml:"slice_window"`
-}
+// MaxSliceWindow bounds a timeslices budgeting's slice window.
+const MaxSliceWindow = time.Hour
 
-// convertPeriod sets s.Period (and s.Calendar) from 'period' or 'calendar'.
-func convertPeriod(period Duration, cal *rawCalendar, s *SLO, e *errs) {
-	s.Period = time.Duration(period)
-	if cal == nil {
-		if s.Period == 0 {
-			s.Period = DefaultPeriod
-		} else if s.Period < time.Hour {
-			e.addf("period", "must be at least 1h, got %s", s.Period)
-		}
-		return
-	}
-	if period != 0 {
-		e.addf("calendar", "and 'period' are mutually exclusive: 'period' is a rolling period, 'calendar' a calendar one")
-	}
-	c := &CalendarPeriod{Unit: CalendarUnit(strings.ToLower(cal.Unit)), Location: time.UTC}
-	switch c.Unit {
-	case CalendarWeek:
-		s.Period = WeekPeriod
-	case CalendarMonth:
-		s.Period = MonthPeriod
-	case CalendarQuarter:
-		s.Period = QuarterPeriod
-	case "":
-		e.addf("calendar.unit", "is required: week, month or quarter")
-		s.Period = MonthPeriod
-	default:
-		e.addf("calendar.unit", "must be week, month or quarter, got %q", cal.Unit)
-		s.Period = MonthPeriod
-	}
-	if cal.TimeZone != "" {
-		loc, err := time.LoadLocation(cal.TimeZone)
-		if err != nil || cal.TimeZone == "Local" {
-			e.addf("calendar.time_zone", "must be an IANA time zone such as Europe/Berlin or UTC, got %q", cal.TimeZone)
-		} else {
-			c.Location = loc
-		}
-	}
-	s.Calendar = c
-}
-
-// sliceWindowMax bounds 'slice_window'; slices are whole minutes that
-// divide an hour, so they line up with the engine's 1m slices and with
-// every hour.
-const sliceWindowMax = time.Hour
-
-// convertBudgeting validates 'budgeting' into s.Budgeting.
-func convertBudgeting(r *rawBudgeting, s *SLO, e *errs) {
-	if r == nil {
-		return
-	}
-	method := BudgetingMethod(strings.ToLower(r.Method))
-	switch method {
-	case "occurrences", "":
-		if r.Method == "" {
-			e.addf("budgeting.method", "is required: occurrences, timeslices or ratio_timeslices")
-		}
-		if r.SliceTarget != 0 || r.SliceWindow != 0 {
-			e.addf("budgeting", "'slice_target' and 'slice_window' need method timeslices or ratio_timeslices")
-		}
-		return
-	case Timeslices, RatioTimeslices:
-	default:
-		e.addf("budgeting.method", "must be occurrences, timeslices or ratio_timeslices, got %q", r.Method)
-		return
-	}
-	b := Budgeting{Method: method, SliceWindow: time.Duration(r.SliceWindow)}
-	switch {
-	case b.SliceWindow == 0:
-		e.addf("budgeting.slice_window", "is required with method %s (e.g. 5m)", method)
-	case b.SliceWindow < time.Minute || b.SliceWindow > sliceWindowMax || b.SliceWindow%time.Minute != 0 || sliceWindowMax%b.SliceWindow != 0:
-		e.addf("budgeting.slice_window", "must be a whole number of minutes that divides 1h (1m, 2m, 5m, 10m, 15m, 30m, 1h ...), got %s", b.SliceWindow)
-	}
-	if method == Timeslices {
-		if !(r.SliceTarget > 0 && r.SliceTarget <= 100) {
-			e.addf("budgeting.slice_target", "must be a percentage in (0, 100] with method timeslices, got %v", r.SliceTarget)
-		}
-		b.SliceTarget = percentToRatio(r.SliceTarget)
-	} else if r.SliceTarget != 0 {
-		e.addf("budgeting.slice_target", "is only used by method timeslices (ratio_timeslices averages the slices' ratios)")
-	}
-	s.Budgeting = b
+// ValidSliceWindow reports whether d can be a slice window: a whole
+// number of minutes that divides an hour, so that slices line up with the
+// engine's 1m slices and with every hour.
+func ValidSliceWindow(d time.Duration) bool {
+	return d >= time.Minute && d <= MaxSliceWindow && d%time.Minute == 0 && MaxSliceWindow%d == 0
 }

@@ -1,12 +1,14 @@
-// Package spec reads SLO declarations: obsd's own YAML format
-// ("version: obsd/v1") and Sloth's "prometheus/v1" format, and validates
-// them into one normalised model that the SLO engine (package slo) runs.
-//
-// Every validation problem is reported, each with its file, SLO name and
-// YAML field, joined with errors.Join.
+// Package spec is the SLO model: one validated, normalised SLO (its SLI
+// kinds, periods and calendars, budgeting, durations, window pairs and
+// severities) whatever file format it came from, plus the validation
+// helpers the format readers share (a problem collector that names file,
+// SLO and field; objective, label, period and selector checks; the file
+// limits). The readers live in slo/formats (one package per format);
+// evaluating an SLI against telemetry is slo/match.
 package spec
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"time"
@@ -65,6 +67,11 @@ const (
 type CalendarPeriod struct {
 	Unit     CalendarUnit
 	Location *time.Location
+	// Start, when set, anchors the periods (OpenSLO's calendar startTime):
+	// they start at Start plus whole weeks, months or quarters, at its
+	// local time of day (a month anchored on the 31st starts on the last
+	// day of shorter months). Zero means the unit's natural boundaries.
+	Start time.Time
 }
 
 // BudgetingMethod names how an error budget is counted (OpenSLO's
@@ -93,12 +100,44 @@ type Budgeting struct {
 // DefaultGroupByLimit is the default cap of instances per grouped SLO.
 const DefaultGroupByLimit = 1000
 
-// SLI is exactly one of Metric, Latency, Spans or Logs.
+// DefaultPeriod is the rolling period of an SLO that declares none.
+const DefaultPeriod = 30 * 24 * time.Hour
+
+// DefaultMinEvents is the default per-window minimum event count.
+const DefaultMinEvents = 10
+
+// SLI is exactly one of Metric, Latency, Spans, Logs or PromQL.
 type SLI struct {
 	Metric  *MetricRatio
 	Latency *MetricLatency
 	Spans   *SpanSLI
 	Logs    *LogSLI
+	// PromQL is export-only: Prometheus computes it from the rules `obsd
+	// slo rules` writes; the engine cannot evaluate it (see ExportOnly).
+	PromQL *PromQLRatio
+}
+
+// PromQLRatio is an error ratio that only Prometheus can compute: a PromQL
+// expression with the {{.window}} placeholder (Sloth's
+// sli.raw.error_ratio_query), or one a format's reader writes for a
+// plugin or indicator whose query has no exact in-process equivalent.
+type PromQLRatio struct {
+	// ErrorRatio is the PromQL of the error ratio over {{.window}}.
+	ErrorRatio string
+	// Field is the file's field the expression comes from (e.g.
+	// "sli.raw.error_ratio_query"), for messages.
+	Field string
+	// Reason says why obsd cannot evaluate it in-process.
+	Reason string
+}
+
+// ExportOnly returns why an SLO cannot be evaluated by the engine (its
+// rules can only be exported), or "" when it can.
+func (s *SLO) ExportOnly() string {
+	if p := s.SLI.PromQL; p != nil {
+		return fmt.Sprintf("'%s' can only be exported as Prometheus rules (obsd slo rules), not evaluated in-process: %s", p.Field, p.Reason)
+	}
+	return ""
 }
 
 // MetricRatio counts events from monotonic sums (delta or cumulative):
@@ -139,6 +178,17 @@ type SpanSLI struct {
 	HTTP5xx bool
 	// DurationOver counts spans longer than this as bad; 0 disables.
 	DurationOver time.Duration
+	// AnyService makes the SLI count the spans of every service but those
+	// in ExceptServices, in one instance per service: the resource's
+	// service.name is the instance's group label LabelService ("service")
+	// and its service. Service is then empty. The slo connector's
+	// 'discover' builds such SLOs; no SLO file format declares one, so the
+	// model's JSON (the readers' golden files) leaves the two fields out
+	// while unset.
+	AnyService bool `json:",omitempty"`
+	// ExceptServices are the services an AnyService SLI does not count:
+	// those that have SLOs of their own.
+	ExceptServices []string `json:",omitempty"`
 }
 
 // Selector selects series by metric name and Prometheus-style matchers
@@ -150,18 +200,6 @@ type Selector struct {
 	MetricName string
 	// Matchers are the attribute matchers, without the name matcher.
 	Matchers []*labels.Matcher
-}
-
-// Matches reports whether an attribute set, read through get (which
-// returns "" for an absent attribute, as in Prometheus), satisfies every
-// matcher. The metric name is not checked here.
-func (s Selector) Matches(get func(name string) string) bool {
-	for _, m := range s.Matchers {
-		if !m.Matches(get(m.Name)) {
-			return false
-		}
-	}
-	return true
 }
 
 // SelectorText writes a selector in PromQL: name{m1, m2}, matchers in

@@ -199,7 +199,14 @@ type Destination struct {
 	// Breakers maps endpoint to its circuit state's name
 	// (internal/breakerstate: "closed", "half_open" or "open").
 	Breakers map[string]string `json:"breakers"`
-	Source   string            `json:"source"`
+	// LastDelivered is when the destination last accepted a request (zero:
+	// never since obsd started). Alerts go out oldest first: with Queued 0,
+	// every alert queued before it was delivered, rejected or handed on.
+	LastDelivered time.Time `json:"lastDelivered,omitzero"`
+	// LastError is its latest failed request's error, at LastErrorAt.
+	LastError   string    `json:"lastError,omitempty"`
+	LastErrorAt time.Time `json:"lastErrorAt,omitzero"`
+	Source      string    `json:"source"`
 }
 
 // Duration is a time.Duration that reads and writes JSON as seconds.

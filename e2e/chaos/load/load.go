@@ -23,6 +23,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"golang.org/x/time/rate"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -87,6 +88,10 @@ type Generator struct {
 	mu    sync.Mutex
 	state []uint8 // per batch
 	codes map[codes.Code]int
+	// delayed counts the failed requests whose status carried a RetryInfo
+	// detail; minDelay and maxDelay bound the delays they asked for.
+	delayed            int
+	minDelay, maxDelay time.Duration
 }
 
 // New returns a generator for cfg on conn.
@@ -265,6 +270,13 @@ func (g *Generator) record(b int64, err error) {
 	}
 	st, _ := status.FromError(err)
 	g.codes[st.Code()]++
+	if d, ok := RetryDelay(st); ok {
+		if g.delayed == 0 || d < g.minDelay {
+			g.minDelay = d
+		}
+		g.maxDelay = max(g.maxDelay, d)
+		g.delayed++
+	}
 	if errors.Is(err, context.DeadlineExceeded) || st.Code() == codes.DeadlineExceeded {
 		return // unknown: the server may have taken it
 	}
@@ -279,13 +291,38 @@ type Stats struct {
 	Sent, Acked, Refused int
 	// Errors counts failed requests by gRPC code name.
 	Errors map[string]int
+	// Delayed counts the failed requests whose status carried a RetryInfo
+	// detail, and MinDelay and MaxDelay bound the delays they asked for.
+	Delayed            int
+	MinDelay, MaxDelay time.Duration
+	// At is when the snapshot was taken.
+	At time.Time
+}
+
+// Failed is the number of requests that failed, whatever the code.
+func (s Stats) Failed() int {
+	n := 0
+	for _, c := range s.Errors {
+		n += c
+	}
+	return n
+}
+
+// RetryDelay is the delay of st's RetryInfo detail, if it has one.
+func RetryDelay(st *status.Status) (time.Duration, bool) {
+	for _, d := range st.Details() {
+		if ri, ok := d.(*errdetails.RetryInfo); ok {
+			return ri.GetRetryDelay().AsDuration(), true
+		}
+	}
+	return 0, false
 }
 
 // Stats is a snapshot of the run so far.
 func (g *Generator) Stats() Stats {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	s := Stats{Errors: map[string]int{}}
+	s := Stats{Errors: map[string]int{}, Delayed: g.delayed, MinDelay: g.minDelay, MaxDelay: g.maxDelay, At: time.Now()}
 	for _, st := range g.state {
 		s.Sent += g.cfg.BatchSize
 		switch st {

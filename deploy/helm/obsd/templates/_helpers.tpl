@@ -68,7 +68,42 @@ and the Alertmanager URLs set into the slo connector.
 {{- end }}
 {{- $_ := set $am "urls" .Values.alertmanager.urls }}
 {{- end }}
+{{- if not (include "obsd.readsLogs" .) }}
+{{- include "obsd.withoutFileLog" $cfg }}
+{{- end }}
 {{- toYaml $cfg }}
+{{- end }}
+
+{{/* Whether the pods read the node's container logs (agents with logs.enabled). */}}
+{{- define "obsd.readsLogs" -}}
+{{- if and (eq .Values.mode "daemonset") .Values.logs.enabled }}true{{ end }}
+{{- end }}
+
+{{/*
+Removes the file_log receiver and its uses from the config dict given (in
+place), for logs.enabled=false; and its checkpoint storage too, unless an
+exporter's queue or a connector keeps using it (wal_storage holds the
+queues, the checkpoints and the SLO journal).
+*/}}
+{{- define "obsd.withoutFileLog" -}}
+{{- $storage := dig "receivers" "file_log" "storage" "" . }}
+{{- with .receivers }}{{ $_ := unset . "file_log" }}{{ end }}
+{{- range $name, $p := (dig "service" "pipelines" dict .) }}
+{{- if and (kindIs "map" $p) (hasKey $p "receivers") }}
+{{- $_ := set $p "receivers" (without $p.receivers "file_log") }}
+{{- end }}
+{{- end }}
+{{- range $kind := list "exporters" "connectors" }}
+{{- range $name, $c := (dig $kind dict $) }}
+{{- if and (kindIs "map" $c) (or (eq (dig "sending_queue" "storage" "" $c) $storage) (eq (dig "storage" "" $c) $storage)) }}
+{{- $storage = "" }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if $storage }}
+{{- with .extensions }}{{ $_ := unset . $storage }}{{ end }}
+{{- with .service }}{{ if hasKey . "extensions" }}{{ $_ := set . "extensions" (without .extensions $storage) }}{{ end }}{{ end }}
+{{- end }}
 {{- end }}
 
 {{- define "obsd.resources" -}}

@@ -42,6 +42,11 @@ spec:
     runAsUser: 10001
     runAsGroup: 10001
     fsGroup: 10001
+    {{- if include "obsd.readsLogs" . }}
+    # containerd and Docker write the container logs 0640 root:root: the
+    # group 0 reads them, without root and without any capability.
+    supplementalGroups: [0]
+    {{- end }}
     seccompProfile:
       type: RuntimeDefault
   {{- if $agent }}
@@ -80,6 +85,15 @@ spec:
           valueFrom:
             fieldRef:
               fieldPath: status.hostIP
+        {{- if include "obsd.readsLogs" . }}
+        # file_log skips this DaemonSet's own container logs by these.
+        - name: K8S_POD_NAMESPACE
+          valueFrom:
+            fieldRef:
+              fieldPath: metadata.namespace
+        - name: OBSD_DAEMONSET_NAME
+          value: {{ include "obsd.fullname" . | quote }}
+        {{- end }}
         {{- end }}
         - name: K8S_POD_IP
           valueFrom:
@@ -171,6 +185,18 @@ spec:
         {{- end }}
         - name: state
           mountPath: /var/lib/obsd
+        {{- if include "obsd.readsLogs" . }}
+        # The container logs, read-only, at the node's paths so that
+        # symlinks resolve.
+        - name: varlogpods
+          mountPath: /var/log/pods
+          readOnly: true
+        {{- with .Values.logs.dockerContainersPath }}
+        - name: dockercontainers
+          mountPath: {{ . }}
+          readOnly: true
+        {{- end }}
+        {{- end }}
   volumes:
     - name: config
       configMap:
@@ -191,4 +217,17 @@ spec:
       {{- else }}
       emptyDir: {}
       {{- end }}
+    {{- if include "obsd.readsLogs" . }}
+    - name: varlogpods
+      hostPath:
+        path: /var/log/pods
+        type: Directory
+    {{- with .Values.logs.dockerContainersPath }}
+    # On a node without Docker this creates an empty directory.
+    - name: dockercontainers
+      hostPath:
+        path: {{ . }}
+        type: DirectoryOrCreate
+    {{- end }}
+    {{- end }}
 {{- end }}

@@ -75,7 +75,8 @@ func known() *fakeProvider {
 				LongWindow: time.Hour, ShortWindow: 5 * time.Minute, BurnRateLong: 20, BurnRateShort: 25,
 				Threshold: 14.4}, Receivers: []string{"oncall"}},
 		},
-		Destinations: []status.Destination{{Name: "oncall", Queued: 1, Breakers: map[string]string{"http://127.0.0.1:9093": "closed"}}},
+		Destinations: []status.Destination{{Name: "oncall", Queued: 1, Breakers: map[string]string{"http://127.0.0.1:9093": "closed"},
+			LastError: "connection refused", LastErrorAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}},
 	}}}
 }
 
@@ -196,7 +197,8 @@ func TestTheHTMLPages(t *testing.T) {
 				"not sent while pending", "oncall (1 queued)", `<a class="runbook" href="https://runbooks.example/checkout">`, "<caption>Windows</caption>"}},
 		{name: "an unknown SLO's page is a 404 that says so", path: "/slo/nope", code: 404, want: []string{"No SLO named nope"}},
 		{name: "the pipeline page lists each stage and the agent's health tables", path: "/pipeline", code: 200,
-			want: []string{"traces", "otlp", "accepted 10/s", "queue 5 / 100 (5%)", "exp-breaker", "OPEN", "tenant-a", "slow", "checkout", "50%", "oncall"}},
+			want: []string{"traces", "otlp", "accepted 10/s", "queue 5 / 100 (5%)", "exp-breaker", "OPEN", "tenant-a", "slow", "checkout", "50%", "oncall",
+				"not yet", "2026-01-02 03:04:05 UTC connection refused"}},
 		{name: "unknown paths are 404", path: "/nope", code: 404},
 	}
 	p := known()

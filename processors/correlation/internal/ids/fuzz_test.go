@@ -1,9 +1,13 @@
 package ids
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // The fuzz targets check that no input panics and that whatever a parser
-// accepts is a valid, non-zero id.
+// accepts is a valid, non-zero id. The JSON scan's target, FuzzScanJSON,
+// moved with the scanner to internal/jsonscan.
 
 func FuzzParseTraceparent(f *testing.F) {
 	f.Add("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
@@ -45,16 +49,6 @@ func FuzzParseDatadog(f *testing.F) {
 	})
 }
 
-func FuzzScanJSON(f *testing.F) {
-	f.Add(`{"trace":{"trace":"aa","span":"bb"},"trace_id":"x","dd":{"trace_id":1}}`)
-	m := NewMatcher(testKeys)
-	f.Fuzz(func(t *testing.T, s string) {
-		var found Found
-		ScanJSON(s, m, &found)
-		checkSubstrings(t, s, &found)
-	})
-}
-
 func FuzzScanLogfmt(f *testing.F) {
 	f.Add(`level=info trace_id="abc" dd.trace_id=1`)
 	m := NewMatcher(testKeys)
@@ -62,6 +56,12 @@ func FuzzScanLogfmt(f *testing.F) {
 		var found Found
 		ScanLogfmt(s, m, &found)
 		checkSubstrings(t, s, &found)
+		// Blanks and line ends end a value unless it is quoted.
+		for i := 0; i < MaxKeys; i++ {
+			if v, ok := found.Get(i); ok && strings.ContainsAny(v, " \t\r\n") && !strings.Contains(s, `"`+v+`"`) {
+				t.Fatalf("unquoted value %q for key %d holds a blank or a line end", v, i)
+			}
+		}
 	})
 }
 

@@ -1,5 +1,11 @@
 package ids
 
+import (
+	"math/bits"
+
+	"github.com/obsd-dev/obsd/internal/jsonscan"
+)
+
 // Found reports the value found for each Matcher key: out[i] is the raw
 // value of key i and set[i] whether it was seen. Only the first occurrence
 // of a key counts.
@@ -33,90 +39,38 @@ func (f *Found) Put(i int, v string) {
 
 // LooksLikeJSONObject reports whether s, after leading white space, starts an object.
 func LooksLikeJSONObject(s string) bool {
-	i := skipWS(s, 0)
+	i := 0
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+		i++
+	}
 	return i < len(s) && s[i] == '{'
 }
 
-// ScanJSON walks the JSON object in s once and records the values of the
-// keys m names into f, without building any map. String values are
-// returned raw (without unescaping: ids never need escapes), numbers,
-// booleans and null as their literal text. Nested objects are followed only
-// where a key names a path below them. It returns false when s is not a
-// well-formed object (what was found before the error is kept).
+// ScanJSON walks the JSON object in s once, with the one JSON scanner
+// (internal/jsonscan, Lenient: loggers' near-JSON such as NaN passes), and
+// records the values of the keys m names into f, without building any
+// map. String values are recorded raw (without unescaping: ids never need
+// escapes), numbers, booleans and null as their literal text; objects and
+// arrays are not values here. A field goes to the first key that names it.
+// Nested objects are followed only where a key names a path below them.
+// Reading stops once every key is found. It returns false when s is not
+// a well-formed object as far as it was read (what was found before the
+// error is kept).
 func ScanJSON(s string, m *Matcher, f *Found) bool {
-	i := skipWS(s, 0)
-	if i >= len(s) || s[i] != '{' {
-		return false
-	}
-	_, ok := scanObject(s, i, Path{}, m, f)
-	return ok
+	err := m.fields.Scan(s, jsonscan.Lenient, func(keys uint64, v jsonscan.Value) uint64 {
+		if v.Kind == jsonscan.Object || v.Kind == jsonscan.Array {
+			return 0
+		}
+		k := bits.TrailingZeros64(keys)
+		f.Put(k, v.Raw)
+		return 1 << uint(k)
+	})
+	return err == nil
 }
 
-// scanObject scans the object starting at s[i] == '{' and returns the
-// index after it.
-func scanObject(s string, i int, p Path, m *Matcher, f *Found) (int, bool) {
-	i = skipWS(s, i+1)
-	if i < len(s) && s[i] == '}' {
-		return i + 1, true
-	}
-	for i < len(s) {
-		if s[i] != '"' {
-			return i, false
-		}
-		key, next, ok := scanString(s, i)
-		if !ok {
-			return next, false
-		}
-		i = skipWS(s, next)
-		if i >= len(s) || s[i] != ':' {
-			return i, false
-		}
-		i = skipWS(s, i+1)
-		if i >= len(s) {
-			return i, false
-		}
-		kp, pushed := p.Push(key)
-		switch {
-		case s[i] == '{' && pushed && m.IsPrefix(kp):
-			i, ok = scanObject(s, i, kp, m, f)
-		case s[i] == '"':
-			var v string
-			v, i, ok = scanString(s, i)
-			if ok && pushed {
-				if k := m.Match(kp); k >= 0 {
-					f.Put(k, v)
-				}
-			}
-		default:
-			start := i
-			i, ok = skipValue(s, i)
-			if ok && pushed && s[start] != '{' && s[start] != '[' {
-				if k := m.Match(kp); k >= 0 {
-					f.Put(k, s[start:i])
-				}
-			}
-		}
-		if !ok {
-			return i, false
-		}
-		i = skipWS(s, i)
-		if i >= len(s) {
-			return i, false
-		}
-		switch s[i] {
-		case ',':
-			i = skipWS(s, i+1)
-		case '}':
-			return i + 1, true
-		default:
-			return i, false
-		}
-	}
-	return i, false
-}
-
-// scanString returns the raw content of the string starting at s[i] == '"'.
-func scanString(s string, i int) (string, int, bool) {
+// quoted returns the raw content of the logfmt quoted value starting at
+// s[i] == '"', and the index after it.
+func quoted(s string, i int) (string, int, bool) {
 	for j := i + 1; j < len(s); j++ {
 		switch s[j] {
 		case '\\':
@@ -128,71 +82,28 @@ func scanString(s string, i int) (string, int, bool) {
 	return "", len(s), false
 }
 
-// skipValue skips any JSON value at s[i] without interpreting it.
-func skipValue(s string, i int) (int, bool) {
-	depth := 0
-	for i < len(s) {
-		switch c := s[i]; c {
-		case '"':
-			_, next, ok := scanString(s, i)
-			if !ok {
-				return next, false
-			}
-			i = next
-			if depth == 0 {
-				return i, true
-			}
-			continue
-		case '{', '[':
-			depth++
-		case '}', ']':
-			if depth == 0 {
-				return i, i > 0
-			}
-			depth--
-			if depth == 0 {
-				return i + 1, true
-			}
-		case ',':
-			if depth == 0 {
-				return i, true
-			}
-		case ' ', '\t', '\n', '\r':
-			if depth == 0 {
-				return i, true
-			}
-		}
-		i++
-	}
-	return i, depth == 0
-}
-
-func skipWS(s string, i int) int {
-	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
-		i++
-	}
-	return i
-}
-
 // ScanLogfmt walks a logfmt line (key=value key="quoted value") once and
 // records the values of the keys m names into f. Dotted keys are flat in
 // logfmt. Quoted values are returned without their quotes and unescaped
-// only in the sense that escapes are left as they are. It returns true when
-// at least one key=value pair was seen.
+// only in the sense that escapes are left as they are. Blanks (space,
+// tab) and line ends (\r, \n) end a key or an unquoted value, so the
+// trailing newline a container runtime keeps in the body is not part of
+// the last value, and pairs on several lines are all read. It returns
+// true when at least one key=value pair was seen.
 func ScanLogfmt(s string, m *Matcher, f *Found) bool {
 	pairs := false
 	i := 0
 	for i < len(s) {
-		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		for i < len(s) && logfmtBlank(s[i]) {
 			i++
 		}
 		start := i
-		for i < len(s) && s[i] != '=' && s[i] != ' ' && s[i] != '\t' && s[i] != '"' {
+		for i < len(s) && s[i] != '=' && s[i] != '"' && !logfmtBlank(s[i]) {
 			i++
 		}
 		key := s[start:i]
 		if i >= len(s) || s[i] != '=' || key == "" {
-			for i < len(s) && s[i] != ' ' && s[i] != '\t' {
+			for i < len(s) && !logfmtBlank(s[i]) {
 				i++
 			}
 			continue
@@ -201,13 +112,13 @@ func ScanLogfmt(s string, m *Matcher, f *Found) bool {
 		var v string
 		if i < len(s) && s[i] == '"' {
 			var ok bool
-			v, i, ok = scanString(s, i)
+			v, i, ok = quoted(s, i)
 			if !ok {
 				return pairs
 			}
 		} else {
 			vs := i
-			for i < len(s) && s[i] != ' ' && s[i] != '\t' {
+			for i < len(s) && !logfmtBlank(s[i]) {
 				i++
 			}
 			v = s[vs:i]
@@ -219,4 +130,10 @@ func ScanLogfmt(s string, m *Matcher, f *Found) bool {
 		}
 	}
 	return pairs
+}
+
+// logfmtBlank reports whether c separates logfmt pairs: a blank or a
+// line end.
+func logfmtBlank(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r'
 }

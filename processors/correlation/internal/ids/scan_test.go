@@ -104,6 +104,23 @@ func TestScanLogfmt(t *testing.T) {
 		"an unterminated quote stops the scan": {
 			`trace_id=abc msg="oops`, true, map[int]string{0: "abc"},
 		},
+		// Docker's json-file driver keeps the line's newline in the body.
+		"a trailing newline ends the last value": {
+			"level=info trace_id=abc\n", true, map[int]string{0: "abc"},
+		},
+		"a trailing CRLF ends the last value": {
+			"level=info trace_id=abc\r\n", true, map[int]string{0: "abc"},
+		},
+		"a newline separates pairs": {
+			"trace_id=abc\nspan_id=def", true, map[int]string{0: "abc", 1: "def"},
+		},
+		"a newline after a quoted value separates pairs": {
+			"trace_id=\"abc\"\r\nspan_id=def\n", true, map[int]string{0: "abc", 1: "def"},
+		},
+		"a word ending in a newline is skipped": {
+			"GET\ntrace_id=abc", true, map[int]string{0: "abc"},
+		},
+		"only newlines have no pairs": {"\r\n\n", false, map[int]string{}},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
