@@ -252,8 +252,10 @@ type report struct {
 	t                     *testing.T
 	prom, single          *promtest.Server
 	t0, end, killAt, upAt time.Time
-	// lost are the events and bad events agent B accepted after its last
-	// snapshot and lost to the SIGKILL, by SLO.
+	// lost are the events and bad events agent B acknowledged and does
+	// not count, by SLO: never positive (its journal keeps every accepted
+	// request's events), negative by the requests it counted before the
+	// SIGKILL and counted again when the client retried them.
 	lost map[string][2]float64
 	// counted are the two agents and the single obsd, whose items in
 	// flight at an instant may be counted there or at the next instant.
@@ -290,8 +292,12 @@ func (r *report) lostBy(slo string, tb *target, kind string) [2]float64 {
 		}
 		out[i] = float64(acked) - res[0].Value
 	}
-	r.t.Logf("FIGURE agent B acknowledged %d %s (%d bad) of %s and counts %.0f fewer (%.0f bad): lost to the SIGKILL (accepted after its last snapshot, snapshot_interval 500ms)",
+	r.t.Logf("FIGURE agent B acknowledged %d %s (%d bad) of %s and counts %.0f fewer (%.0f bad) after the SIGKILL (negative: a request counted before the kill and counted again when the client retried it)",
 		tb.acked[kind], kind, tb.acked["bad "+kind], slo, out[0], out[1])
+	if out[0] > 0 || out[1] > 0 {
+		r.t.Errorf("agent B lost %.0f acknowledged %s (%.0f bad) of %s to the SIGKILL: its journal (storage: wal_storage) keeps every accepted request's events",
+			out[0], kind, out[1], slo)
+	}
 	return out
 }
 
@@ -528,7 +534,7 @@ func (r *report) compareAlerts(slo string, fp *promAlert, hook *webhook, burstAt
 
 // checkKill: the killed agent's counters never went back (no reset seen
 // by Prometheus), no window sum or rate was negative, and the events it
-// lost (accepted after its last snapshot) are counted.
+// counts are those it acknowledged (lostBy).
 func (r *report) checkKill() {
 	t := r.t
 	at := r.end.Add(settleAfter - time.Second)

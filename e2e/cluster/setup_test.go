@@ -117,7 +117,7 @@ exporters:
     endpoint: %s
     timeout: 10s
     disable_scope_info: true
-    add_metric_suffixes: false
+    translation_strategy: UnderscoreEscapingWithoutSuffixes
     retry_on_failure: {enabled: true, initial_interval: 200ms, max_interval: 2s, max_elapsed_time: 0s}
     remote_write_queue: {enabled: true, queue_size: 10000, num_consumers: 1}
 connectors:
@@ -129,12 +129,18 @@ connectors:
     state:
       directory: "{{DIR}}/slo-state"
       snapshot_interval: 500ms
+    # The shipped setup: every accepted request's events are journaled
+    # between snapshots, so a SIGKILL loses none of them.
+    storage: wal_storage
 %s
 extensions:
   health_check:
     endpoint: 127.0.0.1:%d
+  wal_storage:
+    directory: "{{DIR}}/wal"
+    fsync: never
 service:
-  extensions: [health_check]
+  extensions: [health_check, wal_storage]
   telemetry:
     logs:
       level: info

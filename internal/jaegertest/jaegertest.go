@@ -79,8 +79,9 @@ func Start(t testing.TB, storage Storage) *Server {
 	return s
 }
 
-// config is Jaeger's all-in-one with OTLP only, every port on loopback and
-// no self-metrics port (the default one, 8888, is obsd's too).
+// config is Jaeger's all-in-one with OTLP only, every port on loopback, no
+// self-metrics port (the default one, 8888, is obsd's too) and no traces of
+// its own.
 const config = `
 service:
   extensions: [jaeger_storage, jaeger_query, healthcheckv2]
@@ -102,6 +103,10 @@ extensions:
       store:
         %s
   jaeger_query:
+    # Off: Jaeger v2 traces its own query API by default, to the OTLP
+    # default endpoint (localhost:4318), which is where a test's obsd on
+    # its default ports listens (the first-run tests).
+    enable_tracing: false
     storage:
       traces: store
     http:
