@@ -211,12 +211,14 @@ const journalVersion = 1
 // instance flags in a record.
 const (
 	instDefined byte = 1 // the group's labels follow
+	instCreated byte = 2 // then when the instance began counting (ns, varint)
 )
 
 // AppendRecord appends b's journal record (after Begin) to dst. It names
 // each SLO by a hash of its name and each instance by its group hash; an
 // instance that no durable record defined since the last snapshot also
-// carries its group labels, so Replay can create it. A span or log record
+// carries its group labels and creation time, so Replay can rebuild it as
+// it was (counting since its creation, not since the replay). A span or log record
 // costs about 4 bytes, a metric point about 30.
 func (b *Batch) AppendRecord(dst []byte) []byte {
 	dst = append(dst, journalVersion)
@@ -237,8 +239,9 @@ func (b *Batch) AppendRecord(dst []byte) []byte {
 			dst = append(dst, 0)
 			continue
 		}
-		dst = append(dst, instDefined)
+		dst = append(dst, instDefined|instCreated)
 		dst = appendGroup(dst, in.group)
+		dst = binary.AppendVarint(dst, in.created)
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(b.ops)))
 	for i := range b.ops {
@@ -375,7 +378,12 @@ func (e *Engine) resolveInstance(ri *recordInst, now time.Time) *Instance {
 		}
 		return e.instanceLocked(slo, OverflowHash, e.overflowGroup(slo), now.UnixNano())
 	}
-	return e.instanceLocked(slo, ri.groupHash, group, now.UnixNano())
+	// Rebuilt as it was: counting since its creation, not since the replay.
+	created := now.UnixNano()
+	if ri.created > 0 && ri.created < created {
+		created = ri.created
+	}
+	return e.instanceLocked(slo, ri.groupHash, group, created)
 }
 
 // decoded is one decoded record.
@@ -389,6 +397,7 @@ type decoded struct {
 type recordInst struct {
 	sloHash, groupHash uint64
 	group              map[string]string
+	created            int64 // when the instance began counting (ns); 0 unknown
 }
 
 // maxRecordCount bounds the instance and point counts a record may claim,
@@ -412,6 +421,9 @@ func decodeRecord(rec []byte) (*decoded, error) {
 			for range labels {
 				k := r.string()
 				ri.group[k] = r.string()
+			}
+			if flags&instCreated != 0 {
+				ri.created = r.varint()
 			}
 		}
 		d.insts = append(d.insts, ri)
