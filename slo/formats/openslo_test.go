@@ -178,7 +178,7 @@ func TestOpenSLOInvalid(t *testing.T) {
 		{"a lookback window under 12m is refused", "lookback-short", `'spec.alertPolicies[0].spec.conditions[0].spec.condition.lookbackWindow' must be between 12m`},
 		{"an unknown metric source spec key is refused", "source-spec-key", `'spec.indicator.spec.ratioMetric.total.metricSource.spec.region' is not supported`},
 		{"a slice window that does not divide an hour is refused", "timeslice-window", `'spec.objectives[0].timeSliceWindow' must be a whole number of minutes that divides 1h`},
-		{"a list label is refused", "label-list", `'metadata.labels.tags' must be a string`},
+		{"a map label is refused", "label-list", `'metadata.labels.owner' must be a string or a list of strings`},
 		{"a non-Prometheus source is refused", "other-datasource", `'spec.indicator.spec.ratioMetric.bad.metricSource.type' "Datadog" is not supported`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

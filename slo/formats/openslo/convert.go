@@ -45,21 +45,38 @@ func (c *oslConv) convertSLO(d *oslDoc, r *raw.SLODoc) *spec.SLO {
 	return s
 }
 
-// labels maps OpenSLO metadata labels (string values only) onto labels.
+// labels maps OpenSLO metadata labels onto labels. OpenSLO v1 allows a
+// string or a list of strings per key; obsd labels are strings, so a
+// list is joined with "," (["one", "two"] becomes "one,two").
 func (c *oslConv) labels(d *oslDoc, path string, m map[string]any) map[string]string {
 	if len(m) == 0 {
 		return nil
 	}
 	out := make(map[string]string, len(m))
 	for _, k := range sortedKeys(m) {
-		v, ok := m[k].(string)
-		switch {
-		case !spec.ValidLabelName(k):
+		if !spec.ValidLabelName(k) {
 			c.addf(d, path, "has an invalid label name %q (want %s)", k, spec.LabelNameSyntax)
-		case !ok:
-			c.addf(d, path+"."+k, "must be a string; list or other values are not supported")
-		default:
+			continue
+		}
+		switch v := m[k].(type) {
+		case string:
 			out[k] = v
+		case []any:
+			parts := make([]string, len(v))
+			ok := true
+			for i, item := range v {
+				s, isString := item.(string)
+				if !isString {
+					c.addf(d, fmt.Sprintf("%s.%s[%d]", path, k, i), "must be a string")
+					ok = false
+				}
+				parts[i] = s
+			}
+			if ok {
+				out[k] = strings.Join(parts, ",")
+			}
+		default:
+			c.addf(d, path+"."+k, "must be a string or a list of strings")
 		}
 	}
 	return out

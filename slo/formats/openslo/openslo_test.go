@@ -79,3 +79,42 @@ func TestSetResolvesReferencesAcrossFiles(t *testing.T) {
 	assert.True(t, Is(slo))
 	assert.False(t, Is([]byte("version: obsd/v1\napiVersion: openslo/v1\n")), "a version key is not OpenSLO")
 }
+
+// sloWith is a valid SLO document with extra YAML under metadata
+// (meta) and spec (extra), each line indented for its place.
+func sloWith(meta, extra string) []byte {
+	return []byte("apiVersion: openslo/v1\nkind: SLO\nmetadata:\n  name: a\n" + meta + "spec:\n  service: s\n" +
+		"  indicator:\n    spec:\n      ratioMetric:\n" +
+		"        bad: {metricSource: {spec: {query: 'x_total{c=\"5\"}'}}}\n        total: {metricSource: {spec: {query: x_total}}}\n" +
+		"  objectives: [{target: 0.99}]\n" + extra)
+}
+
+// OpenSLO v1 labels are a string or a list of strings per key (the
+// spec and its Go SDK); obsd labels are strings: a list is joined with ",".
+func TestLabelValues(t *testing.T) {
+	for _, tc := range []struct {
+		name, labels string
+		want         map[string]string
+		err          string
+	}{
+		{"a string", "    team: payments\n", map[string]string{"team": "payments"}, ""},
+		{"a list of one", "    single: [green]\n", map[string]string{"single": "green"}, ""},
+		{"a list joined with commas", "    multiple:\n      - one\n      - two\n", map[string]string{"multiple": "one,two"}, ""},
+		{"string and lists together", "    inline: test\n    tags: [a, b]\n", map[string]string{"inline": "test", "tags": "a,b"}, ""},
+		{"an empty list", "    none: []\n", map[string]string{"none": ""}, ""},
+		{"a map value", "    owner: {team: x}\n", nil, `'metadata.labels.owner' must be a string or a list of strings`},
+		{"a list holding a map", "    tags: [{a: b}]\n", nil, `'metadata.labels.tags[0]' must be a string`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			slos, err := Parse("l.yaml", sloWith("  labels:\n"+tc.labels, ""))
+			if tc.err != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tc.err)
+				return
+			}
+			require.NoError(t, err)
+			require.Len(t, slos, 1)
+			assert.Equal(t, tc.want, slos[0].Labels)
+		})
+	}
+}
