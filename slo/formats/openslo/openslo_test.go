@@ -118,3 +118,39 @@ func TestLabelValues(t *testing.T) {
 		})
 	}
 }
+
+// OpenSLO v1 alert policies are inline AlertPolicy objects or
+// {alertPolicyRef: NAME}; a plain string (as older tools wrote them) is
+// refused with the field and what to write, not a YAML type error.
+func TestAlertPolicyAsPlainString(t *testing.T) {
+	policy := "---\napiVersion: openslo/v1\nkind: AlertPolicy\nmetadata: {name: fast-burn}\nspec:\n  conditions:\n" +
+		"    - kind: AlertCondition\n      metadata: {name: c}\n      spec:\n        severity: page\n" +
+		"        condition: {kind: burnrate, op: gte, threshold: 14.4, lookbackWindow: 1h, alertAfter: 0s}\n"
+	for _, tc := range []struct {
+		name, policies, extra string
+		want                  []string
+	}{
+		{"a string naming no document", "  alertPolicies: [FooAlertPolicy]\n", "",
+			[]string{`l.yaml: document 1 (SLO "a"): 'spec.alertPolicies[0]' is the plain string "FooAlertPolicy"`,
+				`an inline AlertPolicy or a reference: write '- alertPolicyRef: FooAlertPolicy' with a document of kind: AlertPolicy named "FooAlertPolicy"`}},
+		{"a string naming a loaded AlertPolicy", "  alertPolicies:\n    - fast-burn\n", policy,
+			[]string{`'spec.alertPolicies[0]' is the plain string "fast-burn"`, `write '- alertPolicyRef: fast-burn'`}},
+		{"the second item", "  alertPolicies:\n    - alertPolicyRef: fast-burn\n    - other\n", policy,
+			[]string{`'spec.alertPolicies[1]' is the plain string "other"`}},
+		{"an inline policy is still decoded strictly", "  alertPolicies:\n    - kind: AlertPolicy\n      colour: red\n", "",
+			[]string{"field colour not found"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("l.yaml", append(sloWith("", tc.policies), tc.extra...))
+			require.Error(t, err)
+			for _, w := range tc.want {
+				assert.Contains(t, err.Error(), w)
+			}
+			assert.NotContains(t, err.Error(), "cannot unmarshal")
+		})
+	}
+	slos, err := Parse("l.yaml", append(sloWith("", "  alertPolicies:\n    - alertPolicyRef: fast-burn\n"), policy...))
+	require.NoError(t, err, "the reference the error asks for loads")
+	require.Len(t, slos, 1)
+	assert.True(t, slos[0].Alerting.Page.Enabled)
+}
