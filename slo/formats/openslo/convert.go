@@ -42,6 +42,9 @@ func (c *oslConv) convertSLO(d *oslDoc, r *raw.SLODoc) *spec.SLO {
 		c.applyIndicator(d, ind, obj, s)
 	}
 	s.Alerting = c.alerting(d, r, s.Period)
+	if s.SLI.PromQL != nil {
+		s.Alerting.MinEvents = 0 // an error ratio has no event count
+	}
 	return s
 }
 
@@ -202,7 +205,7 @@ func (c *oslConv) objective(d *oslDoc, objs []raw.Objective, ind *oslIndicator, 
 	default:
 		c.addf(d, p, "must have 'target' or 'targetPercent'")
 	}
-	if ind != nil && ind.threshold == nil && (o.Op != "" || o.Value != nil) {
+	if ind != nil && ind.threshold == nil && ind.gauge == "" && (o.Op != "" || o.Value != nil) {
 		c.addf(d, p, "'op' and 'value' apply only to a thresholdMetric SLI")
 	}
 	return o
@@ -290,6 +293,10 @@ func (c *oslConv) applyIndicator(d *oslDoc, ind *oslIndicator, o *raw.Objective,
 		s.SLI.Metric = ind.ratio
 	case ind.latency != nil:
 		s.SLI.Latency = ind.latency
+	case ind.promql != nil:
+		s.SLI.PromQL = ind.promql
+	case ind.gauge != "" && o != nil:
+		s.SLI.PromQL = c.gaugeRatio(d, ind.gauge, o)
 	case ind.threshold != nil && o != nil:
 		const p = "spec.objectives[0]"
 		if o.Op != "lte" {

@@ -34,7 +34,7 @@ func FuzzLoadOpenSLO(f *testing.F) {
 			if !(s.Objective > 0 && s.Objective < 1) {
 				t.Fatalf("accepted objective %v", s.Objective)
 			}
-			if s.SLI.Metric == nil && s.SLI.Latency == nil {
+			if s.SLI.Metric == nil && s.SLI.Latency == nil && s.SLI.PromQL == nil {
 				t.Fatalf("accepted an SLO without SLI: %+v", s)
 			}
 			if s.Period < time.Hour {
@@ -153,4 +153,61 @@ func TestAlertPolicyAsPlainString(t *testing.T) {
 	require.NoError(t, err, "the reference the error asks for loads")
 	require.Len(t, slos, 1)
 	assert.True(t, slos[0].Alerting.Page.Enabled)
+}
+
+// A raw ratio and a threshold over a query that is not a histogram are
+// values only Prometheus sees: they load export-only (spec.PromQLRatio),
+// with the error ratio Prometheus computes over each window.
+func TestExportOnlyIndicators(t *testing.T) {
+	src := func(q string) string { return "{metricSource: {type: Prometheus, spec: {query: '" + q + "'}}}" }
+	threshold := func(q, objective string) []byte {
+		return []byte("apiVersion: openslo/v1\nkind: SLO\nmetadata: {name: a}\nspec:\n  service: s\n" +
+			"  indicator:\n    spec:\n      thresholdMetric: " + src(q) + "\n  objectives: [" + objective + "]\n")
+	}
+	ratio := func(fields string) []byte {
+		return []byte("apiVersion: openslo/v1\nkind: SLO\nmetadata: {name: a}\nspec:\n  service: s\n" +
+			"  indicator:\n    spec:\n      ratioMetric: {" + fields + "}\n  objectives: [{target: 0.99}]\n")
+	}
+	lag := `sum(min_over_time(kafka_consumergroup_lag{topic="in"}[2m]))`
+	for _, tc := range []struct {
+		name  string
+		doc   []byte
+		ratio string // the exported error ratio, or
+		err   string // the error
+	}{
+		{"raw failure ratio of a recorded series", ratio("rawType: failure, raw: " + src(`job:error_ratio{job="api"}`)),
+			`avg_over_time(job:error_ratio{job="api"}[{{.window}}])`, ""},
+		{"raw success ratio of an expression", ratio("rawType: success, raw: " + src(`sum(up{job="api"}) / count(up{job="api"})`)),
+			`1 - avg_over_time((sum(up{job="api"}) / count(up{job="api"}))[{{.window}}:])`, ""},
+		{"raw ratio over the window as written", ratio("rawType: failure, raw: " + src(`sum(rate(e[{{.window}}])) / sum(rate(t[{{.window}}]))`)),
+			`(sum(rate(e[{{.window}}])) / sum(rate(t[{{.window}}])))`, ""},
+		{"raw without rawType", ratio("raw: " + src("r")), "", `'spec.indicator.spec.ratioMetric.rawType' must be success or failure with 'raw', got ""`},
+		{"raw with total", ratio("rawType: failure, raw: " + src("r") + ", total: " + src("t")), "", `'spec.indicator.spec.ratioMetric' must have 'raw' or 'good'/'bad' with 'total', not both`},
+		{"raw of another source", ratio("rawType: failure, raw: {metricSource: {type: Datadog, spec: {query: r}}}"), "",
+			`'spec.indicator.spec.ratioMetric.raw.metricSource.type' "Datadog" is not supported`},
+		{"raw invalid PromQL", ratio("rawType: failure, raw: " + src("sum(")), "", `'spec.indicator.spec.ratioMetric.raw.metricSource.spec.query' is not valid PromQL`},
+		{"gauge at most a value", threshold(lag, "{op: lte, value: 100, target: 0.99}"),
+			`1 - avg_over_time(((` + lag + `) <= bool 100)[{{.window}}:])`, ""},
+		{"gauge above a value", threshold(lag, "{op: gt, value: 0.5, target: 0.99}"),
+			`1 - avg_over_time(((` + lag + `) > bool 0.5)[{{.window}}:])`, ""},
+		{"gauge without value", threshold(lag, "{op: gt, target: 0.99}"), "",
+			`'spec.objectives[0].value' is required for a thresholdMetric: the value the query is compared with (op gt)`},
+		{"gauge with an unknown op", threshold(lag, "{op: eq, value: 1, target: 0.99}"), "", `'spec.objectives[0].op' must be lt, lte, gt or gte, got "eq"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			slos, err := Parse("x.yaml", tc.doc)
+			if tc.err != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tc.err)
+				return
+			}
+			require.NoError(t, err)
+			require.Len(t, slos, 1)
+			p := slos[0].SLI.PromQL
+			require.NotNil(t, p)
+			assert.Equal(t, tc.ratio, p.ErrorRatio)
+			assert.NotEmpty(t, slos[0].ExportOnly())
+			assert.Zero(t, slos[0].Alerting.MinEvents, "an error ratio has no event count")
+		})
+	}
 }
