@@ -131,7 +131,7 @@ func (c *oslConv) timeWindow(d *oslDoc, tw []raw.TimeWindow, s *spec.SLO) {
 	}
 	u, ok := calendarUnits[w.Duration]
 	if !ok {
-		c.addf(d, "spec.timeWindow[0].duration", "must be 1w, 1M or 1Q for a calendar window, got %q", w.Duration)
+		c.addf(d, "spec.timeWindow[0].duration", "must be 1w, 1M or 1Q for a calendar window, got %q%s", w.Duration, calendarAdvice(w.Duration))
 		return
 	}
 	loc, err := time.LoadLocation(w.Calendar.TimeZone)
@@ -160,6 +160,22 @@ func (c *oslConv) calendarStart(d *oslDoc, start string, cal *spec.CalendarPerio
 }
 
 var calendarShorthand = regexp.MustCompile(`^[0-9]+[MQY]$`)
+
+// calendarAdvice says what to write for a calendar duration obsd's
+// calendar periods cannot express (spec.CalendarPeriod is one week,
+// month or quarter).
+func calendarAdvice(duration string) string {
+	const why = ": obsd's calendar periods are one week, month or quarter; "
+	if calendarShorthand.MatchString(duration) {
+		n, _ := strconv.Atoi(duration[:len(duration)-1])
+		days := map[byte]float64{'M': 30.5, 'Q': 91.5, 'Y': 365}[duration[len(duration)-1]]
+		return fmt.Sprintf("%sfor %s write days as a rolling window (e.g. %dd)", why, duration, int(float64(n)*days+0.5))
+	}
+	if _, err := oslDuration(duration); err == nil {
+		return why + "for " + duration + " write a rolling window (isRolling: true, no calendar)"
+	}
+	return ""
+}
 
 // oslDuration parses OpenSLO's duration shorthand (m, h, d, w) and
 // Prometheus durations; months, quarters and years are not durations.

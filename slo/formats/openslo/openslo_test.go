@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/obsd-dev/obsd/slo/spec"
 )
 
 func FuzzLoadOpenSLO(f *testing.F) {
@@ -208,6 +210,38 @@ func TestExportOnlyIndicators(t *testing.T) {
 			assert.Equal(t, tc.ratio, p.ErrorRatio)
 			assert.NotEmpty(t, slos[0].ExportOnly())
 			assert.Zero(t, slos[0].Alerting.MinEvents, "an error ratio has no event count")
+		})
+	}
+}
+
+// obsd's calendar periods are one week, month or quarter
+// (spec.CalendarPeriod has no day or multi-unit length): other calendar
+// durations are refused with what to write instead.
+func TestCalendarDurations(t *testing.T) {
+	for _, tc := range []struct {
+		duration string
+		unit     spec.CalendarUnit // or
+		err      string
+	}{
+		{"1w", spec.CalendarWeek, ""},
+		{"1M", spec.CalendarMonth, ""},
+		{"1Q", spec.CalendarQuarter, ""},
+		{"1d", "", `'spec.timeWindow[0].duration' must be 1w, 1M or 1Q for a calendar window, got "1d": obsd's calendar periods are one week, month or quarter; for 1d write a rolling window (isRolling: true, no calendar)`},
+		{"2w", "", `got "2w": obsd's calendar periods are one week, month or quarter; for 2w write a rolling window (isRolling: true, no calendar)`},
+		{"2M", "", `got "2M": obsd's calendar periods are one week, month or quarter; for 2M write days as a rolling window (e.g. 61d)`},
+		{"1Y", "", `got "1Y": obsd's calendar periods are one week, month or quarter; for 1Y write days as a rolling window (e.g. 365d)`},
+	} {
+		t.Run(tc.duration, func(t *testing.T) {
+			doc := sloWith("", "  timeWindow:\n    - duration: "+tc.duration+"\n      isRolling: false\n      calendar: {startTime: 2024-01-01 00:00:00, timeZone: UTC}\n")
+			slos, err := Parse("c.yaml", doc)
+			if tc.err != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tc.err)
+				return
+			}
+			require.NoError(t, err)
+			require.NotNil(t, slos[0].Calendar)
+			assert.Equal(t, tc.unit, slos[0].Calendar.Unit)
 		})
 	}
 }
