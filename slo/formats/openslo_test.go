@@ -164,7 +164,7 @@ func TestOpenSLOInvalid(t *testing.T) {
 		{"a rolling month is refused", "rolling-month", `'spec.timeWindow[0].duration' "1M" is a calendar length`},
 		{"a quantile is not an event SLI", "histogram-quantile", `'spec.indicator.spec.thresholdMetric.metricSource.spec.query' is a quantile, not a count of events`},
 		{"a missing SLI is named", "missing-sli-ref", `'spec.indicatorRef' names no SLI document "nowhere"`},
-		{"a raw ratio is refused", "raw-ratio", `'spec.indicator.spec.ratioMetric.raw' is not supported`},
+		{"a raw ratio beside bad and total is refused", "raw-ratio", `'spec.indicator.spec.ratioMetric' must have 'raw' or 'good'/'bad' with 'total', not both`},
 		{"time slices need a slice target", "timeslices-no-target", `'spec.objectives[0].timeSliceTarget' must be in (0, 1] with budgetingMethod Timeslices`},
 		{"an unknown severity is refused", "bad-severity", `'spec.alertPolicies[0].spec.conditions[0].spec.severity' must be page or critical`},
 		{"alerting on no data is refused", "no-data", `'spec.alertPolicies[0].spec.alertWhenNoData' true is not supported`},
@@ -178,7 +178,7 @@ func TestOpenSLOInvalid(t *testing.T) {
 		{"a lookback window under 12m is refused", "lookback-short", `'spec.alertPolicies[0].spec.conditions[0].spec.condition.lookbackWindow' must be between 12m`},
 		{"an unknown metric source spec key is refused", "source-spec-key", `'spec.indicator.spec.ratioMetric.total.metricSource.spec.region' is not supported`},
 		{"a slice window that does not divide an hour is refused", "timeslice-window", `'spec.objectives[0].timeSliceWindow' must be a whole number of minutes that divides 1h`},
-		{"a list label is refused", "label-list", `'metadata.labels.tags' must be a string`},
+		{"a map label is refused", "label-list", `'metadata.labels.owner' must be a string or a list of strings`},
 		{"a non-Prometheus source is refused", "other-datasource", `'spec.indicator.spec.ratioMetric.bad.metricSource.type' "Datadog" is not supported`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -301,4 +301,26 @@ func TestOpenSLOListErrorsNameTheItem(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `l.yaml: document 2 (SLO "x"): yaml: unmarshal errors:`)
 	assert.Contains(t, err.Error(), "field colour not found")
+}
+
+// Export-only OpenSLO SLIs: Load (the engine) refuses each with a
+// one-line reason; LoadExport (rules, convert) keeps them.
+func TestOpenSLOExportOnlyLoads(t *testing.T) {
+	const path = "testdata/openslo/wild/export-only.yaml"
+	_, err := Load(path)
+	require.Error(t, err)
+	for _, want := range []string{
+		`slo "probe-success": 'spec.indicator.spec.ratioMetric.raw' can only be exported as Prometheus rules (obsd slo rules), not evaluated in-process: a precomputed success ratio`,
+		`slo "consumer-lag": 'spec.indicator.spec.thresholdMetric' can only be exported as Prometheus rules (obsd slo rules), not evaluated in-process: the query is not a histogram selector`,
+	} {
+		assert.Contains(t, err.Error(), want)
+	}
+	for _, line := range strings.Split(err.Error(), "\n") {
+		assert.Contains(t, line, path+": ", "one line per SLO")
+	}
+	slos, _, err := LoadExport(path)
+	require.NoError(t, err)
+	require.Len(t, slos, 2)
+	assert.Equal(t, `1 - avg_over_time((avg(probe_success{job="blackbox"}))[{{.window}}:])`, slos[0].SLI.PromQL.ErrorRatio)
+	assert.Equal(t, `1 - avg_over_time(((sum(min_over_time(kafka_consumergroup_lag{consumergroup="annotator"}[2m]))) <= bool 1000)[{{.window}}:])`, slos[1].SLI.PromQL.ErrorRatio)
 }

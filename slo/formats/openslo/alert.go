@@ -67,6 +67,10 @@ func (s *oslSeverity) severity() spec.Severity {
 func (c *oslConv) policy(d *oslDoc, path string, p *raw.PolicyDoc, period time.Duration, sev map[string]*oslSeverity) {
 	inline := p.Spec != nil || p.Metadata != nil || p.Kind != ""
 	switch {
+	case p.PlainName != "":
+		c.addf(d, path, "is the plain string %q: OpenSLO v1 wants an inline AlertPolicy or a reference: "+
+			"write '- alertPolicyRef: %s' with a document of kind: AlertPolicy named %q", p.PlainName, p.PlainName, p.PlainName)
+		return
 	case p.AlertPolicyRef != "" && inline:
 		c.addf(d, path, "must have 'alertPolicyRef' or an inline policy, not both")
 		return

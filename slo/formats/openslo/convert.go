@@ -42,24 +42,44 @@ func (c *oslConv) convertSLO(d *oslDoc, r *raw.SLODoc) *spec.SLO {
 		c.applyIndicator(d, ind, obj, s)
 	}
 	s.Alerting = c.alerting(d, r, s.Period)
+	if s.SLI.PromQL != nil {
+		s.Alerting.MinEvents = 0 // an error ratio has no event count
+	}
 	return s
 }
 
-// labels maps OpenSLO metadata labels (string values only) onto labels.
+// labels maps OpenSLO metadata labels onto labels. OpenSLO v1 allows a
+// string or a list of strings per key; obsd labels are strings, so a
+// list is joined with "," (["one", "two"] becomes "one,two").
 func (c *oslConv) labels(d *oslDoc, path string, m map[string]any) map[string]string {
 	if len(m) == 0 {
 		return nil
 	}
 	out := make(map[string]string, len(m))
 	for _, k := range sortedKeys(m) {
-		v, ok := m[k].(string)
-		switch {
-		case !spec.ValidLabelName(k):
+		if !spec.ValidLabelName(k) {
 			c.addf(d, path, "has an invalid label name %q (want %s)", k, spec.LabelNameSyntax)
-		case !ok:
-			c.addf(d, path+"."+k, "must be a string; list or other values are not supported")
-		default:
+			continue
+		}
+		switch v := m[k].(type) {
+		case string:
 			out[k] = v
+		case []any:
+			parts := make([]string, len(v))
+			ok := true
+			for i, item := range v {
+				s, isString := item.(string)
+				if !isString {
+					c.addf(d, fmt.Sprintf("%s.%s[%d]", path, k, i), "must be a string")
+					ok = false
+				}
+				parts[i] = s
+			}
+			if ok {
+				out[k] = strings.Join(parts, ",")
+			}
+		default:
+			c.addf(d, path+"."+k, "must be a string or a list of strings")
 		}
 	}
 	return out
@@ -111,7 +131,7 @@ func (c *oslConv) timeWindow(d *oslDoc, tw []raw.TimeWindow, s *spec.SLO) {
 	}
 	u, ok := calendarUnits[w.Duration]
 	if !ok {
-		c.addf(d, "spec.timeWindow[0].duration", "must be 1w, 1M or 1Q for a calendar window, got %q", w.Duration)
+		c.addf(d, "spec.timeWindow[0].duration", "must be 1w, 1M or 1Q for a calendar window, got %q%s", w.Duration, calendarAdvice(w.Duration))
 		return
 	}
 	loc, err := time.LoadLocation(w.Calendar.TimeZone)
@@ -140,6 +160,22 @@ func (c *oslConv) calendarStart(d *oslDoc, start string, cal *spec.CalendarPerio
 }
 
 var calendarShorthand = regexp.MustCompile(`^[0-9]+[MQY]$`)
+
+// calendarAdvice says what to write for a calendar duration obsd's
+// calendar periods cannot express (spec.CalendarPeriod is one week,
+// month or quarter).
+func calendarAdvice(duration string) string {
+	const why = ": obsd's calendar periods are one week, month or quarter; "
+	if calendarShorthand.MatchString(duration) {
+		n, _ := strconv.Atoi(duration[:len(duration)-1])
+		days := map[byte]float64{'M': 30.5, 'Q': 91.5, 'Y': 365}[duration[len(duration)-1]]
+		return fmt.Sprintf("%sfor %s write days as a rolling window (e.g. %dd)", why, duration, int(float64(n)*days+0.5))
+	}
+	if _, err := oslDuration(duration); err == nil {
+		return why + "for " + duration + " write a rolling window (isRolling: true, no calendar)"
+	}
+	return ""
+}
 
 // oslDuration parses OpenSLO's duration shorthand (m, h, d, w) and
 // Prometheus durations; months, quarters and years are not durations.
@@ -185,7 +221,7 @@ func (c *oslConv) objective(d *oslDoc, objs []raw.Objective, ind *oslIndicator, 
 	default:
 		c.addf(d, p, "must have 'target' or 'targetPercent'")
 	}
-	if ind != nil && ind.threshold == nil && (o.Op != "" || o.Value != nil) {
+	if ind != nil && ind.threshold == nil && ind.gauge == "" && (o.Op != "" || o.Value != nil) {
 		c.addf(d, p, "'op' and 'value' apply only to a thresholdMetric SLI")
 	}
 	return o
@@ -273,6 +309,10 @@ func (c *oslConv) applyIndicator(d *oslDoc, ind *oslIndicator, o *raw.Objective,
 		s.SLI.Metric = ind.ratio
 	case ind.latency != nil:
 		s.SLI.Latency = ind.latency
+	case ind.promql != nil:
+		s.SLI.PromQL = ind.promql
+	case ind.gauge != "" && o != nil:
+		s.SLI.PromQL = c.gaugeRatio(d, ind.gauge, o)
 	case ind.threshold != nil && o != nil:
 		const p = "spec.objectives[0]"
 		if o.Op != "lte" {

@@ -1,6 +1,8 @@
 package openslo
 
 import (
+	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,6 +25,12 @@ type oslIndicator struct {
 	// threshold is a thresholdMetric's histogram selector; the SLO's
 	// objective gives the threshold.
 	threshold *spec.Selector
+	// gauge is a thresholdMetric's query that is not a histogram
+	// selector (a gauge): export-only, compared with the objective's op
+	// and value by Prometheus.
+	gauge string
+	// promql is a raw ratio: export-only.
+	promql *spec.PromQLRatio
 }
 
 // indicator maps an SLI spec; path is where the spec sits in d.
@@ -54,8 +62,7 @@ func (c *oslConv) ratio(d *oslDoc, path string, r *raw.Ratio) *oslIndicator {
 		c.addf(d, path+".counter", "false (a gauge) is not supported: obsd counts the increases of monotonic counters")
 	}
 	if r.Raw != nil || r.RawType != "" {
-		c.addf(d, path+".raw", "is not supported: obsd counts events, not precomputed ratios; use 'good' or 'bad' with 'total'")
-		return nil
+		return c.rawRatio(d, path, r)
 	}
 	if (r.Good == nil) == (r.Bad == nil) {
 		c.addf(d, path, "must have exactly one of 'good' or 'bad'")
@@ -188,7 +195,11 @@ func (c *oslConv) thresholdMetric(d *oslDoc, path string, m *raw.Metric) *oslInd
 		return nil
 	}
 	vs, ok := expr.(*parser.VectorSelector)
-	if !ok || vs.OriginalOffset != 0 || vs.Timestamp != nil || vs.StartOrEnd != 0 {
+	if !ok {
+		// A gauge (or any value): only Prometheus sees its samples.
+		return &oslIndicator{gauge: strings.TrimSpace(text)}
+	}
+	if vs.OriginalOffset != 0 || vs.Timestamp != nil || vs.StartOrEnd != 0 {
 		c.addf(d, qpath, "must be a histogram series selector (e.g. http_server_request_duration_seconds{job=\"api\"}), got %q", text)
 		return nil
 	}
@@ -296,4 +307,83 @@ func (c *oslConv) source(d *oslDoc, path string, m *raw.Metric) (string, bool) {
 		return "", false
 	}
 	return text, true
+}
+
+// rawRatio maps a precomputed ratio (rawType success or failure) onto
+// an export-only error ratio: the query's value averaged over each
+// window (as written when the query already has {{.window}}).
+func (c *oslConv) rawRatio(d *oslDoc, path string, r *raw.Ratio) *oslIndicator {
+	if r.Good != nil || r.Bad != nil || r.Total != nil {
+		c.addf(d, path, "must have 'raw' or 'good'/'bad' with 'total', not both")
+		return nil
+	}
+	if r.RawType != "success" && r.RawType != "failure" {
+		c.addf(d, path+".rawType", "must be success or failure with 'raw', got %q", r.RawType)
+		return nil
+	}
+	if r.Raw == nil {
+		c.addf(d, path+".raw", "is required with 'rawType'")
+		return nil
+	}
+	text, ok := c.source(d, path+".raw", r.Raw)
+	if !ok {
+		return nil
+	}
+	text = strings.TrimSpace(text)
+	expr, err := spec.ParseQuery(text)
+	if err != nil {
+		c.addf(d, path+".raw.metricSource.spec.query", "is not valid PromQL: %v", err)
+		return nil
+	}
+	ratio := overWindow(text, expr)
+	if r.RawType == "success" {
+		ratio = "1 - " + ratio
+	}
+	return &oslIndicator{promql: &spec.PromQLRatio{ErrorRatio: ratio, Field: path + ".raw",
+		Reason: "a precomputed " + r.RawType + " ratio is a value only Prometheus sees, not events obsd can count (its error ratio over a window is the query's average over it); " +
+			"write 'bad' (or 'good') and 'total' as counters to evaluate it in obsd"}}
+}
+
+// overWindow is a query's value over {{.window}}: as written when it
+// has {{.window}}, else its average over the window (of the series, or
+// of a subquery).
+func overWindow(text string, expr parser.Expr) string {
+	switch {
+	case windowPlaceholder.MatchString(text):
+		return "(" + text + ")"
+	case isSelector(expr):
+		return "avg_over_time(" + text + "[{{.window}}])"
+	}
+	return "avg_over_time((" + text + ")[{{.window}}:])"
+}
+
+func isSelector(e parser.Expr) bool {
+	vs, ok := e.(*parser.VectorSelector)
+	return ok && vs.OriginalOffset == 0 && vs.Timestamp == nil && vs.StartOrEnd == 0
+}
+
+var windowPlaceholder = regexp.MustCompile(`{{\s*\.window\s*}}`)
+
+// thresholdOps are the objective ops of a thresholdMetric as PromQL
+// comparisons: the query's value is good when it holds.
+var thresholdOps = map[string]string{"lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
+
+// gaugeRatio is the export-only error ratio of a thresholdMetric over a
+// gauge: the share of each window in which the value was not good.
+func (c *oslConv) gaugeRatio(d *oslDoc, query string, o *raw.Objective) *spec.PromQLRatio {
+	const p = "spec.objectives[0]"
+	op, ok := thresholdOps[o.Op]
+	if !ok {
+		c.addf(d, p+".op", "must be lt, lte, gt or gte, got %q", o.Op)
+		return nil
+	}
+	if o.Value == nil {
+		c.addf(d, p+".value", "is required for a thresholdMetric: the value the query is compared with (op %s)", o.Op)
+		return nil
+	}
+	v := strconv.FormatFloat(*o.Value, 'g', -1, 64)
+	return &spec.PromQLRatio{Field: "spec.indicator.spec.thresholdMetric",
+		ErrorRatio: fmt.Sprintf("1 - avg_over_time(((%s) %s bool %s)[{{.window}}:])", query, op, v),
+		Reason: fmt.Sprintf("the query is not a histogram selector, so obsd cannot count its events: Prometheus samples its value, good while it is %s %s, "+
+			"and the error ratio is the share of the window it was not; use a histogram selector with op lte to evaluate it in obsd", op, v)}
 }

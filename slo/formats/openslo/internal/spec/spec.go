@@ -113,6 +113,9 @@ type oslSource struct {
 }
 
 type oslPolicyDoc struct {
+	// PlainName is set when the item is a plain string, which OpenSLO v1
+	// does not allow (the reader refuses it, naming the way forward).
+	PlainName      string         `yaml:"-"`
 	AlertPolicyRef string         `yaml:"alertPolicyRef"`
 	APIVersion     string         `yaml:"apiVersion"`
 	Kind           string         `yaml:"kind"`
@@ -203,4 +206,17 @@ type oslTargetTopDoc struct {
 	Kind       string        `yaml:"kind"`
 	Metadata   oslMeta       `yaml:"metadata"`
 	Spec       oslTargetSpec `yaml:"spec"`
+}
+
+// UnmarshalYAML reads a plain string item into PlainName, and anything
+// else as the policy. It is the func-style unmarshaler because that one
+// decodes with the calling decoder, so unknown keys stay errors.
+func (p *oslPolicyDoc) UnmarshalYAML(unmarshal func(any) error) error {
+	var name string
+	if err := unmarshal(&name); err == nil {
+		p.PlainName = name
+		return nil
+	}
+	type policy oslPolicyDoc // without this method
+	return unmarshal((*policy)(p))
 }
