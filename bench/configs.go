@@ -113,13 +113,66 @@ type configParams struct {
 	FanOut, Journal bool
 }
 
-// baselineConfig is what a plain collector does: upstream components only,
-// otlp receiver → batch → otlp exporter (in-memory queue, its default).
-const baselineConfig = `
+// configParts are the blocks the config templates share (a change here
+// changes every profile alike): the OTLP receiver, the otlp_grpc
+// exporter's settings and its queue, the health_check and pprof
+// extensions and the service's telemetry. Each begins with a newline and
+// ends without one, for {{- template "name" .}}.
+const configParts = `
+{{- define "otlp"}}
 receivers:
   otlp:
     protocols:
       grpc: {endpoint: 127.0.0.1:{{.OTLPPort}}, max_recv_msg_size_mib: 16}
+{{- end}}
+{{- define "exporter"}}
+    endpoint: {{.Sink}}
+    tls: {insecure: true}
+    compression: none
+    timeout: 10s
+    retry_on_failure: {enabled: true, max_elapsed_time: 0s}
+    sending_queue:
+      enabled: true
+{{- end}}
+{{- define "queue"}}
+{{- if .StorageID}}
+      storage: {{.StorageID}}
+{{- end}}
+      sizer: requests
+      queue_size: 20000
+      num_consumers: 4
+      batch: {flush_timeout: 200ms, sizer: items, min_size: 8192, max_size: 16384}
+{{- end}}
+{{- define "extensions"}}
+extensions:
+  health_check: {endpoint: 127.0.0.1:{{.HealthPort}}}
+  pprof: {endpoint: 127.0.0.1:{{.PprofPort}}}
+{{- end}}
+{{- define "telemetry"}}
+  telemetry:
+    logs: {level: warn}
+    metrics:
+      level: normal
+      readers:
+        - pull: {exporter: {prometheus: {host: 127.0.0.1, port: {{.MetricsPort}}, without_scope_info: true, without_units: true, without_type_suffix: true}}}
+{{- end}}`
+
+// renderConfig renders a config template, with configParts, into the file
+// config.yaml in dir and returns its path.
+func renderConfig(dir, name, text string, data any) (string, error) {
+	t := template.Must(template.New(name).Parse(configParts))
+	var b bytes.Buffer
+	if err := template.Must(t.Parse(text)).Execute(&b, data); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "config.yaml")
+	return path, os.WriteFile(path, b.Bytes(), 0o600)
+}
+
+// baselineConfig is what a plain collector does: upstream components only,
+// otlp receiver → batch → otlp exporter (in-memory queue, its default).
+const baselineConfig = `
+{{- template "otlp" .}}
 processors:
   batch: {}
 exporters:
@@ -127,17 +180,10 @@ exporters:
     endpoint: {{.Sink}}
     tls: {insecure: true}
     compression: none
-extensions:
-  health_check: {endpoint: 127.0.0.1:{{.HealthPort}}}
-  pprof: {endpoint: 127.0.0.1:{{.PprofPort}}}
+{{- template "extensions" .}}
 service:
   extensions: [health_check, pprof]
-  telemetry:
-    logs: {level: warn}
-    metrics:
-      level: normal
-      readers:
-        - pull: {exporter: {prometheus: {host: 127.0.0.1, port: {{.MetricsPort}}, without_scope_info: true, without_units: true, without_type_suffix: true}}}
+{{- template "telemetry" .}}
   pipelines:
     traces: {receivers: [otlp], processors: [batch], exporters: [otlp_grpc]}
     logs: {receivers: [otlp], processors: [batch], exporters: [otlp_grpc]}
@@ -150,10 +196,7 @@ service:
 // is on disk, so no batch processor sits in front). With FanOut, the old
 // shape: the connector behind a fan-out to forward connectors.
 const fullConfig = `
-receivers:
-  otlp:
-    protocols:
-      grpc: {endpoint: 127.0.0.1:{{.OTLPPort}}, max_recv_msg_size_mib: 16}
+{{- template "otlp" .}}
 processors:
   memory_limiter: {check_interval: 1s, limit_mib: 200, spike_limit_mib: 40}
   correlation:
@@ -179,32 +222,13 @@ connectors:
 {{- end}}
 exporters:
   otlp_grpc:
-    endpoint: {{.Sink}}
-    tls: {insecure: true}
-    compression: none
-    timeout: 10s
-    retry_on_failure: {enabled: true, max_elapsed_time: 0s}
-    sending_queue:
-      enabled: true
-{{- if .StorageID}}
-      storage: {{.StorageID}}
-{{- end}}
-      sizer: requests
-      queue_size: 20000
-      num_consumers: 4
-      batch: {flush_timeout: 200ms, sizer: items, min_size: 8192, max_size: 16384}
-extensions:
-  health_check: {endpoint: 127.0.0.1:{{.HealthPort}}}
-  pprof: {endpoint: 127.0.0.1:{{.PprofPort}}}
+{{- template "exporter" .}}
+{{- template "queue" .}}
+{{- template "extensions" .}}
 {{.StorageBlock -}}
 service:
   extensions: [health_check, pprof{{if .StorageID}}, {{.StorageID}}{{end}}]
-  telemetry:
-    logs: {level: warn}
-    metrics:
-      level: normal
-      readers:
-        - pull: {exporter: {prometheus: {host: 127.0.0.1, port: {{.MetricsPort}}, without_scope_info: true, without_units: true, without_type_suffix: true}}}
+{{- template "telemetry" .}}
   pipelines:
 {{- if .FanOut}}
     traces/in: {receivers: [otlp], processors: [memory_limiter, correlation], exporters: [slo, forward/traces]}
@@ -225,38 +249,16 @@ service:
 // between, the batching in the exporter's sending queue (in memory or
 // persistent), configured as full's exporter is.
 const passConfig = `
-receivers:
-  otlp:
-    protocols:
-      grpc: {endpoint: 127.0.0.1:{{.OTLPPort}}, max_recv_msg_size_mib: 16}
+{{- template "otlp" .}}
 exporters:
   otlp_grpc:
-    endpoint: {{.Sink}}
-    tls: {insecure: true}
-    compression: none
-    timeout: 10s
-    retry_on_failure: {enabled: true, max_elapsed_time: 0s}
-    sending_queue:
-      enabled: true
-{{- if .StorageID}}
-      storage: {{.StorageID}}
-{{- end}}
-      sizer: requests
-      queue_size: 20000
-      num_consumers: 4
-      batch: {flush_timeout: 200ms, sizer: items, min_size: 8192, max_size: 16384}
-extensions:
-  health_check: {endpoint: 127.0.0.1:{{.HealthPort}}}
-  pprof: {endpoint: 127.0.0.1:{{.PprofPort}}}
+{{- template "exporter" .}}
+{{- template "queue" .}}
+{{- template "extensions" .}}
 {{.StorageBlock -}}
 service:
   extensions: [health_check, pprof{{if .StorageID}}, {{.StorageID}}{{end}}]
-  telemetry:
-    logs: {level: warn}
-    metrics:
-      level: normal
-      readers:
-        - pull: {exporter: {prometheus: {host: 127.0.0.1, port: {{.MetricsPort}}, without_scope_info: true, without_units: true, without_type_suffix: true}}}
+{{- template "telemetry" .}}
   pipelines:
     traces: {receivers: [otlp], exporters: [otlp_grpc]}
     logs: {receivers: [otlp], exporters: [otlp_grpc]}
@@ -281,12 +283,7 @@ func writeConfig(p profile, params configParams) (string, error) {
 			}
 		}
 	}
-	var b bytes.Buffer
-	if err := template.Must(template.New(string(p)).Parse(text)).Execute(&b, params); err != nil {
-		return "", err
-	}
-	path := filepath.Join(params.Dir, "config.yaml")
-	return path, os.WriteFile(path, b.Bytes(), 0o600)
+	return renderConfig(params.Dir, string(p), text, params)
 }
 
 // profileNames lists the profiles but baseline, sorted.

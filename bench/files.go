@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"text/template"
 	"time"
 
 	"github.com/obsd-dev/obsd/internal/podlogs"
@@ -49,6 +47,7 @@ type fileParams struct {
 }
 
 // filesConfig is one config for every file profile; the flags turn parts on.
+// It is rendered with configParts.
 const filesConfig = `
 receivers:
 {{- if .Queue}}
@@ -98,13 +97,7 @@ connectors:
 {{- end}}
 exporters:
   otlp_grpc:
-    endpoint: {{.Sink}}
-    tls: {insecure: true}
-    compression: none
-    timeout: 10s
-    retry_on_failure: {enabled: true, max_elapsed_time: 0s}
-    sending_queue:
-      enabled: true
+{{- template "exporter" .}}
 {{- if .Queue}}
       storage: wal_storage
       sizer: requests
@@ -118,20 +111,13 @@ exporters:
 {{- end}}
       num_consumers: 4
       batch: {flush_timeout: 200ms, sizer: items, min_size: 8192, max_size: 16384}
-extensions:
-  health_check: {endpoint: 127.0.0.1:{{.HealthPort}}}
-  pprof: {endpoint: 127.0.0.1:{{.PprofPort}}}
+{{- template "extensions" .}}
 {{- if .Queue}}
   wal_storage: {directory: {{.Dir}}/wal, fsync: interval, fsync_interval: 1s}
 {{- end}}
 service:
   extensions: [health_check, pprof{{if .Queue}}, wal_storage{{end}}]
-  telemetry:
-    logs: {level: warn}
-    metrics:
-      level: normal
-      readers:
-        - pull: {exporter: {prometheus: {host: 127.0.0.1, port: {{.MetricsPort}}, without_scope_info: true, without_units: true, without_type_suffix: true}}}
+{{- template "telemetry" .}}
   pipelines:
 {{- if .Queue}}
     logs: {receivers: [file_log], processors: [memory_limiter, k8smeta, correlation, slo, shed], exporters: [otlp_grpc]}
@@ -372,12 +358,8 @@ func fileRun(o options, p profile, work, tmpl, api string, records int64, run in
 			return 0, 0, 0, 0, err
 		}
 	}
-	var b bytes.Buffer
-	if err := template.Must(template.New(string(p)).Parse(filesConfig)).Execute(&b, fp); err != nil {
-		return 0, 0, 0, 0, err
-	}
-	cfg := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfg, b.Bytes(), 0o600); err != nil {
+	cfg, err := renderConfig(dir, string(p), filesConfig, fp)
+	if err != nil {
 		return 0, 0, 0, 0, err
 	}
 	proc, err := startObsd(o.bin, cfg, o.obsdCore, fp.HealthPort, fp.PprofPort)

@@ -167,15 +167,12 @@ func burnRatePanels(d *dashboard.DashboardBuilder, s *spec.SLO) {
 		forD time.Duration
 	}
 	var pairs []pair
-	for _, sv := range []struct {
-		name string
-		sev  spec.Severity
-	}{{"page", s.Alerting.Page}, {"ticket", s.Alerting.Ticket}} {
-		if !sv.sev.Enabled {
+	for _, sv := range s.Alerting.Severities() {
+		if !sv.Enabled {
 			continue
 		}
-		for _, p := range sv.sev.Windows {
-			pairs = append(pairs, pair{sv.name, p, sv.sev.For})
+		for _, p := range sv.Windows {
+			pairs = append(pairs, pair{sv.Name, p, sv.For})
 		}
 	}
 	for _, p := range pairs {

@@ -248,10 +248,7 @@ func (e *Engine) AddEvents(in *Instance, ts time.Time, total, bad float64) Outco
 // start is the series' start time (zero when unknown). It never
 // allocates once the series is known.
 func (e *Engine) AddCumulative(in *Instance, seriesHash uint64, start, ts time.Time, total, bad float64) Outcome {
-	var st int64
-	if !start.IsZero() {
-		st = start.UnixNano()
-	}
+	st := unixNanoOrZero(start)
 	e.mu.Lock()
 	o := e.cumulative(in, seriesHash, st, ts.UnixNano(), total, bad, e.countFrom)
 	e.stats[o]++
@@ -261,15 +258,21 @@ func (e *Engine) AddCumulative(in *Instance, seriesHash uint64, start, ts time.T
 
 // AddDelta accounts one delta point of a series (duplicates detected).
 func (e *Engine) AddDelta(in *Instance, seriesHash uint64, start, ts time.Time, total, bad float64) Outcome {
-	var st int64
-	if !start.IsZero() {
-		st = start.UnixNano()
-	}
+	st := unixNanoOrZero(start)
 	e.mu.Lock()
 	o := e.delta(in, seriesHash, st, ts.UnixNano(), total, bad)
 	e.stats[o]++
 	e.mu.Unlock()
 	return o
+}
+
+// unixNanoOrZero is t in Unix nanoseconds, 0 for the zero time (a start
+// time that is not known).
+func unixNanoOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
 }
 
 // Stats returns how many points ended with each Outcome, by its String.

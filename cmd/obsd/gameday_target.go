@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"slices"
 	"strings"
@@ -67,7 +68,7 @@ func readTargets(conf *confmap.Conf, status string) ([]target, error) {
 	}
 	var out []target
 	var errs []error
-	ids := sortedKeys(pipes.ToStringMap())
+	ids := slices.Sorted(maps.Keys(pipes.ToStringMap()))
 	seen := map[component.ID]bool{}
 	for _, pid := range ids {
 		if typ, _, _ := strings.Cut(pid, "/"); typ != "traces" {
@@ -181,15 +182,6 @@ func stringList(v any) []string {
 	return out
 }
 
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
 // sloConnector decodes the slo connector id of a resolved config and
 // loads its SLOs (the files' and the discovered ones).
 func sloConnector(conf *confmap.Conf, id component.ID) (*sloconnector.Config, []*spec.SLO, error) {
@@ -222,7 +214,7 @@ func configSLOs(ctx context.Context, uris []string) ([]*spec.SLO, error) {
 	}
 	var out []*spec.SLO
 	seen := map[string]bool{}
-	for _, key := range sortedKeys(conns.ToStringMap()) {
+	for _, key := range slices.Sorted(maps.Keys(conns.ToStringMap())) {
 		var id component.ID
 		if err := id.UnmarshalText([]byte(key)); err != nil || id.Type() != sloconnector.Type {
 			continue

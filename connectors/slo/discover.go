@@ -3,6 +3,7 @@ package slo
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
 	"slices"
@@ -118,11 +119,7 @@ func (d *DiscoverConfig) validate() []error {
 	if d.ServiceLimit < 1 {
 		errs = append(errs, fmt.Errorf("'discover::service_limit' must be at least 1, got %d", d.ServiceLimit))
 	}
-	keys := make([]string, 0, len(d.Labels))
-	for k := range d.Labels {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(d.Labels))
 	for _, k := range keys {
 		switch {
 		case !labelNameRe.MatchString(k):

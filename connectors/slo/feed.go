@@ -250,9 +250,7 @@ func (s *runner) feedMetric(b *sloengine.Batch, m pmetric.Metric, p *point, now 
 			if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
 				v = float64(dp.IntValue())
 			}
-			p.attrs, p.start, p.ts = dp.Attributes(), dp.StartTimestamp(), dp.Timestamp()
-			if p.ts > limit {
-				s.own.future.Add(1)
+			if !s.admit(p, dp.Attributes(), dp.StartTimestamp(), dp.Timestamp(), limit) {
 				continue
 			}
 			s.feedSum(b, name, p, v, now)
@@ -263,9 +261,7 @@ func (s *runner) feedMetric(b *sloengine.Batch, m pmetric.Metric, p *point, now 
 		dps := h.DataPoints()
 		for i := range dps.Len() {
 			dp := dps.At(i)
-			p.attrs, p.start, p.ts = dp.Attributes(), dp.StartTimestamp(), dp.Timestamp()
-			if p.ts > limit {
-				s.own.future.Add(1)
+			if !s.admit(p, dp.Attributes(), dp.StartTimestamp(), dp.Timestamp(), limit) {
 				continue
 			}
 			s.feedHistogram(b, name, p, now, func(l *spec.MetricLatency) (uint64, bool) {
@@ -278,9 +274,7 @@ func (s *runner) feedMetric(b *sloengine.Batch, m pmetric.Metric, p *point, now 
 		dps := h.DataPoints()
 		for i := range dps.Len() {
 			dp := dps.At(i)
-			p.attrs, p.start, p.ts = dp.Attributes(), dp.StartTimestamp(), dp.Timestamp()
-			if p.ts > limit {
-				s.own.future.Add(1)
+			if !s.admit(p, dp.Attributes(), dp.StartTimestamp(), dp.Timestamp(), limit) {
 				continue
 			}
 			s.feedHistogram(b, name, p, now, func(l *spec.MetricLatency) (uint64, bool) {
@@ -289,6 +283,17 @@ func (s *runner) feedMetric(b *sloengine.Batch, m pmetric.Metric, p *point, now 
 			}, dp.Count(), pcommon.NewFloat64Slice())
 		}
 	}
+}
+
+// admit points p at a data point's attributes and times; a point stamped
+// after limit is counted as from the future and not admitted.
+func (s *runner) admit(p *point, attrs pcommon.Map, start, ts, limit pcommon.Timestamp) bool {
+	p.attrs, p.start, p.ts = attrs, start, ts
+	if ts > limit {
+		s.own.future.Add(1)
+		return false
+	}
+	return true
 }
 
 // feedSum matches one sum point against ratio SLIs and the Prometheus

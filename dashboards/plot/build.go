@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"image/color"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -116,11 +117,7 @@ func subtitle(steps []Step, source string) string {
 
 // GroupString renders group-by values as "k=v, k=v", keys sorted.
 func GroupString(g map[string]string) string {
-	keys := make([]string, 0, len(g))
-	for k := range g {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(g))
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = k + "=" + g[k]

@@ -16,8 +16,8 @@ import (
 	"image/color"
 	"image/png"
 	"io"
+	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -79,11 +79,7 @@ func Instance(steps []Step, instance string) ([]Step, error) {
 		k := GroupString(s.Group)
 		by[k] = append(by[k], s)
 	}
-	keys := make([]string, 0, len(by))
-	for k := range by {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(by))
 	switch {
 	case instance != "":
 		if st, ok := by[instance]; ok {

@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/obsd-dev/obsd/internal/servertest"
 )
 
 // binaryPath is set by Main; tests of a package that uses the harness must
@@ -79,15 +81,11 @@ func RepoRoot() (string, error) {
 	return filepath.Abs(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
-// FreePort returns a loopback TCP port that was free a moment ago.
+// FreePort returns a loopback TCP port that was free a moment ago
+// (servertest.FreePort, the one implementation).
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return servertest.FreePort(t)
 }
 
 // FreeUDPPort returns a loopback UDP port that was free a moment ago.

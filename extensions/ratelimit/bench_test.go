@@ -12,6 +12,8 @@ import (
 	"go.opentelemetry.io/collector/extension/extensiontest"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
+
+	"github.com/obsd-dev/obsd/internal/servergate"
 )
 
 // nopResponseWriter discards the response, so the benchmark measures the
@@ -62,8 +64,9 @@ func BenchmarkGRPCInterceptor(b *testing.B) {
 	ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("x-scope-orgid", "tenant-1"))
 	handler := func(context.Context, any) (any, error) { return nil, nil }
 	info := &grpc.UnaryServerInfo{}
+	unary := servergate.GRPC(ext.checkGRPC).Unary
 	b.ReportAllocs()
 	for b.Loop() {
-		_, _ = ext.unaryInterceptor(ctx, nil, info, handler)
+		_, _ = unary(ctx, nil, info, handler)
 	}
 }

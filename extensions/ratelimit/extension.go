@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/peer"
 
 	"github.com/obsd-dev/obsd/extensions/ratelimit/internal/limiter"
+	"github.com/obsd-dev/obsd/internal/servergate"
 )
 
 // unknownClient keys requests whose peer address is unknown.
@@ -66,50 +67,32 @@ func (r *rateLimit) Shutdown(context.Context) error {
 // GetHTTPHandler wraps an HTTP server's handler: a request over its client's
 // (or the global) limit gets 429 with Retry-After and never reaches base.
 func (r *rateLimit) GetHTTPHandler(context.Context) (extensionmiddleware.WrapHTTPHandlerFunc, error) {
-	return func(_ context.Context, base http.Handler) (http.Handler, error) {
-		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-			d := r.limiter.Allow(r.httpKey(req))
-			r.tel.record(req.Context(), d)
-			if !d.Allowed {
-				writeHTTPRefusal(w, req, d)
-				return
-			}
-			base.ServeHTTP(w, req)
-		}), nil
-	}, nil
+	return servergate.HTTP(r.checkHTTP).Wrap, nil
+}
+
+func (r *rateLimit) checkHTTP(w http.ResponseWriter, req *http.Request) (*http.Request, bool) {
+	d := r.limiter.Allow(r.httpKey(req))
+	r.tel.record(req.Context(), d)
+	if !d.Allowed {
+		writeHTTPRefusal(w, req, d)
+	}
+	return req, d.Allowed
 }
 
 // GetGRPCServerOptions returns unary and stream interceptors: a call over
 // its limit fails with RESOURCE_EXHAUSTED carrying a RetryInfo detail.
 // Streams are checked once, when they open.
 func (r *rateLimit) GetGRPCServerOptions(context.Context) ([]grpc.ServerOption, error) {
-	return []grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(r.unaryInterceptor),
-		grpc.ChainStreamInterceptor(r.streamInterceptor),
-	}, nil
+	return servergate.GRPC(r.checkGRPC).ServerOptions(), nil
 }
 
-func (r *rateLimit) unaryInterceptor(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	if err := r.checkGRPC(ctx); err != nil {
-		return nil, err
-	}
-	return handler(ctx, req)
-}
-
-func (r *rateLimit) streamInterceptor(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-	if err := r.checkGRPC(ss.Context()); err != nil {
-		return err
-	}
-	return handler(srv, ss)
-}
-
-func (r *rateLimit) checkGRPC(ctx context.Context) error {
+func (r *rateLimit) checkGRPC(ctx context.Context) (context.Context, error) {
 	d := r.limiter.Allow(r.grpcKey(ctx))
 	r.tel.record(ctx, d)
 	if d.Allowed {
-		return nil
+		return nil, nil
 	}
-	return grpcRefusal(d)
+	return nil, grpcRefusal(d)
 }
 
 func (r *rateLimit) httpKey(req *http.Request) string {

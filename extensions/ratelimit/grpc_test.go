@@ -20,6 +20,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"github.com/obsd-dev/obsd/internal/servergate"
 )
 
 // traceSink is a trivial OTLP trace service that counts what it accepts.
@@ -129,8 +131,9 @@ func TestGRPCStreamsAreCheckedWhenTheyOpen(t *testing.T) {
 	ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("x-scope-orgid", "streamer"))
 	calls := 0
 	handler := func(any, grpc.ServerStream) error { calls++; return nil }
-	require.NoError(t, ext.streamInterceptor(nil, fakeStream{ctx: ctx}, &grpc.StreamServerInfo{}, handler))
-	err = ext.streamInterceptor(nil, fakeStream{ctx: ctx}, &grpc.StreamServerInfo{}, handler)
+	stream := servergate.GRPC(ext.checkGRPC).Stream
+	require.NoError(t, stream(nil, fakeStream{ctx: ctx}, &grpc.StreamServerInfo{}, handler))
+	err = stream(nil, fakeStream{ctx: ctx}, &grpc.StreamServerInfo{}, handler)
 	assert.Equal(t, codes.ResourceExhausted, status.Code(err))
 	assert.Equal(t, 1, calls)
 }

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/obsd-dev/obsd/extensions/tlsidentity/internal/identity"
+	"github.com/obsd-dev/obsd/internal/servergate"
 )
 
 // errNoIdentity is what a client without a usable certificate is told when
@@ -53,40 +54,29 @@ func newExtension(cfg *Config, set extension.Settings) (*tlsIdentity, error) {
 // GetHTTPHandler wraps an HTTP server's handler: the identity of the
 // request's verified client certificate goes into client.Info.Auth.
 func (e *tlsIdentity) GetHTTPHandler(context.Context) (extensionmiddleware.WrapHTTPHandlerFunc, error) {
-	return func(_ context.Context, base http.Handler) (http.Handler, error) {
-		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-			ctx, ok := e.withIdentity(req.Context(), req.TLS)
-			if !ok {
-				http.Error(w, errNoIdentity, http.StatusUnauthorized)
-				return
-			}
-			base.ServeHTTP(w, req.WithContext(ctx))
-		}), nil
-	}, nil
+	return servergate.HTTP(e.identifyHTTP).Wrap, nil
+}
+
+func (e *tlsIdentity) identifyHTTP(w http.ResponseWriter, req *http.Request) (*http.Request, bool) {
+	ctx, ok := e.withIdentity(req.Context(), req.TLS)
+	if !ok {
+		http.Error(w, errNoIdentity, http.StatusUnauthorized)
+		return nil, false
+	}
+	return req.WithContext(ctx), true
 }
 
 // GetGRPCServerOptions returns interceptors that do the same for gRPC.
 func (e *tlsIdentity) GetGRPCServerOptions(context.Context) ([]grpc.ServerOption, error) {
-	return []grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(e.unary),
-		grpc.ChainStreamInterceptor(e.stream),
-	}, nil
+	return servergate.GRPC(e.identifyGRPC).ServerOptions(), nil
 }
 
-func (e *tlsIdentity) unary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+func (e *tlsIdentity) identifyGRPC(ctx context.Context) (context.Context, error) {
 	ctx, ok := e.withIdentity(ctx, grpcTLSState(ctx))
 	if !ok {
 		return nil, status.Error(codes.Unauthenticated, errNoIdentity)
 	}
-	return handler(ctx, req)
-}
-
-func (e *tlsIdentity) stream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-	ctx, ok := e.withIdentity(ss.Context(), grpcTLSState(ss.Context()))
-	if !ok {
-		return status.Error(codes.Unauthenticated, errNoIdentity)
-	}
-	return handler(srv, &serverStream{ServerStream: ss, ctx: ctx})
+	return ctx, nil
 }
 
 // withIdentity returns ctx with the identity in client.Info.Auth; false
@@ -120,13 +110,6 @@ func grpcTLSState(ctx context.Context) *tls.ConnectionState {
 	}
 	return nil
 }
-
-type serverStream struct {
-	grpc.ServerStream
-	ctx context.Context
-}
-
-func (s *serverStream) Context() context.Context { return s.ctx }
 
 // authData is the client.AuthData of an identified client: every
 // configured attribute name holds the identity.

@@ -14,9 +14,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -81,7 +83,7 @@ func (m Meta) validate(what map[string]string) error {
 	if m.Namespace != "" && (len(m.Namespace) > 63 || !dns1123Label.MatchString(m.Namespace)) {
 		errs = append(errs, fmt.Errorf("%s %q must be a DNS label: lower case letters, digits and '-', at most 63 characters", what["namespace"], m.Namespace))
 	}
-	for _, k := range sortedKeys(m.Labels) {
+	for _, k := range slices.Sorted(maps.Keys(m.Labels)) {
 		if err := checkKey(k); err != nil {
 			errs = append(errs, fmt.Errorf("%s key %q: %w", what["labels"], k, err))
 		}
@@ -89,7 +91,7 @@ func (m Meta) validate(what map[string]string) error {
 			errs = append(errs, fmt.Errorf("%s %s=%q: a label value is at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit", what["labels"], k, v))
 		}
 	}
-	for _, k := range sortedKeys(m.Annotations) {
+	for _, k := range slices.Sorted(maps.Keys(m.Annotations)) {
 		if err := checkKey(k); err != nil {
 			errs = append(errs, fmt.Errorf("%s key %q: %w", what["annotations"], k, err))
 		}
@@ -311,7 +313,7 @@ func metaNode(m Meta) *yaml.Node {
 
 func stringMap(m map[string]string) *yaml.Node {
 	n := mapping()
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		n.Content = append(n.Content, str(k), str(m[k]))
 	}
 	return n
@@ -324,12 +326,3 @@ func mapping(kv ...*yaml.Node) *yaml.Node {
 // str is a string scalar; the encoder quotes it where YAML would read
 // another type ("1", "true").
 func str(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s} }
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}

@@ -117,36 +117,7 @@ func (s *Server) Query(t testing.TB, expr string) []Sample {
 
 // TryQuery is Query returning the error, for polling loops.
 func (s *Server) TryQuery(expr string) ([]Sample, error) {
-	var body struct {
-		Status string `json:"status"`
-		Error  string `json:"error"`
-		Data   struct {
-			ResultType string `json:"resultType"`
-			Result     []struct {
-				Metric map[string]string `json:"metric"`
-				Value  [2]any            `json:"value"`
-			} `json:"result"`
-		} `json:"data"`
-	}
-	if err := s.get("/api/v1/query?"+url.Values{"query": {expr}}.Encode(), &body); err != nil {
-		return nil, err
-	}
-	if body.Status != "success" {
-		return nil, fmt.Errorf("query %q: %s", expr, body.Error)
-	}
-	if body.Data.ResultType != "vector" {
-		return nil, fmt.Errorf("query %q: result type %s, want vector", expr, body.Data.ResultType)
-	}
-	out := make([]Sample, 0, len(body.Data.Result))
-	for _, r := range body.Data.Result {
-		str, _ := r.Value[1].(string)
-		v, err := strconv.ParseFloat(str, 64)
-		if err != nil {
-			return nil, fmt.Errorf("query %q: value %v: %w", expr, r.Value[1], err)
-		}
-		out = append(out, Sample{Labels: r.Metric, Value: v})
-	}
-	return out, nil
+	return s.query(url.Values{"query": {expr}})
 }
 
 // Rule is one loaded rule with its last evaluation.
@@ -260,16 +231,14 @@ func (s *Server) QueryRange(expr string, start, end time.Time, step time.Duratio
 	return out, nil
 }
 
+// query runs an instant query whose result must be a vector.
 func (s *Server) query(q url.Values) ([]Sample, error) {
 	var body struct {
 		Status string `json:"status"`
 		Error  string `json:"error"`
 		Data   struct {
-			ResultType string `json:"resultType"`
-			Result     []struct {
-				Metric map[string]string `json:"metric"`
-				Value  [2]any            `json:"value"`
-			} `json:"result"`
+			ResultType string          `json:"resultType"`
+			Result     json.RawMessage `json:"result"`
 		} `json:"data"`
 	}
 	if err := s.get("/api/v1/query?"+q.Encode(), &body); err != nil {
@@ -278,8 +247,18 @@ func (s *Server) query(q url.Values) ([]Sample, error) {
 	if body.Status != "success" {
 		return nil, fmt.Errorf("query %q: %s", q.Get("query"), body.Error)
 	}
-	out := make([]Sample, 0, len(body.Data.Result))
-	for _, r := range body.Data.Result {
+	if body.Data.ResultType != "vector" {
+		return nil, fmt.Errorf("query %q: result type %s, want vector", q.Get("query"), body.Data.ResultType)
+	}
+	var result []struct {
+		Metric map[string]string `json:"metric"`
+		Value  [2]any            `json:"value"`
+	}
+	if err := json.Unmarshal(body.Data.Result, &result); err != nil {
+		return nil, fmt.Errorf("query %q: %w", q.Get("query"), err)
+	}
+	out := make([]Sample, 0, len(result))
+	for _, r := range result {
 		str, _ := r.Value[1].(string)
 		v, err := strconv.ParseFloat(str, 64)
 		if err != nil {

@@ -29,15 +29,12 @@ func group(s *spec.SLO, q queries, opts Options) rulefmt.RuleGroup {
 		}
 		g.Rules = append(g.Rules, rulefmt.Rule{Record: EventsRecord + dur(w.d), Expr: q.events(w), Labels: base})
 	}
-	for _, sev := range []struct {
-		name string
-		s    spec.Severity
-	}{{"page", s.Alerting.Page}, {"ticket", s.Alerting.Ticket}} {
-		if !sev.s.Enabled {
+	for _, sev := range s.Alerting.Severities() {
+		if !sev.Enabled {
 			continue
 		}
-		for _, p := range sev.s.Windows {
-			g.Rules = append(g.Rules, alertRule(s, sev.name, sev.s, p, opts, q.agents))
+		for _, p := range sev.Windows {
+			g.Rules = append(g.Rules, alertRule(s, sev.Name, sev.Severity, p, opts, q.agents))
 		}
 	}
 	return g

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/obsd-dev/obsd/slo/contract"
 )
 
 // SLO is one validated service level objective, whatever file format it
@@ -254,6 +256,19 @@ type Alerting struct {
 	// MinEvents is the minimum number of events a window needs before
 	// its burn rate may trigger an alert (default 10).
 	MinEvents float64
+}
+
+// NamedSeverity is one of an SLO's severities with its name as alerts
+// carry it (contract.SeverityPage, contract.SeverityTicket).
+type NamedSeverity struct {
+	Name string
+	Severity
+}
+
+// Severities are the two severities, page then ticket (the order of
+// contract.Severities), enabled or not.
+func (a Alerting) Severities() [2]NamedSeverity {
+	return [2]NamedSeverity{{contract.SeverityPage, a.Page}, {contract.SeverityTicket, a.Ticket}}
 }
 
 // Severity is one alert severity with its window pairs.

@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
-	"sort"
+	"slices"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
@@ -106,11 +107,7 @@ func CheckCommon(name, service string, objective float64, p *Problems) {
 // CheckLabels checks the label names of m (in sorted order), field
 // naming the map.
 func CheckLabels(m map[string]string, field string, p *Problems) {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(m))
 	for _, k := range keys {
 		if !ValidLabelName(k) {
 			p.Addf(field, "has an invalid label name %q (want %s)", k, LabelNameSyntax)
