@@ -11,10 +11,10 @@ import (
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/extension/extensiontest"
-	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/goleak"
+
+	"github.com/obsd-dev/obsd/internal/metrictest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -86,34 +86,8 @@ func mustID(s string) component.ID {
 	return id
 }
 
-// metricValues reads an int64 metric as "label=value,..." -> value, using
-// only the labels named.
+// metricValues reads an int64 metric as "label=value,..." -> value.
 func metricValues(t *testing.T, reader *sdkmetric.ManualReader, name string, labels ...string) map[string]int64 {
 	t.Helper()
-	var rm metricdata.ResourceMetrics
-	require.NoError(t, reader.Collect(context.Background(), &rm))
-	out := map[string]int64{}
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			if m.Name != name {
-				continue
-			}
-			var points []metricdata.DataPoint[int64]
-			switch d := m.Data.(type) {
-			case metricdata.Gauge[int64]:
-				points = d.DataPoints
-			case metricdata.Sum[int64]:
-				points = d.DataPoints
-			}
-			for _, dp := range points {
-				key := ""
-				for _, l := range labels {
-					v, _ := dp.Attributes.Value(attribute.Key(l))
-					key += l + "=" + v.AsString() + ","
-				}
-				out[key] += dp.Value
-			}
-		}
-	}
-	return out
+	return metrictest.Int64Values(t, reader, name, labels...)
 }

@@ -11,12 +11,13 @@ import (
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/extension/extensiontest"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
-	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/obsd-dev/obsd/internal/metrictest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -79,36 +80,10 @@ func (s *started) client(t testing.TB, kind component.Kind, id, name string) sto
 	return c
 }
 
-// metricValues reads an int64 counter or gauge as "label=value,..." ->
-// value, keyed by the labels named.
+// metricValues reads an int64 metric as "label=value,..." -> value.
 func metricValues(t *testing.T, reader *sdkmetric.ManualReader, name string, labels ...string) map[string]int64 {
 	t.Helper()
-	var rm metricdata.ResourceMetrics
-	require.NoError(t, reader.Collect(context.Background(), &rm))
-	out := map[string]int64{}
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			if m.Name != name {
-				continue
-			}
-			var points []metricdata.DataPoint[int64]
-			switch d := m.Data.(type) {
-			case metricdata.Gauge[int64]:
-				points = d.DataPoints
-			case metricdata.Sum[int64]:
-				points = d.DataPoints
-			}
-			for _, dp := range points {
-				key := ""
-				for _, l := range labels {
-					v, _ := dp.Attributes.Value(attribute.Key(l))
-					key += l + "=" + v.AsString() + ","
-				}
-				out[key] += dp.Value
-			}
-		}
-	}
-	return out
+	return metrictest.Int64Values(t, reader, name, labels...)
 }
 
 // histogramCount is how many values a histogram recorded.
