@@ -120,7 +120,11 @@ func (s *runner) countTraces(ctx context.Context, td ptrace.Traces, next consume
 	if next != nil {
 		n = func(ctx context.Context) error { return next.ConsumeTraces(ctx, td) }
 	}
-	return s.count(ctx, func(b *sloengine.Batch) { s.scanTraces(b, td) }, n)
+	if err := s.count(ctx, func(b *sloengine.Batch) { s.scanTraces(b, td) }, n); err != nil {
+		return err
+	}
+	s.consumeDrills(td)
+	return nil
 }
 
 // countLogs counts the log SLIs of ld once next accepted it.

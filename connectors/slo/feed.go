@@ -88,8 +88,7 @@ func spanStatus(attrs pcommon.Map) int64 {
 
 // scanTraces reads the server and consumer spans of the span SLIs into b:
 // the explicit SLIs of their service, else the discovered SLOs
-// (discover.go). Spans marked for a game day count at once in the game-day
-// instances (gameday.go), an in-memory engine outside b and the journal.
+// (discover.go). Spans marked for a game day are left to consumeDrills.
 func (s *runner) scanTraces(b *sloengine.Batch, td ptrace.Traces) {
 	now := s.now()
 	limit := now.Add(s.cfg.MaxFutureSkew)
@@ -97,8 +96,7 @@ func (s *runner) scanTraces(b *sloengine.Batch, td ptrace.Traces) {
 	for i := range rss.Len() {
 		rs := rss.At(i)
 		res := rs.Resource().Attributes()
-		if drill, ok := res.Get(contract.AttrGamedayDrill); ok {
-			s.gameday.consume(s, rs, drill.AsString(), now, limit)
+		if _, ok := res.Get(contract.AttrGamedayDrill); ok {
 			continue
 		}
 		svc := str(res.Get("service.name"))
@@ -115,6 +113,22 @@ func (s *runner) scanTraces(b *sloengine.Batch, td ptrace.Traces) {
 			for k := range spans.Len() {
 				s.feedSpan(b, spans.At(k), slis, now, limit)
 			}
+		}
+	}
+}
+
+// consumeDrills counts the spans marked for a game day in the game-day
+// instances (gameday.go), an in-memory engine outside the request's batch
+// and the journal; called once the pipeline accepted the request, as the
+// real SLOs count, so a refused drill request is not counted twice.
+func (s *runner) consumeDrills(td ptrace.Traces) {
+	now := s.now()
+	limit := now.Add(s.cfg.MaxFutureSkew)
+	rss := td.ResourceSpans()
+	for i := range rss.Len() {
+		rs := rss.At(i)
+		if drill, ok := rs.Resource().Attributes().Get(contract.AttrGamedayDrill); ok {
+			s.gameday.consume(s, rs, drill.AsString(), now, limit)
 		}
 	}
 }

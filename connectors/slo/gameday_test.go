@@ -3,6 +3,7 @@ package slo
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/obsd-dev/obsd/alerting"
@@ -184,4 +186,19 @@ func TestGamedayDisabledDropsDrillSpans(t *testing.T) {
 	for key, x := range h.boardSLOs() {
 		assert.Empty(t, x.Group, "%s: no instance at all, game-day or real", key)
 	}
+}
+
+// TestARefusedDrillRequestIsNotCounted: drill spans count in the game-day
+// instances only once the pipeline accepted their request, as real spans
+// do: a request refused downstream and retried counts once.
+func TestARefusedDrillRequestIsNotCounted(t *testing.T) {
+	h := newHarness(t, gamedayConfig(t, t.TempDir(), newHook(t)), t0)
+	td := drill(traces(serverSpans("gd", 20, true, false, t0.Add(10*time.Second))...), "d1")
+	refused := errors.New("queue full")
+	require.ErrorIs(t, h.runner().countTraces(context.Background(), td, consumertest.NewErr(refused)), refused)
+	v, _ := h.telemetry(contract.MetricPoints, map[string]string{contract.LabelOutcome: outcomeGameday})
+	assert.Zero(t, v, "a refused drill request counts nothing")
+	require.NoError(t, h.runner().countTraces(context.Background(), td, consumertest.NewNop())) // the client's retry
+	v, _ = h.telemetry(contract.MetricPoints, map[string]string{contract.LabelOutcome: outcomeGameday})
+	assert.Equal(t, 40.0, v, "the accepted retry counts its 20 spans once in each discovered SLO of gd")
 }
