@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"net"
 )
 
 type gamedayFlags struct {
@@ -105,7 +107,7 @@ func runGameday(ctx context.Context, out io.Writer, f gamedayFlags) error {
 		defer opts.receiver.close()
 	}
 	if f.start {
-		stopObsd, err := startObsd(ctx, f.configs, t.statusURL, out)
+		stopObsd, err := startObsd(ctx, f.configs, t.statusURL, t.otlpAddr(), out)
 		if err != nil {
 			return err
 		}
@@ -122,8 +124,11 @@ func runGameday(ctx context.Context, out io.Writer, f gamedayFlags) error {
 }
 
 // startObsd runs this binary on configs and waits until its status page
-// answers; the returned function stops it (SIGTERM).
-func startObsd(ctx context.Context, configs []string, statusURL string, out io.Writer) (func() error, error) {
+// answers and its OTLP receiver (otlpAddr, host:port) accepts connections:
+// the collector starts extensions before receivers, so the status page
+// alone says nothing about the receiver. The returned function stops it
+// (SIGTERM).
+func startObsd(ctx context.Context, configs []string, statusURL, otlpAddr string, out io.Writer) (func() error, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -150,26 +155,43 @@ func startObsd(ctx context.Context, configs []string, statusURL string, out io.W
 			return errors.New("obsd did not exit within 30s of SIGTERM; killed")
 		}
 	}
-	fmt.Fprintf(out, "started obsd (pid %d), waiting for its status page %s\n", cmd.Process.Pid, statusURL)
+	fmt.Fprintf(out, "started obsd (pid %d), waiting for its status page %s and its OTLP receiver %s\n", cmd.Process.Pid, statusURL, otlpAddr)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		select {
 		case err := <-exited:
-			return nil, fmt.Errorf("obsd exited before its status page answered (%v):\n%s", err, logs.tail(4096))
+			return nil, fmt.Errorf("obsd exited before its status page and OTLP receiver answered (%v):\n%s", err, logs.tail(4096))
 		default:
 		}
-		if resp, err := http.Get(statusURL + "/api/v1/slos"); err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return stop, nil
-			}
+		if statusPageAnswers(statusURL) && accepts(otlpAddr) {
+			return stop, nil
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			_ = stop()
-			return nil, fmt.Errorf("obsd's status page %s did not answer within 60s:\n%s", statusURL, logs.tail(4096))
+			return nil, fmt.Errorf("obsd's status page %s or OTLP receiver %s did not answer within 60s:\n%s", statusURL, otlpAddr, logs.tail(4096))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// statusPageAnswers reports whether the status page's SLO list answers 200.
+func statusPageAnswers(statusURL string) bool {
+	resp, err := http.Get(statusURL + "/api/v1/slos")
+	if err != nil {
+		return false
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// accepts reports whether addr (host:port) accepts a TCP connection.
+func accepts(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return false
+	}
+	_ = c.Close()
+	return true
 }
 
 // syncWriter keeps a started obsd's output for error messages.

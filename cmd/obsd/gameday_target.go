@@ -5,13 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net"
 	"slices"
 	"strings"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
+
+	"net/url"
+
+	"net"
 
 	sloconnector "github.com/obsd-dev/obsd/connectors/slo"
 	"github.com/obsd-dev/obsd/extensions/statuspage"
@@ -234,4 +237,22 @@ func configSLOs(ctx context.Context, uris []string) ([]*spec.SLO, error) {
 		return nil, errors.New("the config has no slo connector with an SLO")
 	}
 	return out, nil
+}
+
+// otlpAddr is the host:port a drill's spans go to.
+func (t target) otlpAddr() string {
+	if t.otlpHTTP == "" {
+		return t.otlpGRPC
+	}
+	u, err := url.Parse(t.otlpHTTP)
+	if err != nil {
+		return t.otlpHTTP
+	}
+	if u.Port() != "" {
+		return u.Host
+	}
+	if u.Scheme == "https" {
+		return net.JoinHostPort(u.Hostname(), "443")
+	}
+	return net.JoinHostPort(u.Hostname(), "80")
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"net"
+
 	"github.com/obsd-dev/obsd/slo/contract"
 )
 
@@ -213,4 +215,35 @@ func TestDrillReceiverKeepsTheDrillsNotifications(t *testing.T) {
 	assert.Equal(t, notification{drill: "gd-1", receiver: "gameday", status: "firing"}, n)
 	_, ok = r.wait(context.Background(), "gd-2", time.Now().Add(50*time.Millisecond))
 	assert.False(t, ok, "another drill's page is not this one's")
+}
+
+func TestGamedayWaitsForTheOTLPAddressItSendsTo(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		t    target
+		want string
+	}{
+		{"http with port", target{otlpHTTP: "http://127.0.0.1:4318/v1/traces"}, "127.0.0.1:4318"},
+		{"https without port", target{otlpHTTP: "https://obsd.example/v1/traces"}, "obsd.example:443"},
+		{"http without port", target{otlpHTTP: "http://[::1]/v1/traces"}, "[::1]:80"},
+		{"grpc only", target{otlpGRPC: "127.0.0.1:4317"}, "127.0.0.1:4317"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.t.otlpAddr(); got != tc.want {
+				t.Errorf("otlpAddr() = %q, want %q", got, tc.want)
+			}
+		})
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	if !accepts(addr) {
+		t.Errorf("accepts(%s) = false for a listening socket", addr)
+	}
+	_ = l.Close()
+	if accepts(addr) {
+		t.Errorf("accepts(%s) = true after the listener closed", addr)
+	}
 }
