@@ -51,6 +51,9 @@ type alertState struct {
 	state        AlertState
 	pendingSince int64
 	activeSince  int64
+	// pairSince is, per window pair of the severity, when the pair began
+	// to hold (0 while it does not): each pair waits its own 'for'.
+	pairSince []int64
 }
 
 // AlertStatus is one severity's state in a Status.

@@ -48,6 +48,12 @@ func TestAlertStateMachine(t *testing.T) {
 	noTicket.Alerting.Ticket.Enabled = false
 	minEv := testSLO("a", 0.99)
 	minEv.Alerting.MinEvents = 200
+	// Page pairs: [0] 1h/5m ×14.4 (never holds below), [1] 6h/30m ×6.
+	pairFor := testSLO("a", 0.99)
+	pairFor.Alerting.Page.Windows[1].For = 25 * time.Minute
+	pairOverrides := testSLO("a", 0.99)
+	pairOverrides.Alerting.Page.For = 25 * time.Minute
+	pairOverrides.Alerting.Page.Windows[1].For = 3 * time.Minute
 	tests := []struct {
 		name       string
 		slo        *spec.SLO
@@ -67,6 +73,21 @@ func TestAlertStateMachine(t *testing.T) {
 		{
 			name:  "a 'for' duration makes the page pending first",
 			slo:   withFor,
+			total: "0+100x130", bad: "0x60 20+20x39 800x29",
+			want: []string{"64 ticket firing", "86 page pending", "89 page firing", "122 page resolved"},
+		},
+		{
+			// The 6h/30m pair holds from 86 (errors stop at 100; without
+			// hysteresis its 30m window holds until 121): it waits its own
+			// 25m though the severity's 'for' is 0.
+			name:  "a pair waits its own 'for'",
+			slo:   pairFor,
+			total: "0+100x130", bad: "0x60 20+20x39 800x29",
+			want: []string{"64 ticket firing", "86 page pending", "111 page firing", "122 page resolved"},
+		},
+		{
+			name:  "a pair's 'for' overrides the severity's",
+			slo:   pairOverrides,
 			total: "0+100x130", bad: "0x60 20+20x39 800x29",
 			want: []string{"64 ticket firing", "86 page pending", "89 page firing", "122 page resolved"},
 		},

@@ -104,7 +104,6 @@ type sloDef struct {
 
 type sevDef struct {
 	enabled     bool
-	forDur      int64
 	pairs       []pairDef
 	annotations map[string]string
 }
@@ -112,6 +111,9 @@ type sevDef struct {
 type pairDef struct {
 	long, short int // window indices
 	p           spec.WindowPair
+	// forDur is how long the pair must hold before it fires (ns):
+	// spec.Severity.PairFor.
+	forDur int64
 }
 
 func newSLODef(i int, s *spec.SLO) *sloDef {
@@ -130,14 +132,14 @@ func newSLODef(i int, s *spec.SLO) *sloDef {
 	}
 	d.extra, d.extraNames = extraWindows(d.layout, sevs)
 	for k, sv := range sevs {
-		sd := sevDef{enabled: sv.Enabled && len(sv.Windows) > 0, forDur: int64(sv.For), annotations: map[string]string{}}
+		sd := sevDef{enabled: sv.Enabled && len(sv.Windows) > 0, annotations: map[string]string{}}
 		maps.Copy(sd.annotations, s.Alerting.Annotations)
 		maps.Copy(sd.annotations, sv.Annotations)
 		if s.Alerting.RunbookURL != "" {
 			sd.annotations["runbook_url"] = s.Alerting.RunbookURL
 		}
-		for _, p := range sv.Windows {
-			sd.pairs = append(sd.pairs, pairDef{long: d.layout.byDur[p.Long], short: d.layout.byDur[p.Short], p: p})
+		for j, p := range sv.Windows {
+			sd.pairs = append(sd.pairs, pairDef{long: d.layout.byDur[p.Long], short: d.layout.byDur[p.Short], p: p, forDur: int64(sv.PairFor(j))})
 		}
 		d.sev[k] = sd
 	}
@@ -262,8 +264,9 @@ func exhaustion(remaining, burn float64, period time.Duration) time.Duration {
 	return time.Duration(remaining * float64(period) / burn)
 }
 
-// holds checks the pairs; when firing, the hysteresis ratio lowers the bar.
-func (e *Engine) holds(in *Instance, sd *sevDef, firing bool) (int, bool) {
+// pairHolds reports whether pair i's condition holds; when firing, the
+// hysteresis ratio lowers the bar.
+func (e *Engine) pairHolds(in *Instance, p *pairDef, firing bool) bool {
 	// A relative epsilon so that sums landing a hair under an exact
 	// factor (14.4 summed in float64) still count as reaching it.
 	ratio := 1 - 1e-9
@@ -271,19 +274,54 @@ func (e *Engine) holds(in *Instance, sd *sevDef, firing bool) (int, bool) {
 		ratio = e.resolve * (1 - 1e-9)
 	}
 	minEv := in.slo.spec.Alerting.MinEvents
-	obj := in.slo.budget
-	for i, p := range sd.pairs {
-		l, sh := in.acc.sums[p.long], in.acc.sums[p.short]
-		if l.total < minEv || sh.total < minEv || l.total <= 0 || sh.total <= 0 {
-			continue
-		}
-		_, bl, _ := windowResult(l.total, l.bad, obj)
-		_, bs, _ := windowResult(sh.total, sh.bad, obj)
-		if bl >= ratio*p.p.Factor && bs >= ratio*p.p.Factor {
-			return i, true
+	l, sh := in.acc.sums[p.long], in.acc.sums[p.short]
+	if l.total < minEv || sh.total < minEv || l.total <= 0 || sh.total <= 0 {
+		return false
+	}
+	_, bl, _ := windowResult(l.total, l.bad, in.slo.budget)
+	_, bs, _ := windowResult(sh.total, sh.bad, in.slo.budget)
+	return bl >= ratio*p.p.Factor && bs >= ratio*p.p.Factor
+}
+
+// trackPairs updates when each pair began to hold (a.pairSince, 0 while it
+// does not) and reports the pair to show (the first that is ripe, else
+// the first that holds), whether any pair holds, and whether one has held
+// for its own 'for' (ripe). Each pair keeps its own pending time, as each
+// exported rule keeps its own in Prometheus.
+func (e *Engine) trackPairs(in *Instance, sd *sevDef, a *alertState, t int64, inhibited bool) (show int, holds, ripe bool) {
+	if len(a.pairSince) != len(sd.pairs) {
+		// First step, a restored snapshot without pair times, or a reload
+		// that changed the pairs: a pair that holds now counts from when
+		// the severity became pending.
+		a.pairSince = make([]int64, len(sd.pairs))
+		if a.state == Pending || a.state == Firing {
+			for i := range a.pairSince {
+				a.pairSince[i] = a.pendingSince
+			}
 		}
 	}
-	return 0, false
+	firstHolding := -1
+	show = 0
+	for i := range sd.pairs {
+		p := &sd.pairs[i]
+		if inhibited || !e.pairHolds(in, p, a.state == Firing) {
+			a.pairSince[i] = 0
+			continue
+		}
+		if a.pairSince[i] == 0 {
+			a.pairSince[i] = t
+		}
+		if firstHolding < 0 {
+			firstHolding = i
+		}
+		if !ripe && t-a.pairSince[i] >= p.forDur {
+			ripe, show = true, i
+		}
+	}
+	if firstHolding >= 0 && !ripe {
+		show = firstHolding
+	}
+	return show, firstHolding >= 0, ripe
 }
 
 // stepAlert runs one severity's state machine and records a transition.
@@ -303,25 +341,27 @@ func (e *Engine) stepAlert(in *Instance, sev int, t int64, now time.Time) {
 		st.Alerts[sev].State = a.state
 		return
 	}
-	pair, ok := e.holds(in, sd, a.state == Firing)
 	inhibited := sev == Ticket && (in.alerts[Page].state == Pending || in.alerts[Page].state == Firing)
+	// Inhibition keeps an inactive ticket from becoming pending; one
+	// already pending or firing goes on on its own terms.
+	pair, ok, ripe := e.trackPairs(in, sd, a, t, inhibited && (a.state == Inactive || a.state == Resolved))
 	prev := a.state
 	switch a.state {
 	case Inactive, Resolved:
 		a.state = Inactive
-		if ok && !inhibited {
+		if ok {
 			a.pendingSince = t
-			if sd.forDur > 0 {
-				a.state = Pending
-			} else {
+			if ripe {
 				a.state, a.activeSince = Firing, t
+			} else {
+				a.state = Pending
 			}
 		}
 	case Pending:
 		switch {
 		case !ok:
 			a.state = Inactive
-		case t-a.pendingSince >= sd.forDur:
+		case ripe:
 			a.state, a.activeSince = Firing, t
 		}
 	case Firing:

@@ -84,6 +84,9 @@ type snapAlert struct {
 	State        AlertState `json:"state"`
 	PendingSince int64      `json:"pending_since,omitempty"`
 	ActiveSince  int64      `json:"active_since,omitempty"`
+	// PairSince is alertState.pairSince (absent in snapshots of obsd
+	// before per-pair 'for': such pairs count from PendingSince).
+	PairSince []int64 `json:"pair_since,omitempty"`
 }
 
 type snapSeries struct {
@@ -150,7 +153,7 @@ func (e *Engine) encodeSnapshot(now time.Time, adopt bool) ([]byte, [][2]float64
 			si.Tiers = append(si.Tiers, encodeTier(r, in.acc.minLo[t]))
 		}
 		for i, a := range in.alerts {
-			si.Alerts[i] = snapAlert{State: a.state, PendingSince: a.pendingSince, ActiveSince: a.activeSince}
+			si.Alerts[i] = snapAlert{State: a.state, PendingSince: a.pendingSince, ActiveSince: a.activeSince, PairSince: slices.Clone(a.pairSince)}
 		}
 		encodePeriod(in.acc, &si)
 		s.Instances = append(s.Instances, si)
@@ -302,7 +305,7 @@ func (e *Engine) restore(s *snapshot, now time.Time, adopt bool) {
 		restoreTiers(in.acc, si.Tiers)
 		restorePeriod(in.acc, &si, in.slo.report[WindowPeriod])
 		for k, a := range si.Alerts {
-			in.alerts[k] = alertState{state: a.State, pendingSince: a.PendingSince, activeSince: a.ActiveSince}
+			in.alerts[k] = alertState{state: a.State, pendingSince: a.PendingSince, activeSince: a.ActiveSince, pairSince: a.PairSince}
 		}
 		ids[i] = in
 	}

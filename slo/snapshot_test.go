@@ -197,3 +197,31 @@ func TestReloadDisablingASeverityResolvesItsFiringAlert(t *testing.T) {
 	assert.Equal(t, []string{"11 page resolved", "11 ticket firing"}, transitions(rec.got),
 		"the page no longer inhibits the ticket")
 }
+
+// Each window pair's pending time survives a restart: the restored pair
+// fires when it would have without one.
+func TestSnapshotKeepsEachPairsPendingTime(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "slo.snapshot")
+	s := testSLO("a", 0.99)
+	s.Alerting.Page.Windows[1].For = 25 * time.Minute // the 6h/30m pair holds from minute 86
+	tv, bv := series(t, "0+100x130"), series(t, "0x60 20+20x39 800x29")
+	feed := func(e *Engine, in *Instance, from, to int) {
+		for m := from; m <= to; m++ {
+			e.AddCumulative(in, 1, t0, minute(m), tv[m], 0)
+			e.AddCumulative(in, 2, t0, minute(m), 0, bv[m])
+			status(e, minute(m))
+		}
+	}
+	e, _ := newTestEngine(t, s)
+	feed(e, e.Instance(0, HashSeed, nil, t0), 0, 95)
+	require.Equal(t, Pending, status(e, minute(95)).Alerts[Page].State)
+	require.NoError(t, e.WriteSnapshot(path, minute(95)))
+	want := e.instances[0].alerts[Page].pairSince
+	require.Equal(t, []int64{0, minute(86).UnixNano()}, want)
+
+	e2, rec := newTestEngine(t, s)
+	require.NoError(t, e2.RestoreSnapshot(path, minute(95)))
+	assert.Equal(t, want, e2.instances[0].alerts[Page].pairSince)
+	feed(e2, e2.Instance(0, HashSeed, nil, minute(95)), 96, 115)
+	assert.Equal(t, []string{"111 page firing"}, transitions(rec.got))
+}

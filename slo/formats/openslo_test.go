@@ -48,7 +48,7 @@ func TestLoadOpenSLO(t *testing.T) {
 		assert.Equal(t, "https://runbooks.example/checkout", a.RunbookURL)
 		assert.Equal(t, map[string]string{"summary": "Checkout fails too often"}, a.Annotations)
 		assert.True(t, a.Page.Enabled)
-		assert.Equal(t, []spec.WindowPair{{Long: time.Hour, Short: 5 * time.Minute, Factor: 13.44}}, a.Page.Windows)
+		assert.Equal(t, []spec.WindowPair{{Long: time.Hour, Short: 5 * time.Minute, Factor: 13.44, For: 2 * time.Minute}}, a.Page.Windows)
 		assert.Equal(t, 2*time.Minute, a.Page.For)
 		assert.Equal(t, map[string]string{"notification_targets": "checkout-pager"}, a.Page.Labels)
 		assert.Equal(t, []spec.WindowPair{{Long: 24 * time.Hour, Short: 2 * time.Hour, Factor: 2.8}}, a.Ticket.Windows)
@@ -116,7 +116,7 @@ func TestOpenSLOSpecExamples(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, slos, 1)
 		a := slos[0].Alerting
-		assert.Equal(t, []spec.WindowPair{{Long: time.Hour, Short: 5 * time.Minute, Factor: 2}}, a.Page.Windows)
+		assert.Equal(t, []spec.WindowPair{{Long: time.Hour, Short: 5 * time.Minute, Factor: 2, For: 5 * time.Minute}}, a.Page.Windows)
 		assert.Equal(t, 5*time.Minute, a.Page.For)
 		assert.Equal(t, "OnCallDevopsMailNotification", a.Page.Labels["notification_targets"])
 		assert.False(t, a.Ticket.Enabled, "no ticket condition: no ticket alert")

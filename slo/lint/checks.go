@@ -94,6 +94,12 @@ func (l *linter) checkSeverity(s *spec.SLO, name string, f field, sev spec.Sever
 		l.add(s, f, Warning, "%s 'for' %s is not shorter than the shortest long window %s: the alert fires only after the damage is done",
 			name, dur(sev.For), dur(sev.Windows[0].Long))
 	}
+	for _, w := range sev.Windows {
+		if w.For > 0 && w.For >= w.Long {
+			l.add(s, f, Warning, "%s window %s/%s: its 'for' %s is not shorter than its long window: the pair fires only after the damage is done",
+				name, dur(w.Long), dur(w.Short), dur(w.For))
+		}
+	}
 	if name == "page" && s.Alerting.MinEvents < 1 {
 		l.add(s, f, Warning, "'min_events' %g lets one failed request at a quiet hour page: keep it at 10 or more", s.Alerting.MinEvents)
 	}

@@ -33,14 +33,16 @@ func group(s *spec.SLO, q queries, opts Options) rulefmt.RuleGroup {
 		if !sev.Enabled {
 			continue
 		}
-		for _, p := range sev.Windows {
-			g.Rules = append(g.Rules, alertRule(s, sev.Name, sev.Severity, p, opts, q.agents))
+		for i := range sev.Windows {
+			g.Rules = append(g.Rules, alertRule(s, sev.Name, sev.Severity, i, opts, q.agents))
 		}
 	}
 	return g
 }
 
-func alertRule(s *spec.SLO, severity string, sev spec.Severity, p spec.WindowPair, opts Options, agents bool) rulefmt.Rule {
+// alertRule is severity sev's rule for its window pair i.
+func alertRule(s *spec.SLO, severity string, sev spec.Severity, i int, opts Options, agents bool) rulefmt.Rule {
+	p := sev.Windows[i]
 	sel := fmt.Sprintf("{slo=%q}", s.Name)
 	b := num(budget(s.Objective))
 	f := num(p.Factor)
@@ -88,7 +90,7 @@ func alertRule(s *spec.SLO, severity string, sev spec.Severity, p spec.WindowPai
 		ann[NoteAnnotation] = n
 	}
 	return rulefmt.Rule{Alert: opts.AlertName, Expr: strings.Join(terms, "\nand\n"),
-		For: modelDur(sev.For), Labels: lbl, Annotations: ann}
+		For: modelDur(sev.PairFor(i)), Labels: lbl, Annotations: ann}
 }
 
 // translateTemplate rewrites the fields of obsd's alert templates that

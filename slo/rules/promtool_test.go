@@ -30,6 +30,17 @@ slos:
     sli:
       metric: {bad: 'burst_requests_total{code=~"5.."}', total: burst_requests_total}
     alerting: {runbook_url: https://runbooks.example/shop}
+  - name: burst-pair-for
+    service: shop
+    objective: 99
+    sli:
+      metric: {bad: 'burst_requests_total{code=~"5.."}', total: burst_requests_total}
+    alerting:
+      runbook_url: https://runbooks.example/shop
+      page:
+        windows:
+          - {long: 1h, short: 5m, burn_rate: 14.4}
+          - {long: 6h, short: 30m, burn_rate: 6, for: 15m}
   - name: steady
     service: shop
     objective: 99
@@ -39,6 +50,8 @@ slos:
 
 // scenarioSeries: "burst" has 0.2 errors/min and 60/min from minute 60 to
 // 90; "steady" 0.5 errors/min (burn rate 0.5) all along; 100 good/min.
+// burst-pair-for's 6h/30m pair holds from minute 67 and waits its 15m;
+// its 1h/5m pair holds from minute 77 and fires at once.
 func scenarioSeries() []conformance.Series {
 	start := time.Unix(0, 0).UTC()
 	mk := func(metric, lbl string, rate conformance.Rate) conformance.Series {
@@ -107,6 +120,7 @@ func TestPromtoolRulesFireWhenObsdFires(t *testing.T) {
 		}
 	}
 	assert.Positive(t, fires["burst"], "obsd never fired the burst's page")
+	assert.Positive(t, fires["burst-pair-for"], "obsd never fired the page of the pairs with their own 'for'")
 	assert.Zero(t, fires["steady"], "obsd fired on steady low errors")
 	assert.Positive(t, quiet["burst"])
 	t.Logf("compared: burst fires at %d times and is quiet at %d; steady quiet at %d; %d hysteresis times skipped",

@@ -277,10 +277,20 @@ type Severity struct {
 	// Windows are the (long, short, burn-rate factor) pairs; the alert
 	// condition holds when any pair holds.
 	Windows []WindowPair
-	// For is how long the condition must hold before pending becomes firing.
+	// For is how long a pair's condition must hold before pending becomes
+	// firing, for the pairs without a For of their own.
 	For         time.Duration
 	Labels      map[string]string
 	Annotations map[string]string
+}
+
+// PairFor is how long pair i must hold before the severity fires: the
+// pair's own For when set, else the severity's.
+func (s Severity) PairFor(i int) time.Duration {
+	if f := s.Windows[i].For; f > 0 {
+		return f
+	}
+	return s.For
 }
 
 // WindowPair is one multi-window condition: both windows' burn rates must
@@ -288,6 +298,9 @@ type Severity struct {
 type WindowPair struct {
 	Long, Short time.Duration
 	Factor      float64
+	// For, when set, is this pair's own pending time (Pyrra's windows and
+	// OpenSLO conditions carry one each); 0 uses the severity's For.
+	For time.Duration
 }
 
 // DefaultWindowPairs returns the SRE Workbook defaults for a 30 day period

@@ -93,7 +93,10 @@ func convertSeverity(r raw.Severity, defaults []spec.WindowPair, period time.Dur
 		s.Windows = nil
 		for i, w := range r.Windows {
 			f := fmt.Sprintf("%s.windows[%d]", field, i)
-			wp := spec.WindowPair{Long: time.Duration(w.Long), Short: time.Duration(w.Short), Factor: w.BurnRate}
+			wp := spec.WindowPair{Long: time.Duration(w.Long), Short: time.Duration(w.Short), Factor: w.BurnRate, For: time.Duration(w.For)}
+			if wp.For < 0 {
+				e.Addf(f+".for", "must not be negative")
+			}
 			if wp.Short < time.Minute || wp.Long <= wp.Short {
 				e.Addf(f, "needs 1m <= 'short' < 'long', got short %s long %s", wp.Short, wp.Long)
 			}

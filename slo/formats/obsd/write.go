@@ -76,6 +76,7 @@ type (
 		Long     string  `yaml:"long"`
 		Short    string  `yaml:"short"`
 		BurnRate float64 `yaml:"burn_rate"`
+		For      string  `yaml:"for,omitempty"`
 	}
 )
 
@@ -156,7 +157,11 @@ func writeAlerting(a spec.Alerting) outAlerting {
 			o.For = dur(s.For)
 		}
 		for _, w := range s.Windows {
-			o.Windows = append(o.Windows, outWindow{Long: dur(w.Long), Short: dur(w.Short), BurnRate: round(w.Factor)})
+			ow := outWindow{Long: dur(w.Long), Short: dur(w.Short), BurnRate: round(w.Factor)}
+			if w.For > 0 {
+				ow.For = dur(w.For)
+			}
+			o.Windows = append(o.Windows, ow)
 		}
 		return o
 	}

@@ -106,10 +106,11 @@ func (c *oslConv) policySpec(d *oslDoc, path string, p *raw.PolicySpec, period t
 	}
 	got := sev[name]
 	got.windows = append(got.windows, s.windows...)
-	if got.forDur != nil && *got.forDur != *s.forDur {
-		c.addf(d, path+".conditions[0]", "has alertAfter %s but another %s condition of the SLO has %s; obsd has one pending time per severity", *s.forDur, name, *got.forDur)
+	// Each condition keeps its alertAfter as its pair's For; the
+	// severity's For is the shortest, for pairs without one.
+	if got.forDur == nil || *s.forDur < *got.forDur {
+		got.forDur = s.forDur
 	}
-	got.forDur = s.forDur
 	if got.targets == nil {
 		got.targets = map[string]bool{}
 	}
@@ -202,5 +203,5 @@ func (c *oslConv) condition(d *oslDoc, path string, r *raw.ConditionDoc, period 
 	if len(c.errs) > n {
 		return "", nil
 	}
-	return name, &oslSeverity{windows: []spec.WindowPair{{Long: long, Short: long / 12, Factor: *cond.Threshold}}, forDur: &after}
+	return name, &oslSeverity{windows: []spec.WindowPair{{Long: long, Short: long / 12, Factor: *cond.Threshold, For: after}}, forDur: &after}
 }

@@ -137,20 +137,23 @@ func convert(file string, o objective, e *spec.Problems) *spec.SLO {
 }
 
 // alerting builds Pyrra's multi-window alerts: critical (page) 1h/5m×14
-// and 6h/30m×7, warning (ticket) 1d/2h×2 and 4d/6h×1 for a 28d window,
-// every duration scaled to the window (Pyrra's Windows).
+// for 2m and 6h/30m×7 for 15m, warning (ticket) 1d/2h×2 for 1h and
+// 4d/6h×1 for 3h for a 28d window, every duration scaled to the window
+// (Pyrra's Windows). Each pair keeps its own 'for', as in Pyrra's rules;
+// a severity's For is its shortest.
 func alerting(a alertingSpec, s *spec.SLO) spec.Alerting {
 	w := s.Period
 	round := func(d time.Duration) time.Duration { return d.Round(time.Minute) }
-	pair := func(long, short time.Duration, f float64) spec.WindowPair {
-		return spec.WindowPair{Long: round(w / long), Short: round(w / short), Factor: f}
+	// pair takes the divisors of the SLO window that give each duration.
+	pair := func(long, short, forDiv time.Duration, f float64) spec.WindowPair {
+		return spec.WindowPair{Long: round(w / long), Short: round(w / short), Factor: f, For: round(w / forDiv)}
 	}
 	on := (a.Disabled == nil || !*a.Disabled) && (a.Burnrates == nil || *a.Burnrates)
+	page := []spec.WindowPair{pair(28*24, 28*24*12, 28*24*30, 14), pair(28*4, 28*24*2, 28*24*4, 7)}
+	ticket := []spec.WindowPair{pair(28, 28*12, 28*24, 2), pair(7, 28*4, 28*8, 1)}
 	out := spec.Alerting{Name: a.Name, MinEvents: spec.DefaultMinEvents,
-		Page: spec.Severity{Enabled: on, For: round(w / (28 * 24 * 30)),
-			Windows: []spec.WindowPair{pair(28*24, 28*24*12, 14), pair(28*4, 28*24*2, 7)}},
-		Ticket: spec.Severity{Enabled: on, For: round(w / (28 * 24)),
-			Windows: []spec.WindowPair{pair(28, 28*12, 2), pair(7, 28*4, 1)}}}
+		Page:   spec.Severity{Enabled: on, For: page[0].For, Windows: page},
+		Ticket: spec.Severity{Enabled: on, For: ticket[0].For, Windows: ticket}}
 	if out.Name == "" {
 		out.Name = "ErrorBudgetBurn" // Pyrra's default alert name
 	}

@@ -29,8 +29,8 @@ func TestIndicators(t *testing.T) {
 	assert.Equal(t, []string{"route"}, r.SLI.Metric.GroupBy)
 	assert.Equal(t, "CheckoutErrorBudgetBurn", r.Alerting.Name)
 	// Pyrra's windows for 28d: critical 1h/5m×14 and 6h/30m×7, warning 1d/2h×2 and 4d/6h×1.
-	assert.Equal(t, []spec.WindowPair{{Long: time.Hour, Short: 5 * time.Minute, Factor: 14}, {Long: 6 * time.Hour, Short: 30 * time.Minute, Factor: 7}}, r.Alerting.Page.Windows)
-	assert.Equal(t, []spec.WindowPair{{Long: 24 * time.Hour, Short: 2 * time.Hour, Factor: 2}, {Long: 96 * time.Hour, Short: 6 * time.Hour, Factor: 1}}, r.Alerting.Ticket.Windows)
+	assert.Equal(t, []spec.WindowPair{{Long: time.Hour, Short: 5 * time.Minute, Factor: 14, For: 2 * time.Minute}, {Long: 6 * time.Hour, Short: 30 * time.Minute, Factor: 7, For: 15 * time.Minute}}, r.Alerting.Page.Windows)
+	assert.Equal(t, []spec.WindowPair{{Long: 24 * time.Hour, Short: 2 * time.Hour, Factor: 2, For: time.Hour}, {Long: 96 * time.Hour, Short: 6 * time.Hour, Factor: 1, For: 3 * time.Hour}}, r.Alerting.Ticket.Windows)
 	assert.Equal(t, 2*time.Minute, r.Alerting.Page.For)
 	assert.Equal(t, time.Hour, r.Alerting.Ticket.For)
 	assert.Empty(t, r.ExportOnly())

@@ -101,6 +101,8 @@ type rawWindow struct {
 	Long     model.Duration `yaml:"long"`
 	Short    model.Duration `yaml:"short"`
 	BurnRate float64        `yaml:"burn_rate"`
+	// For is this pair's own pending time (default: the severity's for).
+	For model.Duration `yaml:"for"`
 }
 
 // rawCalendar is 'calendar: {unit: month, time_zone: Europe/Berlin}'.
