@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"strconv"
+
 	"github.com/obsd-dev/obsd/slo/formats/openslo"
 	"github.com/obsd-dev/obsd/slo/match"
 	"github.com/obsd-dev/obsd/slo/spec"
@@ -323,4 +325,46 @@ func TestOpenSLOExportOnlyLoads(t *testing.T) {
 	require.Len(t, slos, 2)
 	assert.Equal(t, `1 - avg_over_time((avg(probe_success{job="blackbox"}))[{{.window}}:])`, slos[0].SLI.PromQL.ErrorRatio)
 	assert.Equal(t, `1 - avg_over_time(((sum(min_over_time(kafka_consumergroup_lag{consumergroup="annotator"}[2m]))) <= bool 1000)[{{.window}}:])`, slos[1].SLI.PromQL.ErrorRatio)
+}
+
+// Two conditions of one severity keep their own alertAfter: each becomes
+// its window pair's 'for', the severity's is the shorter.
+func TestOpenSLOConditionsKeepTheirOwnAlertAfter(t *testing.T) {
+	policy := func(name string, threshold float64, lookback, after string) string {
+		return `
+    - kind: AlertPolicy
+      metadata: {name: ` + name + `}
+      spec:
+        conditions:
+          - kind: AlertCondition
+            metadata: {name: ` + name + `-condition}
+            spec:
+              severity: page
+              condition: {kind: burnrate, op: gte, threshold: ` + strconv.FormatFloat(threshold, 'g', -1, 64) + `, lookbackWindow: ` + lookback + `, alertAfter: ` + after + `}`
+	}
+	doc := `apiVersion: openslo/v1
+kind: SLO
+metadata: {name: api}
+spec:
+  service: api
+  indicator:
+    metadata: {name: api-errors}
+    spec:
+      ratioMetric:
+        counter: true
+        bad: {metricSource: {type: Prometheus, spec: {query: 'http_requests_total{job="api",code=~"5.."}'}}}
+        total: {metricSource: {type: Prometheus, spec: {query: 'http_requests_total{job="api"}'}}}
+  timeWindow: [{duration: 28d, isRolling: true}]
+  budgetingMethod: Occurrences
+  objectives: [{targetPercent: 99.9}]
+  alertPolicies:` + policy("fast", 14, "1h", "2m") + policy("slow", 7, "6h", "15m") + "\n"
+	slos, err := Parse("api.yaml", []byte(doc))
+	require.NoError(t, err)
+	require.Len(t, slos, 1)
+	page := slos[0].Alerting.Page
+	assert.Equal(t, []spec.WindowPair{
+		{Long: time.Hour, Short: 5 * time.Minute, Factor: 14, For: 2 * time.Minute},
+		{Long: 6 * time.Hour, Short: 30 * time.Minute, Factor: 7, For: 15 * time.Minute},
+	}, page.Windows)
+	assert.Equal(t, 2*time.Minute, page.For)
 }
