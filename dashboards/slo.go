@@ -171,8 +171,8 @@ func burnRatePanels(d *dashboard.DashboardBuilder, s *spec.SLO) {
 		if !sv.Enabled {
 			continue
 		}
-		for _, p := range sv.Windows {
-			pairs = append(pairs, pair{sv.Name, p, sv.For})
+		for i, p := range sv.Windows {
+			pairs = append(pairs, pair{sv.Name, p, sv.PairFor(i)})
 		}
 	}
 	for _, p := range pairs {

@@ -177,16 +177,21 @@ func planDrill(t target, s *spec.SLO, svc, drill string) (*drillPlan, error) {
 	if !page.Enabled || len(page.Windows) == 0 {
 		return nil, fmt.Errorf("%s has no page alert: there is nothing to rehearse", s.Name)
 	}
-	p.pageFor = page.For
 	p.failN = max(minFailingSpans, int(math.Ceil(p.gd.Alerting.MinEvents))+10)
 	budget := math.Round((1-s.Objective)*1e12) / 1e12
 	p.burn = 1 / budget
 	minFactor := math.Inf(1)
 	found := false
-	for _, w := range page.Windows {
+	// Failing spans fill every window at once: each pair the burn reaches
+	// holds from the first evaluation, and the page fires after the
+	// shortest 'for' among them.
+	for i, w := range page.Windows {
 		minFactor = min(minFactor, w.Factor)
-		if !found && p.burn >= w.Factor*(1-1e-9) {
-			p.pair, found = w, true
+		if p.burn < w.Factor*(1-1e-9) {
+			continue
+		}
+		if f := page.PairFor(i); !found || f < p.pageFor {
+			p.pair, p.pageFor, found = w, f, true
 		}
 	}
 	if !found {

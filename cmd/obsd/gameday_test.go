@@ -125,7 +125,9 @@ func TestPlanDrill(t *testing.T) {
 			assert.Equal(t, "https://runbooks.example/checkout", p.gd.Alerting.RunbookURL, "the drill exercises the SLO's runbook")
 			assert.False(t, p.gd.Alerting.Ticket.Enabled, "a drill rehearses the page")
 		}},
-		{name: "a latency SLO gets slow successful spans", slo: "checkout-latency", targets: ts, check: func(t *testing.T, p *drillPlan) {
+		{name: "a latency SLO gets slow successful spans; the page waits the shortest 'for' of its pairs", slo: "checkout-latency", targets: ts, check: func(t *testing.T, p *drillPlan) {
+			assert.Equal(t, 6*time.Hour, p.pair.Long, "both pairs hold at once: the 6h/30m one fires first")
+			assert.Equal(t, time.Minute, p.pageFor)
 			assert.Equal(t, "GET /orders", p.failing.name)
 			assert.False(t, p.failing.failed)
 			assert.Equal(t, int64(200), p.failing.httpStatus)
