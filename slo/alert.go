@@ -62,8 +62,9 @@ type AlertStatus struct {
 	State    AlertState
 	// Since is when the state began (pending or firing).
 	Since time.Time
-	// Pair is the window pair reported (the first that holds, else the
-	// first configured); Holds says whether any pair holds now.
+	// Pair is the window pair reported (the first that has held for its
+	// 'for', else the first that holds, else the first configured); Holds
+	// says whether any pair holds now.
 	Pair           int
 	Holds, Enabled bool
 }
