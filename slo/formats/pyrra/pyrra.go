@@ -49,29 +49,10 @@ func Parse(file string, data []byte) ([]*spec.SLO, error) {
 // by metadata.name and belongs to the service metadata.namespace
 // ("default" when empty, as in Kubernetes).
 func Read(file string, data []byte) ([]*spec.SLO, []error, error) {
-	if err := spec.CheckLimits(file, data); err != nil {
-		return nil, nil, err
-	}
-	docs, err := lenient.Documents(data)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", file, err)
-	}
-	e := &spec.Problems{File: file}
-	var out []*spec.SLO
-	for i, n := range docs {
-		if s := readDoc(file, i+1, len(docs), n, e); s != nil {
-			out = append(out, s)
-		}
-	}
-	slos, err := e.SLOs(out)
-	return slos, e.Warnings(), err
+	return lenient.ReadFile(file, data, readDoc)
 }
 
-func readDoc(file string, index, count int, n *yaml.Node, e *spec.Problems) *spec.SLO {
-	where := file
-	if count > 1 {
-		where = fmt.Sprintf("%s: document %d", file, index)
-	}
+func readDoc(where string, n *yaml.Node, e *spec.Problems) []*spec.SLO {
 	var o objective
 	ign, err := lenient.Decode(n, &o)
 	if err != nil {
@@ -91,7 +72,10 @@ func readDoc(file string, index, count int, n *yaml.Node, e *spec.Problems) *spe
 			e.Warnf(key, "is ignored (Kubernetes ignores it too): it is not a field of Pyrra's ServiceLevelObjective")
 		}
 	}
-	return convert(file, o, e)
+	if s := convert(e.File, o, e); s != nil {
+		return []*spec.SLO{s}
+	}
+	return nil
 }
 
 func convert(file string, o objective, e *spec.Problems) *spec.SLO {

@@ -67,27 +67,10 @@ func Parse(file string, data []byte) ([]*spec.SLO, error) {
 // field. An SLO's name becomes "<service>-<name>" (Sloth's sloth_id) and
 // its period is spec.DefaultPeriod (Sloth's default of 30d).
 func Read(file string, data []byte) ([]*spec.SLO, []error, error) {
-	if err := spec.CheckLimits(file, data); err != nil {
-		return nil, nil, err
-	}
-	docs, err := lenient.Documents(data)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", file, err)
-	}
-	e := &spec.Problems{File: file}
-	var out []*spec.SLO
-	for i, n := range docs {
-		out = append(out, readDoc(file, i+1, len(docs), n, e)...)
-	}
-	slos, err := e.SLOs(out)
-	return slos, e.Warnings(), err
+	return lenient.ReadFile(file, data, readDoc)
 }
 
-func readDoc(file string, index, count int, n *yaml.Node, e *spec.Problems) []*spec.SLO {
-	where := file
-	if count > 1 {
-		where = fmt.Sprintf("%s: document %d", file, index)
-	}
+func readDoc(where string, n *yaml.Node, e *spec.Problems) []*spec.SLO {
 	head := lenient.ReadHead(n)
 	var f raw.File
 	var ign []lenient.Ignored
@@ -120,7 +103,7 @@ func readDoc(file string, index, count int, n *yaml.Node, e *spec.Problems) []*s
 	warnPlugins(names.sloPlugins, f.SLOPlugins, e)
 	var out []*spec.SLO
 	for _, r := range f.SLOs {
-		out = append(out, convertSLO(file, f, r, names, e))
+		out = append(out, convertSLO(e.File, f, r, names, e))
 	}
 	return out
 }

@@ -16,6 +16,8 @@ import (
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/obsd-dev/obsd/slo/spec"
 )
 
 // Ignored is one key the decoder ignored.
@@ -277,4 +279,30 @@ func FirstHead(data []byte) (Head, error) {
 		return Head{}, err
 	}
 	return ReadHead(docs[0]), nil
+}
+
+// ReadFile reads a file of Kubernetes-style YAML documents: it checks
+// data against spec's limits, splits it into documents and has readDoc
+// read each one into SLOs, with where naming the document in messages
+// (the file, and "document N" when there are several). It returns the
+// SLOs, the warnings (*spec.Warning) and every problem at once.
+func ReadFile(file string, data []byte, readDoc func(where string, n *yaml.Node, e *spec.Problems) []*spec.SLO) ([]*spec.SLO, []error, error) {
+	if err := spec.CheckLimits(file, data); err != nil {
+		return nil, nil, err
+	}
+	docs, err := Documents(data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", file, err)
+	}
+	e := &spec.Problems{File: file}
+	var out []*spec.SLO
+	for i, n := range docs {
+		where := file
+		if len(docs) > 1 {
+			where = fmt.Sprintf("%s: document %d", file, i+1)
+		}
+		out = append(out, readDoc(where, n, e)...)
+	}
+	slos, err := e.SLOs(out)
+	return slos, e.Warnings(), err
 }
