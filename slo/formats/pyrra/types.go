@@ -1,19 +1,18 @@
 package pyrra
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/obsd-dev/obsd/slo/formats/internal/lenient"
+)
 
 // objective mirrors pyrra.dev/v1alpha1 ServiceLevelObjective as Pyrra
 // declares it (kubernetes/api/v1alpha1/servicelevelobjective_types.go).
 type objective struct {
-	APIVersion string `json:"apiVersion"`
-	Kind       string `json:"kind"`
-	Metadata   struct {
-		Name        string            `json:"name"`
-		Namespace   string            `json:"namespace,omitempty"`
-		Labels      map[string]string `json:"labels,omitempty"`
-		Annotations map[string]string `json:"annotations,omitempty"`
-	} `json:"metadata"`
-	Spec struct {
+	APIVersion string             `json:"apiVersion"`
+	Kind       string             `json:"kind"`
+	Metadata   lenient.ObjectMeta `json:"metadata"`
+	Spec       struct {
 		Description             string       `json:"description"`
 		Target                  string       `json:"target"`
 		Window                  string       `json:"window"`

@@ -306,3 +306,12 @@ func ReadFile(file string, data []byte, readDoc func(where string, n *yaml.Node,
 	slos, err := e.SLOs(out)
 	return slos, e.Warnings(), err
 }
+
+// ObjectMeta is the part of a Kubernetes resource's metadata that SLO
+// resources use.
+type ObjectMeta struct {
+	Name        string            `json:"name"`
+	Namespace   string            `json:"namespace,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}

@@ -7,7 +7,11 @@
 // mirror because Sloth's module pulls in Kubernetes' apimachinery.
 package spec
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/obsd-dev/obsd/slo/formats/internal/lenient"
+)
 
 // File is a prometheus/v1 file.
 type File struct {
@@ -84,15 +88,10 @@ type SLOPlugin struct {
 
 // CRD is a sloth.slok.dev/v1 PrometheusServiceLevel.
 type CRD struct {
-	APIVersion string `json:"apiVersion"`
-	Kind       string `json:"kind"`
-	Metadata   struct {
-		Name        string            `json:"name"`
-		Namespace   string            `json:"namespace,omitempty"`
-		Labels      map[string]string `json:"labels,omitempty"`
-		Annotations map[string]string `json:"annotations,omitempty"`
-	} `json:"metadata"`
-	Spec struct {
+	APIVersion string             `json:"apiVersion"`
+	Kind       string             `json:"kind"`
+	Metadata   lenient.ObjectMeta `json:"metadata"`
+	Spec       struct {
 		Service    string            `json:"service"`
 		Labels     map[string]string `json:"labels,omitempty"`
 		SLOPlugins *SLOPlugins       `json:"sloPlugins,omitempty"`
