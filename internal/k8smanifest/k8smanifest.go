@@ -143,6 +143,7 @@ func PrometheusRule(ruleFile []byte, meta Meta) ([]byte, error) {
 		return nil, errors.New("not a Prometheus rule file: want a single top-level key 'groups' holding a list")
 	}
 	groups := file.Content[0].Content[1]
+	spellNulls(groups)
 	root := mapping(
 		str("apiVersion"), str("monitoring.coreos.com/v1"),
 		str("kind"), str("PrometheusRule"),
@@ -321,6 +322,18 @@ func stringMap(m map[string]string) *yaml.Node {
 
 func mapping(kv ...*yaml.Node) *yaml.Node {
 	return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: kv}
+}
+
+// spellNulls writes the empty nulls under n (an omitted value, "key:")
+// as null: in a flow collection the encoder would write an empty null as
+// an empty quoted string, so that a key or value would change meaning.
+func spellNulls(n *yaml.Node) {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" && n.Value == "" {
+		n.Value = "null"
+	}
+	for _, c := range n.Content {
+		spellNulls(c)
+	}
 }
 
 // str is a string scalar; the encoder quotes it where YAML would read
