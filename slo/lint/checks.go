@@ -100,7 +100,7 @@ func (l *linter) checkSeverity(s *spec.SLO, name string, f field, sev spec.Sever
 				name, dur(w.Long), dur(w.Short), dur(w.For))
 		}
 	}
-	if name == "page" && s.Alerting.MinEvents < 1 {
+	if name == "page" && s.SLI.PromQL == nil && s.Alerting.MinEvents < 1 {
 		l.add(s, f, Warning, "'min_events' %g lets one failed request at a quiet hour page: keep it at 10 or more", s.Alerting.MinEvents)
 	}
 	for _, w := range sev.Windows {

@@ -149,3 +149,14 @@ func TestUnboundedGroupBy(t *testing.T) {
 		assert.Equal(t, unbounded, unboundedRe.MatchString(name), name)
 	}
 }
+
+// An export-only SLO (a precomputed ratio, a gauge) has no event count:
+// no min_events finding, whatever the loader left in MinEvents.
+func TestExportOnlyHasNoMinEventsFinding(t *testing.T) {
+	findings, err := Run([]string{"testdata/export-only.yaml"}, Options{AllowMissingRunbook: true})
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	require.NoError(t, Write(&buf, findings))
+	assert.Contains(t, buf.String(), "can only be exported as Prometheus rules", "the file is export-only")
+	assert.NotContains(t, buf.String(), "min_events")
+}

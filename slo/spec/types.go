@@ -254,7 +254,8 @@ type Alerting struct {
 	// Annotations are passed to the alerting package as template sources.
 	Annotations map[string]string
 	// MinEvents is the minimum number of events a window needs before
-	// its burn rate may trigger an alert (default 10).
+	// its burn rate may trigger an alert (default 10). An export-only SLI
+	// (SLI.PromQL) has no event count: its rules ignore it.
 	MinEvents float64
 }
 

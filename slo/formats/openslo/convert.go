@@ -42,9 +42,6 @@ func (c *oslConv) convertSLO(d *oslDoc, r *raw.SLODoc) *spec.SLO {
 		c.applyIndicator(d, ind, obj, s)
 	}
 	s.Alerting = c.alerting(d, r, s.Period)
-	if s.SLI.PromQL != nil {
-		s.Alerting.MinEvents = 0 // an error ratio has no event count
-	}
 	return s
 }
 

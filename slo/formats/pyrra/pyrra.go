@@ -141,9 +141,6 @@ func alerting(a alertingSpec, s *spec.SLO) spec.Alerting {
 	if out.Name == "" {
 		out.Name = "ErrorBudgetBurn" // Pyrra's default alert name
 	}
-	if s.SLI.PromQL != nil {
-		out.MinEvents = 0 // an error ratio has no event count
-	}
 	return out
 }
 

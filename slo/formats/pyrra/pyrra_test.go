@@ -53,7 +53,6 @@ func TestIndicators(t *testing.T) {
 	b := slos[3]
 	require.NotNil(t, b.SLI.PromQL)
 	assert.Equal(t, `1 - (sum by (instance) (sum_over_time(probe_success{job="blackbox"}[{{.window}}])) / sum by (instance) (count_over_time(probe_success{job="blackbox"}[{{.window}}])))`, b.SLI.PromQL.ErrorRatio)
-	assert.Zero(t, b.Alerting.MinEvents)
 }
 
 func TestRefusals(t *testing.T) {

@@ -168,9 +168,6 @@ func convertSLO(file string, f raw.File, r raw.SLO, names fieldNames, e *spec.Pr
 	s.Alerting = spec.Alerting{Name: a.Name, Labels: a.Labels, Annotations: a.Annotations, MinEvents: spec.DefaultMinEvents,
 		Page:   spec.Severity{Enabled: !a.PageAlert.Disable, Windows: page, Labels: a.PageAlert.Labels, Annotations: a.PageAlert.Annotations},
 		Ticket: spec.Severity{Enabled: !a.TicketAlert.Disable, Windows: ticket, Labels: a.TicketAlert.Labels, Annotations: a.TicketAlert.Annotations}}
-	if s.SLI.PromQL != nil {
-		s.Alerting.MinEvents = 0 // an error ratio has no event count; Sloth's alerts have no such condition
-	}
 	if s.Alerting.Name == "" {
 		s.Alerting.Name = s.Name
 	}

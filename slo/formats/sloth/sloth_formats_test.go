@@ -44,7 +44,6 @@ func TestRawErrorRatio(t *testing.T) {
 	assert.Nil(t, q.SLI.Metric)
 	assert.Contains(t, q.ExportOnly(), "'sli.raw.error_ratio_query' can only be exported as Prometheus rules (obsd slo rules)")
 	assert.Contains(t, q.SLI.PromQL.ErrorRatio, "sum(sum_over_time(queue_healthy[{{.window}}]))")
-	assert.Zero(t, q.Alerting.MinEvents, "an error ratio has no event count: no min-events condition, as in Sloth")
 	assert.False(t, q.Alerting.Page.Enabled)
 	assert.True(t, q.Alerting.Ticket.Enabled)
 }
