@@ -199,7 +199,7 @@ func (c *oslConv) thresholdMetric(d *oslDoc, path string, m *raw.Metric) *oslInd
 		// A gauge (or any value): only Prometheus sees its samples.
 		return &oslIndicator{gauge: strings.TrimSpace(text)}
 	}
-	if vs.OriginalOffset != 0 || vs.Timestamp != nil || vs.StartOrEnd != 0 {
+	if !isSelector(vs) {
 		c.addf(d, qpath, "must be a histogram series selector (e.g. http_server_request_duration_seconds{job=\"api\"}), got %q", text)
 		return nil
 	}
@@ -357,6 +357,7 @@ func overWindow(text string, expr parser.Expr) string {
 	return "avg_over_time((" + text + ")[{{.window}}:])"
 }
 
+// isSelector: e is a plain series selector (no offset, no @).
 func isSelector(e parser.Expr) bool {
 	vs, ok := e.(*parser.VectorSelector)
 	return ok && vs.OriginalOffset == 0 && vs.Timestamp == nil && vs.StartOrEnd == 0
