@@ -1,10 +1,8 @@
 package rules
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -149,13 +147,7 @@ func TestPromtoolAgentRulesAddAgents(t *testing.T) {
         exp_alerts: []
 `)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "test.yml"), []byte(tf.String()), 0o600))
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "promtool", "test", "rules", "test.yml")
-	cmd.Dir = dir
-	res, err := cmd.CombinedOutput()
-	require.NoError(t, err, "promtool test rules:\n%s\nrules:\n%s", res, out)
-	assert.Contains(t, string(res), "SUCCESS")
+	promtool(t, dir, "rules:\n"+string(out), "test", "rules", "test.yml")
 }
 
 func TestPromtoolCheckRulesFromAgents(t *testing.T) {
@@ -183,11 +175,7 @@ func TestPromtoolCheckRulesFromAgents(t *testing.T) {
 			}
 			path := filepath.Join(t.TempDir(), "rules.yml")
 			require.NoError(t, os.WriteFile(path, rules, 0o600))
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			res, err := exec.CommandContext(ctx, "promtool", "check", "rules", "--lint-fatal", path).CombinedOutput()
-			require.NoError(t, err, "promtool check rules:\n%s\n%s", res, out)
-			assert.Contains(t, string(res), "SUCCESS")
+			promtool(t, "", string(out), "check", "rules", "--lint-fatal", path)
 		})
 	}
 }

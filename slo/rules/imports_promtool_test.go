@@ -1,16 +1,13 @@
 package rules
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/obsd-dev/obsd/slo/conformance"
@@ -112,13 +109,7 @@ func runEquivalence(t *testing.T, file string, cases []equivalence, windows []st
 		fmt.Fprintf(&tf, "      - expr: '%s'\n        eval_time: 90m\n        exp_samples: [{labels: '{}', value: 1}]\n", "count("+c.firing+") > bool 0")
 	}
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "test.yml"), []byte(tf.String()), 0o600))
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "promtool", "test", "rules", "test.yml")
-	cmd.Dir = dir
-	res, err := cmd.CombinedOutput()
-	require.NoError(t, err, "promtool test rules:\n%s", res)
-	assert.Contains(t, string(res), "SUCCESS")
+	promtool(t, dir, "", "test", "rules", "test.yml")
 }
 
 const slothFile = `version: prometheus/v1

@@ -1,14 +1,10 @@
 package rules
 
 import (
-	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/obsd-dev/obsd/slo/formats"
@@ -28,12 +24,7 @@ func TestOpenSLOExportOnlyRulesRunInPromtool(t *testing.T) {
 	require.NoError(t, err)
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "obsd.yml"), out, 0o600))
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	check := exec.CommandContext(ctx, "promtool", "check", "rules", "obsd.yml")
-	check.Dir = dir
-	res, err := check.CombinedOutput()
-	require.NoError(t, err, "promtool check rules:\n%s\n%s", res, out)
+	promtool(t, dir, string(out), "check", "rules", "obsd.yml")
 
 	const test = `rule_files: [obsd.yml]
 evaluation_interval: 1m
@@ -64,9 +55,5 @@ tests:
         exp_samples: [{labels: '{}', value: 1}]
 `
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "test.yml"), []byte(test), 0o600))
-	cmd := exec.CommandContext(ctx, "promtool", "test", "rules", "test.yml")
-	cmd.Dir = dir
-	res, err = cmd.CombinedOutput()
-	require.NoError(t, err, "promtool test rules:\n%s", res)
-	assert.Contains(t, string(res), "SUCCESS")
+	promtool(t, dir, "", "test", "rules", "test.yml")
 }

@@ -1,12 +1,9 @@
 package rules
 
 import (
-	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/stretchr/testify/assert"
@@ -67,8 +64,5 @@ func TestCalendarAndTimeslicePeriods(t *testing.T) {
 
 	path := filepath.Join(t.TempDir(), "rules.yml")
 	require.NoError(t, os.WriteFile(path, out, 0o600))
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	res, err := exec.CommandContext(ctx, "promtool", "check", "rules", path).CombinedOutput()
-	require.NoError(t, err, "promtool check rules:\n%s", res)
+	promtool(t, "", "", "check", "rules", path)
 }
