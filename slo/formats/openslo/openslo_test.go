@@ -108,15 +108,9 @@ func TestLabelValues(t *testing.T) {
 		{"a list holding a map", "    tags: [{a: b}]\n", nil, `'metadata.labels.tags[0]' must be a string`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			slos, err := Parse("l.yaml", sloWith("  labels:\n"+tc.labels, ""))
-			if tc.err != "" {
-				require.Error(t, err)
-				assert.Contains(t, err.Error(), tc.err)
-				return
+			if s := parseOne(t, "l.yaml", sloWith("  labels:\n"+tc.labels, ""), tc.err); s != nil {
+				assert.Equal(t, tc.want, s.Labels)
 			}
-			require.NoError(t, err)
-			require.Len(t, slos, 1)
-			assert.Equal(t, tc.want, slos[0].Labels)
 		})
 	}
 }
@@ -197,18 +191,14 @@ func TestExportOnlyIndicators(t *testing.T) {
 		{"gauge with an unknown op", threshold(lag, "{op: eq, value: 1, target: 0.99}"), "", `'spec.objectives[0].op' must be lt, lte, gt or gte, got "eq"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			slos, err := Parse("x.yaml", tc.doc)
-			if tc.err != "" {
-				require.Error(t, err)
-				assert.Contains(t, err.Error(), tc.err)
+			s := parseOne(t, "x.yaml", tc.doc, tc.err)
+			if s == nil {
 				return
 			}
-			require.NoError(t, err)
-			require.Len(t, slos, 1)
-			p := slos[0].SLI.PromQL
+			p := s.SLI.PromQL
 			require.NotNil(t, p)
 			assert.Equal(t, tc.ratio, p.ErrorRatio)
-			assert.NotEmpty(t, slos[0].ExportOnly())
+			assert.NotEmpty(t, s.ExportOnly())
 		})
 	}
 }
@@ -232,15 +222,27 @@ func TestCalendarDurations(t *testing.T) {
 	} {
 		t.Run(tc.duration, func(t *testing.T) {
 			doc := sloWith("", "  timeWindow:\n    - duration: "+tc.duration+"\n      isRolling: false\n      calendar: {startTime: 2024-01-01 00:00:00, timeZone: UTC}\n")
-			slos, err := Parse("c.yaml", doc)
-			if tc.err != "" {
-				require.Error(t, err)
-				assert.Contains(t, err.Error(), tc.err)
+			s := parseOne(t, "c.yaml", doc, tc.err)
+			if s == nil {
 				return
 			}
-			require.NoError(t, err)
-			require.NotNil(t, slos[0].Calendar)
-			assert.Equal(t, tc.unit, slos[0].Calendar.Unit)
+			require.NotNil(t, s.Calendar)
+			assert.Equal(t, tc.unit, s.Calendar.Unit)
 		})
 	}
+}
+
+// parseOne parses doc; with wantErr it expects an error containing it and
+// returns nil, else the file's one SLO.
+func parseOne(t *testing.T, file string, doc []byte, wantErr string) *spec.SLO {
+	t.Helper()
+	slos, err := Parse(file, doc)
+	if wantErr != "" {
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), wantErr)
+		return nil
+	}
+	require.NoError(t, err)
+	require.Len(t, slos, 1)
+	return slos[0]
 }
